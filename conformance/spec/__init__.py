@@ -1,0 +1,46 @@
+"""DIDS spec packs: the data items, code lists, layouts and policy data of each version, as data.
+
+The packs live in `packs/<version>/pack.toml`. `load_pack("v2", overrides=[...])` applies user override files
+(TOML or JSON) that replace any entry without code changes.
+"""
+
+from conformance.spec._diff import CHANGE_KINDS, Change, PackDiff, diff_packs
+from conformance.spec._load import PROFILES, VERSIONS, PackError, build_pack, load_pack, merge_override, raw_pack
+from conformance.spec._model import (
+    PROVENANCE_STATUSES,
+    CodeList,
+    CodeValue,
+    CsvLayout,
+    Item,
+    MandationGroup,
+    Pack,
+    Provenance,
+    XmlBinding,
+    XmlGroup,
+    XmlLayout,
+)
+
+__all__ = [
+    "CHANGE_KINDS",
+    "PROFILES",
+    "PROVENANCE_STATUSES",
+    "VERSIONS",
+    "Change",
+    "CodeList",
+    "CodeValue",
+    "CsvLayout",
+    "Item",
+    "MandationGroup",
+    "Pack",
+    "PackDiff",
+    "PackError",
+    "Provenance",
+    "XmlBinding",
+    "XmlGroup",
+    "XmlLayout",
+    "build_pack",
+    "diff_packs",
+    "load_pack",
+    "merge_override",
+    "raw_pack",
+]

@@ -1,0 +1,160 @@
+"""Typed, immutable view of a spec pack (the TOML data under packs/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PROVENANCE_STATUSES = ("verified", "inferred", "assumed")
+Carrier = Literal["code", "extension", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where an entry comes from: verified with a source, inferred, or assumed by this project."""
+
+    status: str
+    source: str
+    overridden_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class XmlBinding:
+    """Where an item's value sits in the XML: an element (path below its group) and the value carrier."""
+
+    element: str
+    carrier: Carrier
+    min_occurs: int
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    enumeration: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One data item: its NHS Data Dictionary name, our field id, CSV column, format and mandation."""
+
+    id: str
+    name: str
+    column: str
+    group: str
+    format: str
+    mandation: str
+    xml: XmlBinding
+    provenance: Provenance
+    label: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    codelist: str | None = None
+    from_v1: str | None = None
+    condition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeValue:
+    """One national code with its meaning, the profiles it holds for (all when empty) and its provenance."""
+
+    code: str
+    meaning: str | None
+    provenance: Provenance
+    profiles: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def holds_for(self, profile: str | None) -> bool:
+        return profile is None or not self.profiles or profile in self.profiles
+
+
+@dataclass(frozen=True, slots=True)
+class CodeList:
+    """A named list of national codes."""
+
+    id: str
+    name: str
+    values: tuple[CodeValue, ...]
+    provenance: Provenance
+
+    def codes(self, profile: str | None = None) -> frozenset[str]:
+        """The code values that hold for `profile` (every value when None)."""
+        return frozenset(v.code for v in self.values if v.holds_for(profile))
+
+    def tagged(self, tag: str) -> tuple[CodeValue, ...]:
+        return tuple(v for v in self.values if tag in v.tags)
+
+
+@dataclass(frozen=True, slots=True)
+class XmlGroup:
+    """A child element of DIDSRecord and the items it holds, in XML order."""
+
+    id: str
+    element: str
+    min_occurs: int
+    max_occurs: int | None  # None = unbounded
+    items: tuple[str, ...]
+    provenance: Provenance
+    one_or_both: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CsvLayout:
+    header: bool
+    tolerate_header: bool
+    delimiter: str
+    encoding: str
+    line_terminator: str
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class XmlLayout:
+    namespace: str
+    root: str
+    record: str
+    activity_group: str
+    groups: tuple[XmlGroup, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class MandationGroup:
+    id: str
+    label: str
+    items: tuple[str, ...]
+    min_present: int
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """A whole spec pack: items in CSV column order, code lists, layouts and policy data."""
+
+    version: str
+    title: str
+    profiles: tuple[str, ...]
+    default_profile: str
+    items: tuple[Item, ...]
+    codelists: dict[str, CodeList]
+    csv: CsvLayout
+    xml: XmlLayout
+    mandation_groups: tuple[MandationGroup, ...]
+    provenance: Provenance
+    # Item id -> position in a record's values tuple (CSV column order); derived once by the loader.
+    index: dict[str, int]
+    # Policy data later issues read (referrer formats, windows, uniqueness), kept as plain mappings.
+    extras: dict[str, Any] = field(default_factory=dict)
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(item.column for item in self.items)
+
+    def item(self, item_id: str) -> Item:
+        try:
+            return self.items[self.index[item_id]]
+        except KeyError:
+            raise KeyError(f"{self.version} has no data item {item_id!r}") from None
+
+    def codelist_for(self, item_id: str) -> CodeList | None:
+        name = self.item(item_id).codelist
+        return self.codelists[name] if name else None
