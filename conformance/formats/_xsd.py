@@ -1,0 +1,144 @@
+"""Derive an XML Schema from a spec pack, and load it for lxml.
+
+The schema checks structure, element order, cardinality and the few facets the published v1 material fixes (code
+lengths, the postcode pattern, the XML NHS number status enumeration), each for supplied (non-blank) values. Code lists stay out of it on purpose: a big
+enumeration makes validation several times slower, and the rules check codes with better messages.
+
+`DIDSRecord` is a global element so each record can be validated on its own while streaming.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from xml.sax.saxutils import quoteattr
+
+from lxml import etree
+
+from conformance.spec import Item, Pack, XmlGroup
+
+_XS = "http://www.w3.org/2001/XMLSchema"
+
+
+def _type_name(item: Item) -> str:
+    return "".join(part.capitalize() for part in item.id.split("_")) + "Type"
+
+
+def _element_type_name(item: Item) -> str:
+    return _type_name(item).removesuffix("Type") + "ElementType"
+
+
+def _simple_type(item: Item) -> str:
+    x = item.xml
+    facets = []
+    if x.max_length is not None:
+        facets.append(f'<xs:maxLength value="{x.max_length}"/>')
+    # Facets hold for supplied values only: NHS England's own passing v1 XML cases carry blank values
+    # (xml/00004_clinical NICIP code="", 00012 and 00013 blank postcodes), which the rules then judge.
+    patterns = []
+    if x.pattern is not None:
+        patterns.append(x.pattern)
+    elif x.min_length is not None and x.min_length > 1:
+        patterns.append(f".{{{x.min_length},}}")
+    if patterns:
+        patterns.append(r"\s*")
+    facets.extend(f"<xs:pattern value={quoteattr(p)}/>" for p in patterns)
+    if x.enumeration:
+        facets.extend(f"<xs:enumeration value={quoteattr(v)}/>" for v in ("", *x.enumeration))
+    restriction = (
+        '<xs:restriction base="xs:string">' + "".join(f"\n      {f}" for f in facets) + "\n    </xs:restriction>"
+        if facets
+        else '<xs:restriction base="xs:string"/>'
+    )
+    simple = f'  <xs:simpleType name="{_type_name(item)}">\n    {restriction}\n  </xs:simpleType>\n'
+    if x.carrier == "text":
+        return simple
+    # Named, so that an element declared twice (the NICIP/SNOMED CT choice) has one consistent type.
+    return simple + (
+        f'  <xs:complexType name="{_element_type_name(item)}">\n'
+        f'    <xs:attribute name="{x.carrier}" type="{_type_name(item)}" use="required"/>\n  </xs:complexType>\n'
+    )
+
+
+def _element(item: Item, min_occurs: int | None = None) -> str:
+    x = item.xml
+    occurs = x.min_occurs if min_occurs is None else min_occurs
+    min_attr = ' minOccurs="0"' if occurs == 0 else ""
+    type_name = _type_name(item)
+    if "/" in x.element:  # e.g. Address/postalCode: a wrapper element holding one text child
+        outer, inner = x.element.split("/", 1)
+        return (
+            f'<xs:element name="{outer}"{min_attr}><xs:complexType><xs:sequence>'
+            f'<xs:element name="{inner}" type="{type_name}"/>'
+            f"</xs:sequence></xs:complexType></xs:element>"
+        )
+    if x.carrier == "text":
+        return f'<xs:element name="{x.element}" type="{type_name}"{min_attr}/>'
+    return f'<xs:element name="{x.element}" type="{_element_type_name(item)}"{min_attr}/>'
+
+
+def _group_type(pack: Pack, group: XmlGroup) -> str:
+    lines = []
+    ids = list(group.items)
+    i = 0
+    while i < len(ids):
+        item = pack.item(ids[i])
+        if group.one_or_both and ids[i] == group.one_or_both[0]:
+            first, second = (pack.item(k) for k in group.one_or_both)
+            # One of the two, or both in order: the v1 XSD choice carried over.
+            lines.append(
+                "<xs:choice>"
+                f"<xs:sequence>{_element(first, 1)}{_element(second, 0)}</xs:sequence>"
+                f"{_element(second, 1)}"
+                "</xs:choice>"
+            )
+            i += 2 if ids[i + 1 : i + 2] == [group.one_or_both[1]] else 1
+            continue
+        lines.append(_element(item))
+        i += 1
+    body = "".join(f"\n      {line}" for line in lines)
+    return (
+        f'  <xs:complexType name="{group.element}Type">\n'
+        f"    <xs:sequence>{body}\n    </xs:sequence>\n  </xs:complexType>\n"
+    )
+
+
+def xsd_text(pack: Pack) -> str:
+    """The XML Schema for `pack`'s XML layout, as text (deterministic)."""
+    layout = pack.xml
+    groups = "".join(
+        f'\n        <xs:element name="{g.element}" type="{g.element}Type"'
+        + ("" if g.min_occurs == 1 else f' minOccurs="{g.min_occurs}"')
+        + ("" if g.max_occurs == 1 else ' maxOccurs="unbounded"' if g.max_occurs is None else f' maxOccurs="{g.max_occurs}"')
+        + "/>"
+        for g in layout.groups
+    )
+    provenance = f"layout provenance: {layout.provenance.status} ({layout.provenance.source})"
+    overrides = f"; overrides: {', '.join(pack.overrides)}" if pack.overrides else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<!-- {pack.title}: XML Schema generated from the {pack.version} spec pack by `dids spec xsd "
+        f"{pack.version}`; do not edit by hand.\n     {provenance.replace('--', '-')}{overrides} -->\n"
+        f'<xs:schema xmlns:xs="{_XS}" targetNamespace="{layout.namespace}" xmlns="{layout.namespace}"\n'
+        '           elementFormDefault="qualified">\n'
+        f'  <xs:element name="{layout.root}">\n'
+        "    <xs:complexType>\n      <xs:sequence>\n"
+        f'        <xs:element ref="{layout.record}" maxOccurs="unbounded"/>\n'
+        "      </xs:sequence>\n    </xs:complexType>\n  </xs:element>\n"
+        f'  <xs:element name="{layout.record}">\n'
+        f"    <xs:complexType>\n      <xs:sequence>{groups}\n      </xs:sequence>\n    </xs:complexType>\n"
+        "  </xs:element>\n"
+        + "".join(_group_type(pack, g) for g in layout.groups)
+        + "".join(_simple_type(item) for item in pack.items)
+        + "</xs:schema>\n"
+    )
+
+
+@lru_cache(maxsize=8)
+def _compiled(text: str) -> etree.XMLSchema:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.XMLSchema(etree.fromstring(text.encode("utf-8"), parser))
+
+
+def xml_schema(pack: Pack) -> etree.XMLSchema:
+    """The compiled lxml schema for `pack` (cached per schema text, so overrides get their own)."""
+    return _compiled(xsd_text(pack))
