@@ -1,0 +1,325 @@
+"""The `dids` command: a thin front door over the library.
+
+Exit codes: 0 success (or an accepted file), 1 the job ran and found problems, 2 the job could not be done (bad
+arguments, unreadable input); in that last case one line on stderr says why, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from conformance import __version__
+from conformance.formats import FORMATS, Submission, open_submission, write_records, xsd_text
+from conformance.spec import VERSIONS, Pack, PackDiff, PackError, diff_packs, load_pack
+
+EXIT_OK, EXIT_FOUND, EXIT_CANNOT = 0, 1, 2
+DEFAULT_PEER_DIR = Path("fixtures/peer/nhse-dsp-dids-v1")
+
+
+class CannotRun(Exception):
+    """The command cannot do its job; the message is the one line the user sees."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# dids spec show | diff | xsd
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _pack_json(pack: Pack) -> dict[str, Any]:
+    data = asdict(pack)
+    data.pop("index")
+    return data
+
+
+def _provenance_tag(status: str, overridden: str | None) -> str:
+    return f"[{status}{', overridden' if overridden else ''}]"
+
+
+def render_pack_text(pack: Pack) -> str:
+    lines = [f"{pack.title}  (profiles: {', '.join(pack.profiles)}; pack provenance {pack.provenance.status})"]
+    if pack.overrides:
+        lines.append(f"overrides applied: {', '.join(pack.overrides)}")
+    lines.append("")
+    lines.append(f"{'#':>2}  {'column':<50} {'NHS Data Dictionary data element':<58} {'format':<34} mand  provenance")
+    for n, item in enumerate(pack.items, 1):
+        lines.append(
+            f"{n:>2}  {item.column:<50} {item.name:<58} {item.format:<34} {item.mandation:<5} "
+            f"{_provenance_tag(item.provenance.status, item.provenance.overridden_by)}"
+        )
+    lines.append("")
+    lines.append("code lists:")
+    for codelist in pack.codelists.values():
+        codes = ", ".join(v.code for v in codelist.values[:12]) + (" ..." if len(codelist.values) > 12 else "")
+        lines.append(f"  {codelist.id} ({len(codelist.values)}): {codes} "
+                     f"{_provenance_tag(codelist.provenance.status, codelist.provenance.overridden_by)}")
+        for value in codelist.values:
+            if value.provenance.status != codelist.provenance.status or value.provenance.overridden_by:
+                lines.append(f"      {value.code} {value.meaning or ''} "
+                             f"{_provenance_tag(value.provenance.status, value.provenance.overridden_by)}")
+    csv_layout, xml_layout = pack.csv, pack.xml
+    lines.append("")
+    lines.append(f"CSV: {'header row' if csv_layout.header else 'no header row'}, {len(pack.items)} columns, "
+                 f"{csv_layout.encoding} {_provenance_tag(csv_layout.provenance.status, None)}")
+    lines.append(f"XML: <{xml_layout.root}> in {xml_layout.namespace}, <{xml_layout.record}> with "
+                 + ", ".join(g.element for g in xml_layout.groups)
+                 + f" {_provenance_tag(xml_layout.provenance.status, None)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_diff_text(diff: PackDiff, old: Pack, new: Pack) -> str:
+    titles = {
+        "added": "New items",
+        "retired": "Retired items",
+        "renamed": "Renamed items",
+        "recoded": "Changed code lists",
+        "reformatted": "Changed formats",
+        "remandated": "Changed mandation",
+        "layout": "File layout",
+    }
+    lines = [f"What changes from {old.title} to {new.title}",
+             f"{len(diff.changes)} changes; {len(diff.carried_over)} items carried over unchanged. "
+             "Each change carries the provenance of the v2 entry behind it: [verified] from a public source, "
+             "[inferred] or [assumed] where the TOS/ETOS is not public."]
+    for kind, title in titles.items():
+        changes = diff.of_kind(kind)
+        if not changes:
+            continue
+        lines.append("")
+        lines.append(f"{title} ({len(changes)}):")
+        for change in changes:
+            lines.append(f"  - {change.name}: {change.summary} {_provenance_tag(change.provenance.status, None)}")
+    if diff.carried_over:
+        lines.append("")
+        lines.append("Carried over unchanged: " + ", ".join(new.item(i).name for i in diff.carried_over))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_spec(args: argparse.Namespace, out: TextIO) -> int:
+    if args.spec_command == "show":
+        pack = load_pack(args.version, args.override)
+        out.write(json.dumps(_pack_json(pack), indent=2) + "\n" if args.format == "json" else render_pack_text(pack))
+    elif args.spec_command == "diff":
+        old, new = load_pack(args.old, args.override), load_pack(args.new, args.override)
+        diff = diff_packs(old, new)
+        if args.format == "json":
+            out.write(json.dumps({"old": diff.old, "new": diff.new, "changes": [asdict(c) for c in diff.changes],
+                                  "carried_over": list(diff.carried_over)}, indent=2) + "\n")
+        else:
+            out.write(render_diff_text(diff, old, new))
+    elif args.spec_command == "xsd":
+        out.write(xsd_text(load_pack(args.version, args.override)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------------------
+# dids inspect | convert
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _open(path: str, args: argparse.Namespace, validate_xml: bool = False) -> Submission:
+    try:
+        return open_submission(path, version=args.version, format=args.input_format,
+                               overrides=getattr(args, "override", ()), validate_xml=validate_xml,
+                               max_examples=args.max_examples)
+    except OSError as exc:
+        raise CannotRun(f"cannot open {path}: {exc.strerror or exc}") from None
+
+
+def inspect_file(path: str, args: argparse.Namespace, out: TextIO) -> tuple[int, dict[str, Any]]:
+    """Read one file through; report version, layout, record count and every file problem."""
+    submission = _open(path, args, validate_xml=args.validate_xml)
+    shown: list[dict[str, Any]] = []
+    count = 0
+    for record in submission:
+        count += 1
+        if len(shown) < args.show and submission.pack is not None:
+            shown.append({"record": record.number, "line": record.line, "path": record.path,
+                          "values": dict(zip(submission.pack.columns, record.values, strict=True))})
+    problems = submission.problems
+    report = {
+        "file": path,
+        "version": submission.version,
+        "format": submission.format,
+        "header_row": submission.header,
+        "readable": submission.readable,
+        "records": count,
+        "problems": [asdict(p) for p in problems],
+        "problem_counts": dict(problems.counts),
+        "examples_omitted": problems.omitted(),
+        "first_records": shown,
+    }
+    if args.format == "text":
+        what = f"DIDS {submission.version} {submission.format}" if submission.readable else "not read"
+        out.write(f"{path}: {what}, {count} record(s), {len(problems)} file problem(s)\n")
+        for problem in problems:
+            out.write(f"  {problem.kind}: {problem.describe()}\n")
+        for kind, n in problems.omitted().items():
+            out.write(f"  ... and {n} more {kind} problem(s) not shown (--max-examples {args.max_examples})\n")
+        for row in shown:
+            out.write(f"  record {row['record']} (line {row['line']}): {json.dumps(row['values'])}\n")
+    if not submission.readable:
+        return EXIT_CANNOT, report
+    return (EXIT_FOUND if problems.counts.keys() - {"bom", "header-row"} else EXIT_OK), report
+
+
+def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    worst = EXIT_OK
+    reports = []
+    for path in args.files:
+        code, report = inspect_file(path, args, out)
+        worst = max(worst, code)
+        reports.append(report)
+    if args.format == "json":
+        out.write(json.dumps(reports, indent=2) + "\n")
+    return worst
+
+
+def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
+    submission = _open(args.input, args)
+    if not submission.readable or submission.pack is None:
+        fatal = submission.problems.fatal
+        raise CannotRun(f"{args.input}: {fatal.describe() if fatal else 'cannot be read'}")
+    target = args.to or ("xml" if submission.format == "csv" else "csv")
+    count = write_records(submission, args.output, pack=submission.pack, format=target)
+    problems = submission.problems
+    out.write(f"{args.input} -> {args.output}: {count} DIDS {submission.version} record(s) as {target}\n")
+    for problem in problems:
+        out.write(f"  {problem.kind}: {problem.describe()}\n")
+    if problems.counts.keys() - {"bom", "header-row"}:
+        out.write("  records with file problems were not converted; see above\n")
+        return EXIT_FOUND
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------------------
+# dids demo: the main job on bundled defaults
+# --------------------------------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    peer = Path(args.peer)
+    if not peer.is_dir():
+        raise CannotRun(f"no peer test data at {peer}; run from the repository root or pass --peer DIR")
+    out.write("== 1. What DIDS v2.0 changes (dids spec diff v1 v2) ==\n")
+    out.write(render_diff_text(diff_packs(load_pack("v1"), load_pack("v2")), load_pack("v1"), load_pack("v2")))
+    out.write("\n== 2. Reading NHS England's v1 test files (dids inspect) ==\n")
+    files = sorted(peer.glob("csv/*/input.csv")) + sorted(peer.glob("xml/*/input.xml"))
+    inspect_args = argparse.Namespace(version=None, input_format=None, validate_xml=True, show=0, format="text",
+                                      max_examples=3, override=())
+    totals = {"files": 0, "records": 0, "with_problems": 0}
+    for path in files:
+        code, report = inspect_file(str(path), inspect_args, out)
+        totals["files"] += 1
+        totals["records"] += report["records"]
+        totals["with_problems"] += code != EXIT_OK
+    out.write(f"read {totals['files']} files, {totals['records']} records; "
+              f"{totals['with_problems']} file(s) with file-level problems (deliberate in the peer data)\n")
+    out.write("\n== 3. Round trip: v1 XML example -> CSV -> XML ==\n")
+    example = peer / "xml/00001_example/input.xml"
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path, xml_path = Path(tmp, "example.csv"), Path(tmp, "example.xml")
+        first = open_submission(example)
+        assert first.pack is not None
+        write_records(first, csv_path, pack=first.pack, format="csv")
+        second = open_submission(csv_path, version="v1")
+        write_records(second, xml_path, pack=first.pack, format="xml")
+        a = [r.values for r in open_submission(example)]
+        b = [r.values for r in open_submission(xml_path)]
+        out.write(f"{len(a)} records; values identical after the round trip: {a == b}\n")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Argument parsing
+# --------------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dids",
+        description="Conformance and migration harness for NHS England's Diagnostic Imaging Data Set (DIDS). "
+        "Exit codes: 0 ok, 1 problems found, 2 could not run.",
+    )
+    parser.add_argument("--version", action="version", version=f"dids {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    spec = commands.add_parser("spec", help="show the spec packs, the v1 -> v2.0 change list, or the XSDs")
+    spec_commands = spec.add_subparsers(dest="spec_command", required=True, metavar="SPEC_COMMAND")
+    show = spec_commands.add_parser("show", help="print a spec pack: items, code lists, layouts, provenance")
+    show.add_argument("version", choices=VERSIONS)
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    diff = spec_commands.add_parser("diff", help="what changed between two versions (the v2.0 change list)")
+    diff.add_argument("old", choices=VERSIONS)
+    diff.add_argument("new", choices=VERSIONS)
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    xsd = spec_commands.add_parser("xsd", help="print the XML Schema derived from a pack")
+    xsd.add_argument("version", choices=VERSIONS)
+    for sub in (show, diff, xsd):
+        sub.add_argument("--override", action="append", default=[], metavar="FILE",
+                         help="a TOML or JSON file replacing pack entries (repeatable)")
+
+    def reading_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--version", dest="version", choices=VERSIONS, default=None,
+                         help="read as this DIDS version (default: detect from the content)")
+        sub.add_argument("--input-format", choices=FORMATS, default=None,
+                         help="read as this layout (default: detect from the content)")
+        sub.add_argument("--override", action="append", default=[], metavar="FILE",
+                         help="a TOML or JSON file replacing pack entries (repeatable)")
+        sub.add_argument("--max-examples", type=int, default=100, metavar="N",
+                         help="keep at most N examples of each problem kind; all are counted (default 100)")
+
+    inspect = commands.add_parser("inspect", help="read DIDS files through and report version, layout, records "
+                                  "and file-level problems")
+    inspect.add_argument("files", nargs="+", metavar="FILE")
+    reading_options(inspect)
+    inspect.add_argument("--validate-xml", action="store_true", help="validate each XML record against the XSD")
+    inspect.add_argument("--show", type=int, default=0, metavar="N", help="print the first N records")
+    inspect.add_argument("--format", choices=("text", "json"), default="text")
+
+    convert = commands.add_parser("convert", help="re-encode a DIDS file between CSV and XML (same version)")
+    convert.add_argument("input", metavar="IN")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT")
+    convert.add_argument("--to", choices=FORMATS, default=None, help="output layout (default: the other one)")
+    reading_options(convert)
+
+    demo = commands.add_parser("demo", help="run the main job on the bundled defaults")
+    demo.add_argument("--peer", default=str(DEFAULT_PEER_DIR), help=f"peer test data (default {DEFAULT_PEER_DIR})")
+    return parser
+
+
+HANDLERS = {"spec": cmd_spec, "inspect": cmd_inspect, "convert": cmd_convert, "demo": cmd_demo}
+
+
+def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its one-line usage error
+        return EXIT_OK if exc.code == 0 else EXIT_CANNOT
+    try:
+        return HANDLERS[args.command](args, stdout)
+    except (CannotRun, PackError) as exc:
+        stderr.write(f"dids: error: {exc}\n")
+    except OSError as exc:
+        stderr.write(f"dids: error: {exc}\n")
+    except Exception as exc:
+        if args.debug:
+            raise
+        stderr.write(f"dids: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)\n")
+    return EXIT_CANNOT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
