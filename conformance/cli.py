@@ -57,19 +57,27 @@ def render_pack_text(pack: Pack) -> str:
     lines.append("code lists:")
     for codelist in pack.codelists.values():
         codes = ", ".join(v.code for v in codelist.values[:12]) + (" ..." if len(codelist.values) > 12 else "")
-        lines.append(f"  {codelist.id} ({len(codelist.values)}): {codes} "
-                     f"{_provenance_tag(codelist.provenance.status, codelist.provenance.overridden_by)}")
+        lines.append(
+            f"  {codelist.id} ({len(codelist.values)}): {codes} "
+            f"{_provenance_tag(codelist.provenance.status, codelist.provenance.overridden_by)}"
+        )
         for value in codelist.values:
             if value.provenance.status != codelist.provenance.status or value.provenance.overridden_by:
-                lines.append(f"      {value.code} {value.meaning or ''} "
-                             f"{_provenance_tag(value.provenance.status, value.provenance.overridden_by)}")
+                lines.append(
+                    f"      {value.code} {value.meaning or ''} "
+                    f"{_provenance_tag(value.provenance.status, value.provenance.overridden_by)}"
+                )
     csv_layout, xml_layout = pack.csv, pack.xml
     lines.append("")
-    lines.append(f"CSV: {'header row' if csv_layout.header else 'no header row'}, {len(pack.items)} columns, "
-                 f"{csv_layout.encoding} {_provenance_tag(csv_layout.provenance.status, None)}")
-    lines.append(f"XML: <{xml_layout.root}> in {xml_layout.namespace}, <{xml_layout.record}> with "
-                 + ", ".join(g.element for g in xml_layout.groups)
-                 + f" {_provenance_tag(xml_layout.provenance.status, None)}")
+    lines.append(
+        f"CSV: {'header row' if csv_layout.header else 'no header row'}, {len(pack.items)} columns, "
+        f"{csv_layout.encoding} {_provenance_tag(csv_layout.provenance.status, None)}"
+    )
+    lines.append(
+        f"XML: <{xml_layout.root}> in {xml_layout.namespace}, <{xml_layout.record}> with "
+        + ", ".join(g.element for g in xml_layout.groups)
+        + f" {_provenance_tag(xml_layout.provenance.status, None)}"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -83,10 +91,12 @@ def render_diff_text(diff: PackDiff, old: Pack, new: Pack) -> str:
         "remandated": "Changed mandation",
         "layout": "File layout",
     }
-    lines = [f"What changes from {old.title} to {new.title}",
-             f"{len(diff.changes)} changes; {len(diff.carried_over)} items carried over unchanged. "
-             "Each change carries the provenance of the v2 entry behind it: [verified] from a public source, "
-             "[inferred] or [assumed] where the TOS/ETOS is not public."]
+    lines = [
+        f"What changes from {old.title} to {new.title}",
+        f"{len(diff.changes)} changes; {len(diff.carried_over)} items carried over unchanged. "
+        "Each change carries the provenance of the v2 entry behind it: [verified] from a public source, "
+        "[inferred] or [assumed] where the TOS/ETOS is not public.",
+    ]
     for kind, title in titles.items():
         changes = diff.of_kind(kind)
         if not changes:
@@ -109,8 +119,18 @@ def cmd_spec(args: argparse.Namespace, out: TextIO) -> int:
         old, new = load_pack(args.old, args.override), load_pack(args.new, args.override)
         diff = diff_packs(old, new)
         if args.format == "json":
-            out.write(json.dumps({"old": diff.old, "new": diff.new, "changes": [asdict(c) for c in diff.changes],
-                                  "carried_over": list(diff.carried_over)}, indent=2) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "old": diff.old,
+                        "new": diff.new,
+                        "changes": [asdict(c) for c in diff.changes],
+                        "carried_over": list(diff.carried_over),
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
         else:
             out.write(render_diff_text(diff, old, new))
     elif args.spec_command == "xsd":
@@ -125,9 +145,14 @@ def cmd_spec(args: argparse.Namespace, out: TextIO) -> int:
 
 def _open(path: str, args: argparse.Namespace, validate_xml: bool = False) -> Submission:
     try:
-        return open_submission(path, version=args.version, format=args.input_format,
-                               overrides=getattr(args, "override", ()), validate_xml=validate_xml,
-                               max_examples=args.max_examples)
+        return open_submission(
+            path,
+            version=args.version,
+            format=args.input_format,
+            overrides=getattr(args, "override", ()),
+            validate_xml=validate_xml,
+            max_examples=args.max_examples,
+        )
     except OSError as exc:
         raise CannotRun(f"cannot open {path}: {exc.strerror or exc}") from None
 
@@ -140,8 +165,14 @@ def inspect_file(path: str, args: argparse.Namespace, out: TextIO) -> tuple[int,
     for record in submission:
         count += 1
         if len(shown) < args.show and submission.pack is not None:
-            shown.append({"record": record.number, "line": record.line, "path": record.path,
-                          "values": dict(zip(submission.pack.columns, record.values, strict=True))})
+            shown.append(
+                {
+                    "record": record.number,
+                    "line": record.line,
+                    "path": record.path,
+                    "values": dict(zip(submission.pack.columns, record.values, strict=True)),
+                }
+            )
     problems = submission.problems
     report = {
         "file": path,
@@ -211,16 +242,19 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     out.write(render_diff_text(diff_packs(load_pack("v1"), load_pack("v2")), load_pack("v1"), load_pack("v2")))
     out.write("\n== 2. Reading NHS England's v1 test files (dids inspect) ==\n")
     files = sorted(peer.glob("csv/*/input.csv")) + sorted(peer.glob("xml/*/input.xml"))
-    inspect_args = argparse.Namespace(version=None, input_format=None, validate_xml=True, show=0, format="text",
-                                      max_examples=3, override=())
+    inspect_args = argparse.Namespace(
+        version=None, input_format=None, validate_xml=True, show=0, format="text", max_examples=3, override=()
+    )
     totals = {"files": 0, "records": 0, "with_problems": 0}
     for path in files:
         code, report = inspect_file(str(path), inspect_args, out)
         totals["files"] += 1
         totals["records"] += report["records"]
         totals["with_problems"] += code != EXIT_OK
-    out.write(f"read {totals['files']} files, {totals['records']} records; "
-              f"{totals['with_problems']} file(s) with file-level problems (deliberate in the peer data)\n")
+    out.write(
+        f"read {totals['files']} files, {totals['records']} records; "
+        f"{totals['with_problems']} file(s) with file-level problems (deliberate in the peer data)\n"
+    )
     out.write("\n== 3. Round trip: v1 XML example -> CSV -> XML ==\n")
     example = peer / "xml/00001_example/input.xml"
     with tempfile.TemporaryDirectory() as tmp:
@@ -263,21 +297,46 @@ def build_parser() -> argparse.ArgumentParser:
     xsd = spec_commands.add_parser("xsd", help="print the XML Schema derived from a pack")
     xsd.add_argument("version", choices=VERSIONS)
     for sub in (show, diff, xsd):
-        sub.add_argument("--override", action="append", default=[], metavar="FILE",
-                         help="a TOML or JSON file replacing pack entries (repeatable)")
+        sub.add_argument(
+            "--override",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="a TOML or JSON file replacing pack entries (repeatable)",
+        )
 
     def reading_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--version", dest="version", choices=VERSIONS, default=None,
-                         help="read as this DIDS version (default: detect from the content)")
-        sub.add_argument("--input-format", choices=FORMATS, default=None,
-                         help="read as this layout (default: detect from the content)")
-        sub.add_argument("--override", action="append", default=[], metavar="FILE",
-                         help="a TOML or JSON file replacing pack entries (repeatable)")
-        sub.add_argument("--max-examples", type=int, default=100, metavar="N",
-                         help="keep at most N examples of each problem kind; all are counted (default 100)")
+        sub.add_argument(
+            "--version",
+            dest="version",
+            choices=VERSIONS,
+            default=None,
+            help="read as this DIDS version (default: detect from the content)",
+        )
+        sub.add_argument(
+            "--input-format",
+            choices=FORMATS,
+            default=None,
+            help="read as this layout (default: detect from the content)",
+        )
+        sub.add_argument(
+            "--override",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="a TOML or JSON file replacing pack entries (repeatable)",
+        )
+        sub.add_argument(
+            "--max-examples",
+            type=int,
+            default=100,
+            metavar="N",
+            help="keep at most N examples of each problem kind; all are counted (default 100)",
+        )
 
-    inspect = commands.add_parser("inspect", help="read DIDS files through and report version, layout, records "
-                                  "and file-level problems")
+    inspect = commands.add_parser(
+        "inspect", help="read DIDS files through and report version, layout, records and file-level problems"
+    )
     inspect.add_argument("files", nargs="+", metavar="FILE")
     reading_options(inspect)
     inspect.add_argument("--validate-xml", action="store_true", help="validate each XML record against the XSD")

@@ -28,17 +28,26 @@ def is_valid_nhs_number(value: str) -> bool:
     return len(value) == 10 and value.isdigit() and nhs_number_check_digit(value[:9]) == int(value[9])
 
 
-def synthetic_nhs_number(serial: int) -> str:
-    """The `serial`-th valid NHS number in the 999 test range (serial 0 upwards; skips numbers with no check digit).
+SYNTHETIC_CAPACITY = 900_000  # distinct numbers synthetic_nhs_number gives before it wraps
 
-    Deterministic and dense: about 10 of every 11 serials map to distinct numbers before the range wraps.
+
+def synthetic_nhs_number(serial: int) -> str:
+    """The `serial`-th synthetic NHS number: 999, six digits, and a valid check digit; distinct for serials
+    0 .. SYNTHETIC_CAPACITY - 1, then wrapping.
+
+    Why this is one-to-one: for fixed first eight digits the ninth (weight 2) moves the weighted sum through ten
+    different residues modulo 11, so at most one of its ten values has no check digit. Each eight-digit prefix
+    therefore has at least nine valid completions; serial // 9 picks the prefix and serial % 9 the completion.
     """
     if serial < 0:
         raise ValueError("serial must be non-negative")
-    candidate = serial
-    while True:
-        body = f"{TEST_RANGE_PREFIX}{candidate % 1_000_000:06d}"
-        check = nhs_number_check_digit(body)
+    prefix, which = divmod(serial % SYNTHETIC_CAPACITY, 9)
+    head = f"{TEST_RANGE_PREFIX}{prefix:05d}"
+    valid = 0
+    for last in range(10):
+        check = nhs_number_check_digit(f"{head}{last}")
         if check is not None:
-            return f"{body}{check}"
-        candidate += 1_000_000  # try the next block so the mapping stays one-to-one within the range
+            if valid == which:
+                return f"{head}{last}{check}"
+            valid += 1
+    raise AssertionError("unreachable: every prefix has nine valid completions")

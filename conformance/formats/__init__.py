@@ -43,8 +43,9 @@ __all__ = [
 class Submission:
     """A DIDS file opened for one streaming pass: its version, layout, the records, and the file problems."""
 
-    def __init__(self, path: Path, detection: Detection, pack: Pack | None, problems: ProblemLog,
-                 validate_xml: bool) -> None:
+    def __init__(
+        self, path: Path, detection: Detection, pack: Pack | None, problems: ProblemLog, validate_xml: bool
+    ) -> None:
         self.path = path
         self.version = detection.version
         self.format = detection.format

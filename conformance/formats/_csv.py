@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO, cast
 
 from conformance.formats._model import FileProblem, ProblemLog, Record
 from conformance.spec import Pack
@@ -22,9 +22,9 @@ class _Utf8Guard(io.RawIOBase):
     with errors="replace", so a bad byte costs one U+FFFD and a reported problem, not the rest of the file.
     """
 
-    def __init__(self, raw: io.BufferedReader, on_error: Callable[[int, str], None]) -> None:
+    def __init__(self, raw: BinaryIO, on_error: Callable[[int, str], None]) -> None:
         super().__init__()
-        self._raw = raw
+        self._raw = cast(io.BufferedIOBase, raw)  # open(..., "rb") with a buffer size: a BufferedReader
         self._on_error = on_error
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._lines = 0
@@ -94,8 +94,12 @@ def read_csv(
                     number += 1
                     if len(row) != width:
                         problems.add(
-                            FileProblem("column-count", f"row has {len(row)} fields, expected {width}",
-                                        line=line, record=number)
+                            FileProblem(
+                                "column-count",
+                                f"row has {len(row)} fields, expected {width}",
+                                line=line,
+                                record=number,
+                            )
                         )
                         continue
                     if order is None:
@@ -111,16 +115,15 @@ def read_csv(
         problems.add(FileProblem("no-records", "the file holds no data rows", fatal=False))
 
 
-def _read_header(
-    row: list[str], pack: Pack, problems: ProblemLog, line: int
-) -> tuple[list[int | None] | None, int]:
+def _read_header(row: list[str], pack: Pack, problems: ProblemLog, line: int) -> tuple[list[int | None] | None, int]:
     """Map a header row onto the pack's columns; report every difference. Returns (order or None, width)."""
     names = [name.strip().upper() for name in row]
     columns = [c.upper() for c in pack.columns]
     if names == columns:
         if not pack.csv.header:
-            problems.add(FileProblem("header-row", "the first row is a header of column names; it is skipped",
-                                     line=line))
+            problems.add(
+                FileProblem("header-row", "the first row is a header of column names; it is skipped", line=line)
+            )
         return None, len(row)
     position = {name: j for j, name in enumerate(names)}
     order = [position.get(c) for c in columns]
@@ -148,8 +151,15 @@ def write_csv(
 
     `out` must be opened with newline="" so the writer alone decides line endings. Returns the record count.
     """
-    writer = csv.writer(out, delimiter=pack.csv.delimiter, lineterminator=pack.csv.line_terminator,
-                        quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(
+        out, delimiter=pack.csv.delimiter, lineterminator=pack.csv.line_terminator, quoting=csv.QUOTE_MINIMAL
+    )
+    # QUOTE_MINIMAL quotes only the line terminator's own characters, so a bare "\r" in a value would be written
+    # unquoted and read back as a line end. Rows holding one are written fully quoted instead.
+    quote_all = csv.writer(
+        out, delimiter=pack.csv.delimiter, lineterminator=pack.csv.line_terminator, quoting=csv.QUOTE_ALL
+    )
+    stray = "\r" if "\r" not in pack.csv.line_terminator else "\n"
     if pack.csv.header if header is None else header:
         writer.writerow(pack.columns)
     width = len(pack.items)
@@ -158,6 +168,6 @@ def write_csv(
         values = record.values if isinstance(record, Record) else record
         if len(values) != width:
             raise ValueError(f"record {count + 1} has {len(values)} values; DIDS {pack.version} has {width} items")
-        writer.writerow(values)
+        (quote_all if any(stray in v for v in values) else writer).writerow(values)
         count += 1
     return count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +77,7 @@ def detect_bytes(
     if head.startswith(_UTF8_BOM):
         det.bom = True
         det.problems.append(FileProblem("bom", "the file starts with a UTF-8 byte-order mark; it is ignored", line=1))
-        head = head[len(_UTF8_BOM):]
+        head = head[len(_UTF8_BOM) :]
     if b"\x00" in head:
         line = head.count(b"\n", 0, head.index(b"\x00")) + 1
         return fail("binary-content", "the file holds NUL bytes: it is binary, not a DIDS text file", line=line)
@@ -104,16 +105,24 @@ def _detect_xml(head: bytes, det: Detection, version: str | None, packs: dict[st
     line = head.count(b"\n", 0, len(head) - len(rest)) + 1
     if rest.startswith(b"<!DOCTYPE") or rest.startswith(b"<!ENTITY"):
         det.problems.append(
-            FileProblem("xml-dtd", "the XML declares a DOCTYPE; DTDs and entities are refused for safety", line=line,
-                        fatal=True)
+            FileProblem(
+                "xml-dtd",
+                "the XML declares a DOCTYPE; DTDs and entities are refused for safety",
+                line=line,
+                fatal=True,
+            )
         )
         det.version = version
         return det
     tag = _START_TAG.match(rest)
     if tag is None:
         det.problems.append(
-            FileProblem("not-dids", f"no root element in the first {SNIFF_BYTES // 1024} KiB of the XML",
-                        line=line, fatal=True)
+            FileProblem(
+                "not-dids",
+                f"no root element in the first {SNIFF_BYTES // 1024} KiB of the XML",
+                line=line,
+                fatal=True,
+            )
         )
         det.version = version
         return det
@@ -127,15 +136,23 @@ def _detect_xml(head: bytes, det: Detection, version: str | None, packs: dict[st
         expected = " or ".join(sorted(by_namespace))
         what = f"<{root_name}> in namespace {namespace!r}" if namespace else f"<{root_name}> with no namespace"
         det.problems.append(
-            FileProblem("not-dids", f"the root element is {what}; DIDS files have <DIDS> in {expected}", line=line,
-                        fatal=True)
+            FileProblem(
+                "not-dids",
+                f"the root element is {what}; DIDS files have <DIDS> in {expected}",
+                line=line,
+                fatal=True,
+            )
         )
         det.version = version
         return det
     if version is not None and version != found:
         det.problems.append(
-            FileProblem("version-mismatch", f"asked to read DIDS {version}, but the XML namespace is DIDS {found}",
-                        line=line, fatal=True)
+            FileProblem(
+                "version-mismatch",
+                f"asked to read DIDS {version}, but the XML namespace is DIDS {found}",
+                line=line,
+                fatal=True,
+            )
         )
         det.version = version
         return det
@@ -144,8 +161,7 @@ def _detect_xml(head: bytes, det: Detection, version: str | None, packs: dict[st
 
 
 def _detect_csv(head: bytes, det: Detection, version: str | None, packs: dict[str, Pack]) -> Detection:
-    first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    fields = next(csv.reader([first_line]), [])
+    fields = _first_row(head)
     names = {f.strip().upper() for f in fields}
     header_for = {}
     for v, pack in packs.items():
@@ -158,25 +174,69 @@ def _detect_csv(head: bytes, det: Detection, version: str | None, packs: dict[st
         if len(header_for) > 1 and header_for["v1"] == header_for["v2"]:
             return _csv_fail(det, "ambiguous", "the header row names columns of both DIDS v1 and v2", version)
         if version is not None and version != found:
-            return _csv_fail(det, "version-mismatch",
-                             f"asked to read DIDS {version}, but the header row names DIDS {found} columns", version)
+            return _csv_fail(
+                det,
+                "version-mismatch",
+                f"asked to read DIDS {version}, but the header row names DIDS {found} columns",
+                version,
+            )
         det.version, det.header = found, True
         return det
     if version is not None:
+        pack = packs[version]
+        if pack.csv.header:
+            like = [v for v, p in packs.items() if v != version and len(fields) == len(p.items)]
+            if like and len(fields) != len(pack.items):
+                return _csv_fail(
+                    det,
+                    "version-mismatch",
+                    f"asked to read DIDS {version}, but the first row has {len(fields)} fields and no "
+                    f"header, as in DIDS {like[0]}",
+                    version,
+                )
+            det.problems.append(
+                FileProblem(
+                    "missing-header",
+                    f"DIDS {version} CSV starts with a header row; this "
+                    "file has none, so columns are read in the layout's order",
+                    line=1,
+                )
+            )
         det.version = version
         return det
     n_v1, n_v2 = len(packs["v1"].items), len(packs["v2"].items)
     if len(fields) == n_v2:
-        return _csv_fail(det, "ambiguous",
-                         f"the first row has {n_v2} fields and no header: DIDS v2 CSV needs a header row, "
-                         f"DIDS v1 has {n_v1} fields; say which with --version", None)
+        return _csv_fail(
+            det,
+            "ambiguous",
+            f"the first row has {n_v2} fields and no header: DIDS v2 CSV needs a header row, "
+            f"DIDS v1 has {n_v1} fields; say which with --version",
+            None,
+        )
     # Headerless CSV is v1; a row a few fields short or long is still a v1 file with a column-count problem.
     if abs(len(fields) - n_v1) <= 3:
         det.version = "v1"
         return det
-    return _csv_fail(det, "not-dids",
-                     f"the first row has {len(fields)} field(s) and no DIDS header: DIDS v1 CSV has {n_v1} fields, "
-                     f"DIDS v2 CSV starts with a header row", None)
+    return _csv_fail(
+        det,
+        "not-dids",
+        f"the first row has {len(fields)} field(s) and no DIDS header: DIDS v1 CSV has {n_v1} fields, "
+        f"DIDS v2 CSV starts with a header row",
+        None,
+    )
+
+
+def _first_row(head: bytes) -> list[str]:
+    """The first CSV row of the sniffed bytes, honouring quoted fields that span lines."""
+    text = head.decode("utf-8", errors="replace")
+    try:
+        row = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error:
+        row = None
+    if row is None or (len(row) == 1 and "\n" in text and len(text) == SNIFF_BYTES):
+        # The first row outruns the sniffed bytes or cannot be parsed: judge by its first physical line.
+        row = next(csv.reader([text.split("\n", 1)[0]]), [])
+    return row
 
 
 def _csv_fail(det: Detection, kind: str, message: str, version: str | None) -> Detection:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, cast
 
 from lxml import etree
 
@@ -59,17 +59,27 @@ def read_xml(
 
     def fill(element: etree._Element, slots: dict[str, _Slot], values: list[str | None], where: str) -> None:
         for child in element:
-            slot = slots.get(child.tag)  # type: ignore[arg-type]
+            slot = slots.get(child.tag)
             if slot is None:
-                problems.add(FileProblem("xml-structure",
-                                         f"unexpected element <{_local(child.tag)}> in <{_local(element.tag)}>",
-                                         line=child.sourceline, path=where))
+                problems.add(
+                    FileProblem(
+                        "xml-structure",
+                        f"unexpected element <{_local(child.tag)}> in <{_local(element.tag)}>",
+                        line=_line(child),
+                        path=where,
+                    )
+                )
                 continue
             position, carrier, inner = slot
             if values[position] is not None:
-                problems.add(FileProblem("xml-repeated-element",
-                                         f"<{_local(child.tag)}> appears more than once in <{_local(element.tag)}>",
-                                         line=child.sourceline, path=where))
+                problems.add(
+                    FileProblem(
+                        "xml-repeated-element",
+                        f"<{_local(child.tag)}> appears more than once in <{_local(element.tag)}>",
+                        line=_line(child),
+                        path=where,
+                    )
+                )
                 continue
             if inner is not None:
                 found = child.find(inner)
@@ -83,8 +93,15 @@ def read_xml(
     number = 0
     record_no = 0
     context = etree.iterparse(
-        str(path), events=("end",), tag=record_tag, resolve_entities=False, no_network=True, load_dtd=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
+        str(path),
+        events=("end",),
+        tag=record_tag,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
     )
     root: etree._Element | None = None
     try:
@@ -95,10 +112,16 @@ def read_xml(
             if root is None:
                 root = parent
                 if parent is None or parent.tag != root_tag or parent.getparent() is not None:
-                    problems.add(FileProblem("xml-structure", f"<{pack.xml.record}> is not a child of the root "
-                                             f"<{root_name}>", line=element.sourceline, path=where))
+                    problems.add(
+                        FileProblem(
+                            "xml-structure",
+                            f"<{pack.xml.record}> is not a child of the root <{root_name}>",
+                            line=_line(element),
+                            path=where,
+                        )
+                    )
             if schema is not None and not schema.validate(element):
-                for error in schema.error_log:
+                for error in cast(Iterable[Any], schema.error_log):
                     problems.add(FileProblem("xsd", error.message, line=error.line, record=number + 1, path=where))
             base: list[str | None] = [None] * width
             activities = []
@@ -106,43 +129,72 @@ def read_xml(
                 if child.tag == activity_tag:
                     activities.append(child)
                     continue
-                slots = header_slots.get(child.tag)  # type: ignore[arg-type]
+                slots = header_slots.get(child.tag)
                 if slots is None:
-                    problems.add(FileProblem("xml-structure",
-                                             f"unexpected element <{_local(child.tag)}> in <{pack.xml.record}>",
-                                             line=child.sourceline, path=where))
+                    problems.add(
+                        FileProblem(
+                            "xml-structure",
+                            f"unexpected element <{_local(child.tag)}> in <{pack.xml.record}>",
+                            line=_line(child),
+                            path=where,
+                        )
+                    )
                     continue
                 fill(child, slots, base, where)
             if not activities:
-                problems.add(FileProblem("xml-structure", f"<{pack.xml.record}> has no <{activity_group.element}>; "
-                                         "it yields no record", line=element.sourceline, path=where))
+                problems.add(
+                    FileProblem(
+                        "xml-structure",
+                        f"<{pack.xml.record}> has no <{activity_group.element}>; it yields no record",
+                        line=_line(element),
+                        path=where,
+                    )
+                )
             for k, activity in enumerate(activities, 1):
                 values = base.copy()
                 activity_where = f"{where}/{activity_group.element}[{k}]"
                 fill(activity, activity_slots, values, activity_where)
                 number += 1
-                yield Record(number, activity.sourceline or 0, tuple([v or "" for v in values]), activity_where, k)
+                yield Record(number, _line(activity) or 0, tuple([v or "" for v in values]), activity_where, k)
             # Free what has been read: this record's subtree, and anything before it under the root.
             element.clear(keep_tail=True)
             while (previous := element.getprevious()) is not None:
                 if previous.tag != record_tag:
-                    problems.add(FileProblem("xml-structure", f"unexpected element <{_local(previous.tag)}> in "
-                                             f"<{root_name}>", line=previous.sourceline))
-                parent.remove(previous)  # type: ignore[union-attr]
+                    problems.add(
+                        FileProblem(
+                            "xml-structure",
+                            f"unexpected element <{_local(previous.tag)}> in <{root_name}>",
+                            line=_line(previous),
+                        )
+                    )
+                parent.remove(previous)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        problems.add(FileProblem("xml-syntax", f"XML is not well-formed: {exc.msg}", line=line, record=None,
-                                 fatal=True))
+        message = f"XML is not well-formed: {exc.msg}"
+        if line is None:
+            # With entity resolution off (for safety) libxml2 reports an undefined &name; only as a lost document.
+            message += " (an undefined entity reference such as &name;, or the file ends early)"
+        problems.add(FileProblem("xml-syntax", message, line=line, record=None, fatal=True))
         return
     remaining = context.root
     if remaining is not None:
         for child in remaining:
             if child.tag != record_tag:
-                problems.add(FileProblem("xml-structure", f"unexpected element <{_local(child.tag)}> in "
-                                         f"<{root_name}>", line=child.sourceline))
+                problems.add(
+                    FileProblem(
+                        "xml-structure",
+                        f"unexpected element <{_local(child.tag)}> in <{root_name}>",
+                        line=_line(child),
+                    )
+                )
         if remaining.tag != root_tag:
-            problems.add(FileProblem("xml-structure", f"the root element is <{_local(remaining.tag)}>, not "
-                                     f"<{root_name}>", line=remaining.sourceline))
+            problems.add(
+                FileProblem(
+                    "xml-structure",
+                    f"the root element is <{_local(remaining.tag)}>, not <{root_name}>",
+                    line=_line(remaining),
+                )
+            )
     if number == 0:
         problems.add(FileProblem("no-records", f"the file holds no <{activity_group.element}> records"))
 
@@ -156,7 +208,15 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Characters that need escaping: in attributes also quote and the white space that attribute normalisation eats.
 _ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
 _TEXT_SPECIAL = re.compile("[&<>\r]")
-_ATTR_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+_ATTR_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\n": "&#10;",
+    "\r": "&#13;",
+    "\t": "&#9;",
+}
 _TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 
 
@@ -172,9 +232,14 @@ def _escape_text(value: str) -> str:
     return _TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group()], value)
 
 
+def _line(element: etree._Element) -> int | None:
+    # lxml-stubs types sourceline loosely; it is an int, or None for nodes built in memory.
+    return cast("int | None", element.sourceline)
+
+
 def _renderers(pack: Pack, group_id: str, indent: str) -> list[tuple[int, int, str, str | None, str | None]]:
     group = next(g for g in pack.xml.groups if g.id == group_id)
-    out = []
+    out: list[tuple[int, int, str, str | None, str | None]] = []
     for item_id in group.items:
         item = pack.item(item_id)
         outer, _, inner = item.xml.element.partition("/")
@@ -183,15 +248,16 @@ def _renderers(pack: Pack, group_id: str, indent: str) -> list[tuple[int, int, s
     return out
 
 
-def _render(values: Sequence[str], renderers: list[tuple[int, int, str, str | None, str | None]],
-            indent: str) -> str:
+def _render(values: Sequence[str], renderers: list[tuple[int, int, str, str | None, str | None]], indent: str) -> str:
     parts = []
     for position, min_occurs, element, carrier, inner in renderers:
         value = values[position]
         if not value and not min_occurs:
             continue  # an optional item with no value is left out
         if inner is not None:
-            parts.append(f"{indent}<{element}>\n{indent}  <{inner}>{_escape_text(value)}</{inner}>\n{indent}</{element}>\n")
+            parts.append(
+                f"{indent}<{element}>\n{indent}  <{inner}>{_escape_text(value)}</{inner}>\n{indent}</{element}>\n"
+            )
         elif carrier is None:
             parts.append(f"{indent}<{element}>{_escape_text(value)}</{element}>\n")
         else:
@@ -232,8 +298,10 @@ def write_xml(records: Iterable[Record | Sequence[str]], out: TextIO, pack: Pack
             for element, renderers in header_renderers:
                 out.write(f"    <{element}>\n{_render(values, renderers, '      ')}    </{element}>\n")
             open_key = key
-        out.write(f"    <{activity_group.element}>\n{_render(values, activity_renderers, '      ')}"
-                  f"    </{activity_group.element}>\n")
+        out.write(
+            f"    <{activity_group.element}>\n{_render(values, activity_renderers, '      ')}"
+            f"    </{activity_group.element}>\n"
+        )
     if open_key is not None:
         out.write(f"  </{record_tag}>\n")
     out.write(f"</{layout.root}>\n")

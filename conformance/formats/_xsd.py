@@ -1,8 +1,9 @@
 """Derive an XML Schema from a spec pack, and load it for lxml.
 
 The schema checks structure, element order, cardinality and the few facets the published v1 material fixes (code
-lengths, the postcode pattern, the XML NHS number status enumeration), each for supplied (non-blank) values. Code lists stay out of it on purpose: a big
-enumeration makes validation several times slower, and the rules check codes with better messages.
+lengths, the postcode pattern, the XML NHS number status enumeration), each for supplied (non-blank) values. Code
+lists stay out of it on purpose: a big enumeration makes validation several times slower, and the rules check codes
+with better messages.
 
 `DIDSRecord` is a global element so each record can be validated on its own while streaming.
 """
@@ -108,7 +109,13 @@ def xsd_text(pack: Pack) -> str:
     groups = "".join(
         f'\n        <xs:element name="{g.element}" type="{g.element}Type"'
         + ("" if g.min_occurs == 1 else f' minOccurs="{g.min_occurs}"')
-        + ("" if g.max_occurs == 1 else ' maxOccurs="unbounded"' if g.max_occurs is None else f' maxOccurs="{g.max_occurs}"')
+        + (
+            ""
+            if g.max_occurs == 1
+            else ' maxOccurs="unbounded"'
+            if g.max_occurs is None
+            else f' maxOccurs="{g.max_occurs}"'
+        )
         + "/>"
         for g in layout.groups
     )

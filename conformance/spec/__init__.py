@@ -5,7 +5,15 @@ The packs live in `packs/<version>/pack.toml`. `load_pack("v2", overrides=[...])
 """
 
 from conformance.spec._diff import CHANGE_KINDS, Change, PackDiff, diff_packs
-from conformance.spec._load import PROFILES, VERSIONS, PackError, build_pack, load_pack, merge_override, raw_pack
+from conformance.spec._load import (
+    PROFILES,
+    VERSIONS,
+    PackError,
+    build_pack,
+    load_pack,
+    merge_override,
+    raw_pack,
+)
 from conformance.spec._model import (
     PROVENANCE_STATUSES,
     CodeList,

@@ -57,8 +57,13 @@ def diff_packs(old: Pack, new: Pack) -> PackDiff:
             codelist = new.codelist_for(item.id)
             extra = f", code list {codelist.id} ({len(codelist.values)} codes)" if codelist else ""
             changes.append(
-                Change("added", item.id, item.name, f"new item, {item.format}{extra}, mandation {item.mandation}",
-                       item.provenance)
+                Change(
+                    "added",
+                    item.id,
+                    item.name,
+                    f"new item, {item.format}{extra}, mandation {item.mandation}",
+                    item.provenance,
+                )
             )
             continue
         if source_id not in old.index:
@@ -68,11 +73,21 @@ def diff_packs(old: Pack, new: Pack) -> PackDiff:
         changed = False
         if before.name != item.name:
             changes.append(
-                Change("renamed", item.id, item.name, f"{before.name} -> {item.name}", item.provenance,
-                       old_item=before.id, old_name=before.name)
+                Change(
+                    "renamed",
+                    item.id,
+                    item.name,
+                    f"{before.name} -> {item.name}",
+                    item.provenance,
+                    old_item=before.id,
+                    old_name=before.name,
+                )
             )
             changed = True
-        old_codes, new_codes = _codes(old, old.codelist_for(before.id)), _codes(new, new.codelist_for(item.id))
+        old_codes, new_codes = (
+            _codes(old, old.codelist_for(before.id)),
+            _codes(new, new.codelist_for(item.id)),
+        )
         if old_codes != new_codes:
             added = sorted(set(new_codes) - set(old_codes))
             removed = sorted(set(old_codes) - set(new_codes))
@@ -84,43 +99,87 @@ def diff_packs(old: Pack, new: Pack) -> PackDiff:
             parts += [f"{c} relabelled '{new_codes[c]}'" for c in relabelled]
             # The change is only as certain as the least certain value it adds.
             statuses = [value_provenance[c] for c in added if c in value_provenance]
-            weakest = min(statuses + [item.provenance], key=lambda p: _CERTAINTY[p.status])
+            weakest = min([*statuses, item.provenance], key=lambda p: _CERTAINTY[p.status])
             changes.append(
-                Change("recoded", item.id, item.name, "; ".join(parts), weakest, old_item=before.id,
-                       old_name=before.name,
-                       details={"added": {c: new_codes[c] for c in added}, "removed": {c: old_codes[c] for c in removed},
-                                "relabelled": {c: [old_codes[c], new_codes[c]] for c in relabelled}})
+                Change(
+                    "recoded",
+                    item.id,
+                    item.name,
+                    "; ".join(parts),
+                    weakest,
+                    old_item=before.id,
+                    old_name=before.name,
+                    details={
+                        "added": {c: new_codes[c] for c in added},
+                        "removed": {c: old_codes[c] for c in removed},
+                        "relabelled": {c: [old_codes[c], new_codes[c]] for c in relabelled},
+                    },
+                )
             )
             changed = True
         if _format_of(before) != _format_of(item):
             changes.append(
-                Change("reformatted", item.id, item.name, f"{before.format} -> {item.format}", item.provenance,
-                       old_item=before.id, old_name=before.name,
-                       details={"from": before.format, "to": item.format, "pattern": item.pattern})
+                Change(
+                    "reformatted",
+                    item.id,
+                    item.name,
+                    f"{before.format} -> {item.format}",
+                    item.provenance,
+                    old_item=before.id,
+                    old_name=before.name,
+                    details={"from": before.format, "to": item.format, "pattern": item.pattern},
+                )
             )
             changed = True
         if before.mandation != item.mandation:
             changes.append(
-                Change("remandated", item.id, item.name, f"{before.mandation} -> {item.mandation}", item.provenance,
-                       old_item=before.id, old_name=before.name)
+                Change(
+                    "remandated",
+                    item.id,
+                    item.name,
+                    f"{before.mandation} -> {item.mandation}",
+                    item.provenance,
+                    old_item=before.id,
+                    old_name=before.name,
+                )
             )
             changed = True
         if not changed:
             carried.append(item.id)
     for before in old.items:
         if before.id not in referenced:
-            changes.append(Change("retired", None, before.name, "no successor item", new.provenance,
-                                  old_item=before.id, old_name=before.name))
+            changes.append(
+                Change(
+                    "retired",
+                    None,
+                    before.name,
+                    "no successor item",
+                    new.provenance,
+                    old_item=before.id,
+                    old_name=before.name,
+                )
+            )
     if old.csv.header != new.csv.header:
         changes.append(
-            Change("layout", None, "CSV header row",
-                   f"{'header row' if old.csv.header else 'no header row'} -> "
-                   f"{'header row of the column names' if new.csv.header else 'no header row'}",
-                   new.csv.provenance)
+            Change(
+                "layout",
+                None,
+                "CSV header row",
+                f"{'header row' if old.csv.header else 'no header row'} -> "
+                f"{'header row of the column names' if new.csv.header else 'no header row'}",
+                new.csv.provenance,
+            )
         )
     if old.xml.namespace != new.xml.namespace:
-        changes.append(Change("layout", None, "XML namespace", f"{old.xml.namespace} -> {new.xml.namespace}",
-                              new.xml.provenance))
+        changes.append(
+            Change(
+                "layout",
+                None,
+                "XML namespace",
+                f"{old.xml.namespace} -> {new.xml.namespace}",
+                new.xml.provenance,
+            )
+        )
     order = {k: i for i, k in enumerate(CHANGE_KINDS)}
     changes.sort(key=lambda c: order[c.kind])
     return PackDiff(old.version, new.version, tuple(changes), tuple(carried))

@@ -28,7 +28,13 @@ VERSIONS = ("v1", "v2")
 PROFILES = {"v1-dsp": "v1", "v1-portal": "v1", "v2": "v2"}
 
 # Lists of tables that an override merges entry by entry, by the key named here; other lists are replaced whole.
-_MERGE_KEYS = {"items": "id", "values": "code", "groups": "id", "mandation_groups": "id", "patterns": "pattern"}
+_MERGE_KEYS = {
+    "items": "id",
+    "values": "code",
+    "groups": "id",
+    "mandation_groups": "id",
+    "patterns": "pattern",
+}
 
 
 class PackError(ValueError):
@@ -88,6 +94,9 @@ def _merge_entries(current: list[Any], changes: list[Any], key: str, origin: str
             del current[position]
             continue
         if position is None:
+            # A new entry inherits nothing from the bundled pack: it must say where it comes from.
+            if "provenance" not in change or not str(change.get("source", "")).strip():
+                raise PackError(f"{origin}: new {where} entry {change[key]!r} needs provenance and a source")
             entry = copy.deepcopy(change)
             entry["overridden_by"] = origin
             current.append(entry)

@@ -1,0 +1,18 @@
+"""Shared test set-up: Hypothesis profiles and the paths of the bundled fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+REPO = Path(__file__).resolve().parent.parent
+PEER = REPO / "fixtures" / "peer" / "nhse-dsp-dids-v1"
+
+# "ci" is derandomized so a red CI run reproduces exactly; "dev" explores more, with a fresh seed each run.
+settings.register_profile(
+    "ci", derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

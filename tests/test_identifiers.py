@@ -1,0 +1,57 @@
+"""Synthetic NHS numbers: the 999 test range, valid modulus-11 check digits, one-to-one."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generators.identifiers import (
+    SYNTHETIC_CAPACITY,
+    is_valid_nhs_number,
+    nhs_number_check_digit,
+    synthetic_nhs_number,
+)
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("9434765919", True),  # the NHS Data Dictionary's worked example of the modulus-11 check
+        ("9434765918", False),
+        ("9990000018", True),
+        ("999000001", False),  # nine digits
+        ("99900000181", False),  # eleven digits
+        ("999000001X", False),
+        ("", False),
+    ],
+)
+def test_known_numbers(number: str, valid: bool) -> None:
+    assert is_valid_nhs_number(number) is valid
+
+
+def test_a_prefix_whose_remainder_is_one_has_no_check_digit() -> None:
+    # 9,9,9,0,0,0,0,0,5 weighted 10..2: 90+81+72+10 = 253 = 23*11, remainder 0 -> check 11 -> 0.
+    assert nhs_number_check_digit("999000005") == 0
+    prefixes_without = [f"99900000{d}" for d in range(10) if nhs_number_check_digit(f"99900000{d}") is None]
+    assert len(prefixes_without) == 1  # exactly one last digit lands on remainder 1 for this prefix
+
+
+@given(st.integers(0, SYNTHETIC_CAPACITY - 1))
+def test_synthetic_numbers_are_in_the_test_range_and_valid(serial: int) -> None:
+    number = synthetic_nhs_number(serial)
+    assert number.startswith("999")
+    assert is_valid_nhs_number(number)
+
+
+def test_synthetic_numbers_are_one_to_one_over_a_large_block() -> None:
+    numbers = [synthetic_nhs_number(s) for s in range(50_000)]
+    assert len(set(numbers)) == len(numbers)
+    assert synthetic_nhs_number(SYNTHETIC_CAPACITY) == synthetic_nhs_number(0)  # wraps, documented
+
+
+def test_negative_serials_and_bad_input_are_refused() -> None:
+    with pytest.raises(ValueError):
+        synthetic_nhs_number(-1)
+    with pytest.raises(ValueError):
+        nhs_number_check_digit("12345")
