@@ -57,38 +57,34 @@ def read_xml(
     width = len(pack.items)
     root_name = pack.xml.root
 
+    def report(kind: str, message: str, child: etree._Element, where: str) -> None:
+        problems.add(FileProblem(kind, message, line=_line(child), path=where))
+
     def fill(element: etree._Element, slots: dict[str, _Slot], values: list[str | None], where: str) -> None:
+        # The hot loop of XML reading: one dict lookup and one attribute read per element; problems are rare.
+        get_slot = slots.get
         for child in element:
-            slot = slots.get(child.tag)
+            tag = child.tag
+            slot = get_slot(tag)
             if slot is None:
-                problems.add(
-                    FileProblem(
-                        "xml-structure",
-                        f"unexpected element <{_local(child.tag)}> in <{_local(element.tag)}>",
-                        line=_line(child),
-                        path=where,
-                    )
-                )
+                report("xml-structure", f"unexpected element <{_local(tag)}> in <{_local(element.tag)}>", child, where)
                 continue
             position, carrier, inner = slot
             if values[position] is not None:
-                problems.add(
-                    FileProblem(
-                        "xml-repeated-element",
-                        f"<{_local(child.tag)}> appears more than once in <{_local(element.tag)}>",
-                        line=_line(child),
-                        path=where,
-                    )
+                report(
+                    "xml-repeated-element",
+                    f"<{_local(tag)}> appears more than once in <{_local(element.tag)}>",
+                    child,
+                    where,
                 )
                 continue
-            if inner is not None:
-                found = child.find(inner)
-                value = found.text if found is not None else None
-            elif carrier is None:
-                value = child.text
+            if carrier is not None:
+                values[position] = child.get(carrier) or ""
+            elif inner is None:
+                values[position] = child.text or ""
             else:
-                value = child.get(carrier)
-            values[position] = value or ""
+                found = child.find(inner)
+                values[position] = (found.text if found is not None else None) or ""
 
     number = 0
     record_no = 0
@@ -126,19 +122,13 @@ def read_xml(
             base: list[str | None] = [None] * width
             activities = []
             for child in element:
-                if child.tag == activity_tag:
+                tag = child.tag
+                if tag == activity_tag:
                     activities.append(child)
                     continue
-                slots = header_slots.get(child.tag)
+                slots = header_slots.get(tag)
                 if slots is None:
-                    problems.add(
-                        FileProblem(
-                            "xml-structure",
-                            f"unexpected element <{_local(child.tag)}> in <{pack.xml.record}>",
-                            line=_line(child),
-                            path=where,
-                        )
-                    )
+                    report("xml-structure", f"unexpected element <{_local(tag)}> in <{pack.xml.record}>", child, where)
                     continue
                 fill(child, slots, base, where)
             if not activities:
@@ -155,7 +145,7 @@ def read_xml(
                 activity_where = f"{where}/{activity_group.element}[{k}]"
                 fill(activity, activity_slots, values, activity_where)
                 number += 1
-                yield Record(number, _line(activity) or 0, tuple([v or "" for v in values]), activity_where, k)
+                yield Record(number, activity.sourceline or 0, tuple([v or "" for v in values]), activity_where, k)
             # Free what has been read: this record's subtree, and anything before it under the root.
             element.clear(keep_tail=True)
             while (previous := element.getprevious()) is not None:

@@ -1,0 +1,161 @@
+"""Benchmark: reading 1,000,000 v1 records, CSV and XML, beside the bare parsers (a script, not a test).
+
+    python tests/benchmarks/bench_read.py [--records N] [--repeats R] [--small N]
+
+Writes a synthetic v1 CSV and XML (two activities in every third DIDSRecord) to a temporary directory, then times
+each reader in its own process so peak memory (ru_maxrss) belongs to that reader alone:
+
+  csv-bare    csv.reader over the file, counting rows                       (baseline for CSV)
+  csv-ours    conformance.formats.open_submission(...).records()
+  xml-bare    lxml iterparse on DIDSRecord end events, clearing as it goes (baseline for XML)
+  xml-ours    our XML reader: flattening, locations, structure problems
+  xml-xsd     our XML reader validating every DIDSRecord against the XSD
+
+Prints the median records/s of the repeats, the ratio of our time to the bare parser's, and peak memory at the
+small size and the full size, so growth with the record count shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODES = ("csv-bare", "csv-ours", "xml-bare", "xml-ours", "xml-xsd")
+
+
+def make_files(folder: Path, records: int) -> tuple[Path, Path]:
+    from conformance.formats import write_records
+    from conformance.spec import load_pack
+    from generators.identifiers import synthetic_nhs_number
+
+    pack = load_pack("v1")
+
+    def rows():  # type: ignore[no-untyped-def]
+        for n in range(records):
+            person = n - (n % 3 == 1)  # every third record shares person and referral with the one before
+            yield (
+                synthetic_nhs_number(person),
+                "01",
+                "1961-03-14",
+                "A",
+                "2",
+                "LS1 4AP",
+                "B86001",
+                "02",
+                "C1234567",
+                "RR8",
+                "2024-05-01",
+                "2024-05-02",
+                "2024-05-09",
+                "XCHES",
+                "399208008",
+                "2024-05-10",
+                "RR813",
+                f"ACC{n:09d}",
+            )
+
+    csv_path, xml_path = folder / "bench.csv", folder / "bench.xml"
+    write_records(rows(), csv_path, pack=pack, format="csv")
+    write_records(rows(), xml_path, pack=pack, format="xml")
+    return csv_path, xml_path
+
+
+def run_mode(mode: str, path: str) -> None:
+    """Child process: read `path` the way `mode` says, print JSON with count, seconds and peak RSS."""
+    import resource
+
+    start = time.perf_counter()
+    count = 0
+    if mode == "csv-bare":
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as handle:
+            for _row in csv.reader(handle):
+                count += 1
+    elif mode == "xml-bare":
+        from lxml import etree
+
+        ns = "{http://www.datadictionary.nhs.uk/data_dictionary/messages/DIDS-v1-0/}"
+        for _event, element in etree.iterparse(
+            path, events=("end",), tag=f"{ns}DIDSRecord", resolve_entities=False, no_network=True
+        ):
+            count += sum(1 for child in element if child.tag == f"{ns}ImagingActivity")
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    else:
+        from conformance.formats import open_submission
+
+        submission = open_submission(path, version="v1", validate_xml=mode == "xml-xsd")
+        for _record in submission.records():
+            count += 1
+        assert not submission.problems, dict(submission.problems.counts)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"count": count, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+
+
+def measure(mode: str, path: Path, repeats: int) -> dict[str, float]:
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True
+        )
+        runs.append(json.loads(out.stdout))
+    return {
+        "count": runs[0]["count"],
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak_mib": statistics.median(r["peak_mib"] for r in runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000, help="the smaller size for the memory comparison")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_mode(*args.child)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        results: dict[int, dict[str, dict[str, float]]] = {}
+        for size in (args.small, args.records):
+            folder = Path(tmp, str(size))
+            folder.mkdir()
+            csv_path, xml_path = make_files(folder, size)
+            print(
+                f"{size:,} records: CSV {csv_path.stat().st_size / 2**20:.0f} MiB, "
+                f"XML {xml_path.stat().st_size / 2**20:.0f} MiB",
+                flush=True,
+            )
+            # Repeats at the small size are only for the memory column; one pass is enough there.
+            repeats = args.repeats if size == args.records else 1
+            results[size] = {m: measure(m, csv_path if m.startswith("csv") else xml_path, repeats) for m in args.modes}
+        full, small = results[args.records], results[args.small]
+        print(f"\nmedian of {args.repeats} runs, each reader in its own process\n")
+        print(
+            f"{'reader':<10} {'records':>10} {'records/s':>11} {'x bare':>7} "
+            f"{'peak MiB @' + format(args.small, ','):>18} {'peak MiB @' + format(args.records, ','):>20}"
+        )
+        for mode in args.modes:
+            r = full[mode]
+            bare = full.get(("csv" if mode.startswith("csv") else "xml") + "-bare")
+            ratio = f"{r['seconds'] / bare['seconds']:.2f}" if bare else "-"
+            print(
+                f"{mode:<10} {r['count']:>10,.0f} {r['count'] / r['seconds']:>11,.0f} {ratio:>7} "
+                f"{small[mode]['peak_mib']:>18.1f} {r['peak_mib']:>20.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
