@@ -12,6 +12,9 @@ from typing import Any
 
 from conformance.spec._model import (
     PROVENANCE_STATUSES,
+    REFERENCE_TABLES,
+    RULE_KINDS,
+    RULE_SEVERITIES,
     CodeList,
     CodeValue,
     CsvLayout,
@@ -19,6 +22,7 @@ from conformance.spec._model import (
     MandationGroup,
     Pack,
     Provenance,
+    RuleSpec,
     XmlBinding,
     XmlGroup,
     XmlLayout,
@@ -34,6 +38,7 @@ _MERGE_KEYS = {
     "groups": "id",
     "mandation_groups": "id",
     "patterns": "pattern",
+    "rules": "id",
 }
 
 
@@ -45,8 +50,12 @@ def raw_pack(version: str) -> dict[str, Any]:
     """The bundled pack for `version` as plain data, before overrides."""
     if version not in VERSIONS:
         raise PackError(f"unknown spec version {version!r}; choose one of {', '.join(VERSIONS)}")
-    text = resources.files("conformance.spec").joinpath(f"packs/{version}/pack.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    folder = resources.files("conformance.spec").joinpath(f"packs/{version}")
+    data = tomllib.loads(folder.joinpath("pack.toml").read_text("utf-8"))
+    rules = folder.joinpath("rules.toml")
+    if rules.is_file():  # the rule catalogue sits beside the pack; it merges and overrides like the rest
+        data["rules"] = tomllib.loads(rules.read_text("utf-8"))["rules"]
+    return data
 
 
 def read_override(path: str | Path) -> dict[str, Any]:
@@ -300,10 +309,46 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
         if key_item not in index:
             raise PackError(f"{where}: uniqueness key names unknown item {key_item!r}")
 
+    profiles = _tuple(_need(meta, "profiles", "[pack]"))
+    rules = []
+    for r in data.get("rules", []):
+        rid = _need(r, "id", f"{where}: a rule")
+        rw = f"{where}: rule {rid}"
+        severity, kind = r.get("severity"), r.get("kind", "record")
+        if severity not in RULE_SEVERITIES:
+            raise PackError(f"{rw}: severity {severity!r} is not one of {', '.join(RULE_SEVERITIES)}")
+        if kind not in RULE_KINDS:
+            raise PackError(f"{rw}: kind {kind!r} is not one of {', '.join(RULE_KINDS)}")
+        unknown = [i for i in r.get("items", []) if i not in index]
+        if unknown:
+            raise PackError(f"{rw}: names unknown items {unknown}")
+        bad_needs = [n for n in r.get("needs", []) if n not in REFERENCE_TABLES]
+        if bad_needs:
+            raise PackError(f"{rw}: needs unknown reference tables {bad_needs}")
+        bad_profiles = [p for p in r.get("profiles", []) if p not in profiles]
+        if bad_profiles or not r.get("profiles"):
+            raise PackError(f"{rw}: profiles must be some of {', '.join(profiles)}")
+        rules.append(
+            RuleSpec(
+                id=rid,
+                code=r.get("code") or None,
+                severity=severity,
+                kind=kind,
+                items=_tuple(r.get("items")),
+                message=_need(r, "message", rw),
+                profiles=_tuple(r.get("profiles")),
+                provenance=_provenance(r, rw),
+                needs=_tuple(r.get("needs")),
+            )
+        )
+    if len({r.id for r in rules}) != len(rules):
+        raise PackError(f"{where}: rule ids are not unique")
+
     return Pack(
+        rules=tuple(rules),
         version=version,
         title=_need(meta, "title", "[pack]"),
-        profiles=_tuple(_need(meta, "profiles", "[pack]")),
+        profiles=profiles,
         default_profile=_need(meta, "default_profile", "[pack]"),
         items=tuple(items),
         codelists=codelists,

@@ -125,6 +125,31 @@ class MandationGroup:
     provenance: Provenance
 
 
+RULE_SEVERITIES = ("file-reject", "record-reject", "warning")
+RULE_KINDS = ("record", "cross-record", "file")
+REFERENCE_TABLES = ("organisations", "postcodes", "nicip", "snomed")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule's catalogue entry: what it is called, its official code (None when it has none), its severity,
+    the items it reads (the first is the field a finding points at) and the reference data it needs."""
+
+    id: str
+    code: str | None
+    severity: str
+    kind: str
+    items: tuple[str, ...]
+    message: str
+    profiles: tuple[str, ...]
+    provenance: Provenance
+    needs: tuple[str, ...] = ()
+
+    @property
+    def official(self) -> bool:
+        return self.code is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Pack:
     """A whole spec pack: items in CSV column order, code lists, layouts and policy data."""
@@ -144,6 +169,7 @@ class Pack:
     # Policy data later issues read (referrer formats, windows, uniqueness), kept as plain mappings.
     extras: dict[str, Any] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -154,6 +180,15 @@ class Pack:
             return self.items[self.index[item_id]]
         except KeyError:
             raise KeyError(f"{self.version} has no data item {item_id!r}") from None
+
+    def rules_for(self, profile: str) -> tuple[RuleSpec, ...]:
+        return tuple(r for r in self.rules if profile in r.profiles)
+
+    def rule(self, rule_id: str) -> RuleSpec:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"{self.version} has no rule {rule_id!r}")
 
     def codelist_for(self, item_id: str) -> CodeList | None:
         name = self.item(item_id).codelist

@@ -1,0 +1,24 @@
+"""Checking DIDS submissions: `check(path, profile=..., context=..., reference=...)` returns a Report.
+
+One streaming pass per file; rules come from the pack's catalogue (packs/<version>/rules.toml) and are implemented
+in rules_v1.py / rules_v2.py. Rules that need national reference data are reported as not evaluated without it.
+"""
+
+from conformance.check._context import ContextError, SubmissionContext, make_context
+from conformance.check._engine import CannotCheck, check
+from conformance.check._model import Finding, NotEvaluated, Report
+from conformance.check.reference import ReferenceData, load_reference, load_reference_dir
+
+__all__ = [
+    "CannotCheck",
+    "ContextError",
+    "Finding",
+    "NotEvaluated",
+    "ReferenceData",
+    "Report",
+    "SubmissionContext",
+    "check",
+    "load_reference",
+    "load_reference_dir",
+    "make_context",
+]

@@ -1,0 +1,92 @@
+"""What a check produces: findings, rules not evaluated, and the report that counts them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.spec import RuleSpec
+
+VERDICTS = ("accepted", "rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule broken at one place. `record` is the 1-based flattened record, None for file-level findings."""
+
+    rule: str
+    code: str | None
+    official: bool
+    severity: str
+    record: int | None
+    field: str | None
+    line: int | None
+    value: str | None
+    message: str
+    path: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "code": self.code,
+            "official": self.official,
+            "severity": self.severity,
+            "record": self.record,
+            "field": self.field,
+            "line": self.line,
+            "value": self.value,
+            "message": self.message,
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NotEvaluated:
+    rule: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Report:
+    """Every finding counted per rule; the first `max_examples` of each rule kept as examples."""
+
+    profile: str
+    version: str
+    file: str
+    format: str | None
+    context: dict[str, str | None]
+    rules: dict[str, RuleSpec]
+    max_examples: int = 100
+    records: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+    not_evaluated: list[NotEvaluated] = field(default_factory=list)
+    file_problems: list[dict[str, Any]] = field(default_factory=list)
+    rejected_records: set[int] = field(default_factory=set)
+    fail_on_warning: bool = False
+
+    def add(self, finding: Finding) -> None:
+        self.counts[finding.rule] += 1
+        if finding.severity == "record-reject" and finding.record is not None:
+            self.rejected_records.add(finding.record)
+        if self.counts[finding.rule] <= self.max_examples:
+            self.findings.append(finding)
+
+    def omitted(self) -> dict[str, int]:
+        return {r: n - self.max_examples for r, n in sorted(self.counts.items()) if n > self.max_examples}
+
+    def count_by_severity(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for rule_id, n in self.counts.items():
+            totals[self.rules[rule_id].severity] += n
+        return {s: totals.get(s, 0) for s in ("file-reject", "record-reject", "warning")}
+
+    @property
+    def verdict(self) -> str:
+        """DIDS rejects the whole file on any error (v1: DSP reject_on_error; the portal likewise; v2 assumed)."""
+        by_severity = self.count_by_severity()
+        errors = by_severity["file-reject"] + by_severity["record-reject"]
+        if errors or (self.fail_on_warning and by_severity["warning"]):
+            return "rejected"
+        return "accepted"

@@ -1,0 +1,138 @@
+"""Render a Report as text (for a trust's analyst), JSON (versioned schema) or JUnit XML (for CI)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from conformance import __version__
+from conformance.check._model import Report
+
+# Bump when a field is removed or changes meaning; adding a field is not a breaking change.
+REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_ID = "https://github.com/dids-harness/schemas/check-report-1.0.json"
+
+
+def to_json_data(report: Report) -> dict[str, Any]:
+    per_rule = []
+    for rule_id, count in sorted(report.counts.items()):
+        spec = report.rules[rule_id]
+        per_rule.append(
+            {
+                "rule": rule_id,
+                "code": spec.code,
+                "official": spec.official,
+                "severity": spec.severity,
+                "count": count,
+                "message": spec.message,
+            }
+        )
+    return {
+        "$schema": REPORT_SCHEMA_ID,
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "dids-harness", "version": __version__},
+        "file": report.file,
+        "format": report.format,
+        "version": report.version,
+        "profile": report.profile,
+        "context": report.context,
+        "verdict": report.verdict,
+        "records": report.records,
+        "records_rejected": len(report.rejected_records),
+        "counts": report.count_by_severity(),
+        "rules": per_rule,
+        "findings": [f.as_dict() for f in report.findings],
+        "examples_capped_at": report.max_examples,
+        "examples_omitted": report.omitted(),
+        "not_evaluated": [{"rule": n.rule, "reason": n.reason} for n in report.not_evaluated],
+        "file_problems": report.file_problems,
+    }
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_json_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_text(report: Report, examples: int = 3) -> str:
+    lines = [
+        f"{report.file}: DIDS {report.version} {report.format or ''}, profile {report.profile}",
+        f"submitted {report.context['submitted']}"
+        + (f", reporting period {report.context['period']}" if report.context.get("period") else "")
+        + (f", submitter {report.context['submitter']}" if report.context.get("submitter") else ""),
+        "",
+        f"VERDICT: {report.verdict.upper()}",
+    ]
+    totals = report.count_by_severity()
+    lines.append(
+        f"{report.records} record(s) read; {len(report.rejected_records)} with record-level errors; "
+        f"{totals['file-reject']} file-level, {totals['record-reject']} record-level error(s), "
+        f"{totals['warning']} warning(s)"
+    )
+    if report.verdict == "rejected":
+        lines.append(
+            "Any error rejects the whole file"
+            + (" (warnings too: --fail-on warning)" if report.fail_on_warning else "")
+            + "."
+        )
+    if report.counts:
+        lines += ["", "Findings by rule (official code, or [provisional] where none is published):"]
+        for rule_id, count in sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            spec = report.rules[rule_id]
+            tag = "" if spec.official else " [provisional]"
+            lines.append(f"  {rule_id}{tag}  {spec.severity:<13} {count:>7}  {spec.message}")
+            for f in [f for f in report.findings if f.rule == rule_id][:examples]:
+                where = f"record {f.record}" if f.record is not None else "file"
+                where += f", line {f.line}" if f.line is not None else ""
+                value = f" = {f.value!r}" if f.field else ""
+                lines.append(f"      {where}: {f.field or ''}{value}")
+    omitted = report.omitted()
+    if omitted:
+        lines += [
+            "",
+            f"Examples are capped at {report.max_examples} per rule (--max-examples); counts above are "
+            f"complete. Not shown: " + ", ".join(f"{r} {n}" for r, n in omitted.items()),
+        ]
+    if report.not_evaluated:
+        lines += ["", f"Not evaluated ({len(report.not_evaluated)} rule(s)) - these were NOT checked:"]
+        for n in report.not_evaluated:
+            lines.append(f"  {n.rule}: {n.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def to_junit(report: Report) -> str:
+    """One testsuite per file, one testcase per rule of the profile: failed (with every example) or passed, and
+    skipped for rules not evaluated."""
+    cases = []
+    by_rule: dict[str, list[str]] = {}
+    for f in report.findings:
+        where = f"record {f.record}" if f.record is not None else "file"
+        by_rule.setdefault(f.rule, []).append(f"{where} line {f.line}: {f.field or ''} {f.value or ''} {f.message}")
+    skipped = {n.rule: n.reason for n in report.not_evaluated}
+    failures = errors = 0
+    for rule_id, spec in report.rules.items():
+        if report.profile not in spec.profiles:
+            continue
+        name = quoteattr(f"{rule_id} {spec.message}")
+        classname = quoteattr(f"dids.{report.profile}")
+        count = report.counts.get(rule_id, 0)
+        if rule_id in skipped:
+            body = f"<skipped message={quoteattr('not evaluated: ' + skipped[rule_id])}/>"
+        elif count and spec.severity != "warning":
+            failures += 1
+            text = escape("\n".join(by_rule.get(rule_id, [])))
+            body = (
+                f"<failure message={quoteattr(f'{count} finding(s)')} type={quoteattr(spec.severity)}>{text}</failure>"
+            )
+        elif count:
+            body = f"<system-out>{escape(chr(10).join(by_rule.get(rule_id, [])))}</system-out>"
+        else:
+            body = ""
+        cases.append(f"    <testcase classname={classname} name={name}>{body}</testcase>")
+    suite = quoteattr(f"{report.file} ({report.profile})")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="dids check" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'
+        f'  <testsuite name={suite} tests="{len(cases)}" failures="{failures}" errors="{errors}" '
+        f'skipped="{len(skipped)}">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
+    )

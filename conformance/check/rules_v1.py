@@ -1,0 +1,495 @@
+"""DIDS v1 rules (profiles v1-dsp and v1-portal), registered by id. Each entry is a factory: given the pack,
+profile, submission context and reference data once, it returns a function from a Row to a Hit or None.
+
+The catalogue (codes, severities, items, sources) is data in packs/v1/rules.toml; this module holds only logic.
+Cross-field date rules pass when either date is blank or malformed: the format rules report those (dids-v1.md §3.2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from conformance.check._context import add_months, month_end, months_between
+from conformance.check._rows import Hit, Row, RuleFn, Setup, parse_date
+from conformance.check.reference import normalise_postcode
+from generators.identifiers import is_valid_nhs_number
+
+Factory = Callable[[Setup], RuleFn]
+RULES: dict[str, Factory] = {}
+
+DSP_POSTCODE = re.compile(r"^[a-zA-Z]{1,2}[0-9][a-zA-Z0-9]?\s+[0-9][a-zA-Z]{2}$")
+# The portal's format: upper case, one space, and the XSD AddressType1 inward letters (no C, I, K, M, O, V).
+PORTAL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9R][0-9A-Z]? [0-9][ABD-HJLNP-UW-Z]{2}$")
+SITE_CODE = re.compile(r"^[A-Za-z0-9]{5,12}$")
+PORTAL_SITE_CODE = re.compile(r"^[A-Za-z0-9]{3,12}$")
+ALPHANUMERIC_20 = re.compile(r"^[A-Za-z0-9]{1,20}$")
+FLOOR_1900 = date(1900, 1, 2)
+FLOOR_1970 = date(1970, 1, 1)
+
+
+def rule(rule_id: str) -> Callable[[Factory], Factory]:
+    def register(factory: Factory) -> Factory:
+        RULES[rule_id] = factory
+        return factory
+
+    return register
+
+
+def _codes(s: Setup, item: str) -> frozenset[str]:
+    codelist = s.pack.codelist_for(item)
+    assert codelist is not None, item
+    return codelist.codes(s.profile)
+
+
+def _defaults(s: Setup, codelist: str) -> frozenset[str]:
+    return frozenset(c.upper() for c in s.pack.codelists[codelist].codes(s.profile))
+
+
+# ----- value-level rules ---------------------------------------------------------------------------------------
+
+
+def _strip_nhs(value: str) -> str:
+    return value.replace(" ", "").replace("-", "")
+
+
+@rule("DIDS001")
+def nhs_number_valid(s: Setup) -> RuleFn:
+    i = s.pos("nhs_number")
+
+    def check(r: Row) -> Hit | None:
+        value = _strip_nhs(r.v[i])
+        return Hit("nhs_number", r.v[i]) if value and not is_valid_nhs_number(value) else None
+
+    return check
+
+
+@rule("DIDS002")
+def nhs_number_length(s: Setup) -> RuleFn:
+    i = s.pos("nhs_number")
+    return lambda r: Hit("nhs_number", r.v[i]) if len(_strip_nhs(r.v[i])) not in (0, 10) else None
+
+
+@rule("V1P-NHS-NUMBER")
+def portal_nhs_number(s: Setup) -> RuleFn:
+    i = s.pos("nhs_number")
+    return lambda r: Hit("nhs_number", r.v[i]) if r.v[i] and not is_valid_nhs_number(r.v[i]) else None
+
+
+@rule("V1P-NHS-NUMBER-BANNED")
+def portal_banned_nhs_numbers(s: Setup) -> RuleFn:
+    i = s.pos("nhs_number")
+    banned = re.compile(r"^(1234567890|0123456789|([1-9])00000000\2)$")
+    return lambda r: Hit("nhs_number", r.v[i]) if banned.match(r.v[i]) else None
+
+
+def _in_codes(s: Setup, item: str, codes: frozenset[str] | None = None, required: bool = False) -> RuleFn:
+    i = s.pos(item)
+    allowed = codes if codes is not None else _codes(s, item)
+
+    def check(r: Row) -> Hit | None:
+        value = r.v[i]
+        if not value:
+            return Hit(item, value) if required else None
+        return None if value in allowed else Hit(item, value)
+
+    return check
+
+
+@rule("DIDS003")
+def nhs_status_code(s: Setup) -> RuleFn:
+    return _in_codes(s, "nhs_number_status")
+
+
+@rule("DIDS012")
+def ethnic_category_code(s: Setup) -> RuleFn:
+    return _in_codes(s, "ethnic_category")
+
+
+@rule("DIDS014")
+def gender_code(s: Setup) -> RuleFn:
+    return _in_codes(s, "person_gender_code")
+
+
+@rule("DIDS021")
+def source_setting_code(s: Setup) -> RuleFn:
+    return _in_codes(s, "patient_source_setting")
+
+
+def _blank(item: str) -> Factory:
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+        return lambda r: Hit(item, r.v[i]) if not r.v[i] else None
+
+    return factory
+
+
+for _id, _item in (
+    ("DIDS020", "patient_source_setting"),
+    ("DIDS050", "test_date"),
+    ("DIDS067", "site_code"),
+    ("DIDS070", "accession_number"),
+):
+    RULES[_id] = _blank(_item)
+
+
+def _date_format(item: str) -> Factory:
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+        return lambda r: Hit(item, r.v[i]) if r.v[i] and parse_date(r.v[i]) is None else None
+
+    return factory
+
+
+for _id, _item in (
+    ("DIDS005", "person_birth_date"),
+    ("DIDS026", "request_date"),
+    ("DIDS036", "request_received_date"),
+    ("DIDS045", "test_date"),
+    ("DIDS061", "report_issue_date"),
+):
+    RULES[_id] = _date_format(_item)
+
+
+def _not_before(item: str, floor: date) -> Factory:
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+
+        def check(r: Row) -> Hit | None:
+            day = parse_date(r.v[i])
+            return Hit(item, r.v[i]) if day is not None and day < floor else None
+
+        return check
+
+    return factory
+
+
+RULES["DIDS009"] = _not_before("person_birth_date", FLOOR_1900)
+RULES["DIDS031"] = _not_before("request_date", FLOOR_1970)
+RULES["DIDS041"] = _not_before("request_received_date", FLOOR_1970)
+
+
+def _order(earlier: str, later: str, slack: Callable[[date], date] | None = None, field: str | None = None) -> Factory:
+    """`earlier` must not be after `later` (after `slack(later)` when given); blank or bad dates pass."""
+
+    def factory(s: Setup) -> RuleFn:
+        a, b = s.pos(earlier), s.pos(later)
+        at = field or earlier
+        k = s.pos(at)
+
+        def check(r: Row) -> Hit | None:
+            first, second = parse_date(r.v[a]), parse_date(r.v[b])
+            if first is None or second is None:
+                return None
+            limit = slack(second) if slack else second
+            return Hit(at, r.v[k]) if first > limit else None
+
+        return check
+
+    return factory
+
+
+def _six_months_on(day: date) -> date:
+    """The last day of the sixth month after `day`'s month: DSP's month-end tolerance for fetal imaging."""
+    return month_end(add_months(day, 6))
+
+
+def _one_calendar_month_on(day: date) -> date:
+    month = add_months(day, 1)
+    return min(month.replace(day=1) + timedelta(days=day.day - 1), month_end(month))
+
+
+RULES["DIDS006"] = _order("person_birth_date", "test_date")
+RULES["DIDS008"] = _order("person_birth_date", "report_issue_date")
+RULES["DIDS010"] = _order("person_birth_date", "request_date", _six_months_on)
+RULES["DIDS027"] = _order("request_date", "request_received_date")
+RULES["DIDS028"] = _order("test_date", "request_date", lambda d: d + timedelta(days=365), field="request_date")
+RULES["DIDS034"] = _order("request_date", "test_date")
+RULES["DIDS035"] = _order("request_date", "report_issue_date")
+RULES["DIDS038"] = _order(
+    "test_date", "request_received_date", lambda d: d + timedelta(days=365), field="request_received_date"
+)
+RULES["DIDS040"] = _order("person_birth_date", "request_received_date", _six_months_on, field="request_received_date")
+RULES["DIDS043"] = _order("request_received_date", "test_date")
+RULES["DIDS044"] = _order("request_received_date", "report_issue_date")
+RULES["DIDS048"] = _order("test_date", "report_issue_date")
+RULES["DIDS062"] = _order("report_issue_date", "test_date", _one_calendar_month_on)
+
+
+def _after_submission(item: str) -> Factory:
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+        today = s.context.submitted_local.date()
+
+        def check(r: Row) -> Hit | None:
+            day = parse_date(r.v[i])
+            return Hit(item, r.v[i]) if day is not None and day > today else None
+
+        return check
+
+    return factory
+
+
+RULES["DIDS051"] = _after_submission("test_date")
+RULES["DIDS066"] = _after_submission("report_issue_date")
+
+
+@rule("V1P-DOB-FUTURE")
+def portal_birth_date_future(s: Setup) -> RuleFn:
+    i = s.pos("person_birth_date")
+    today = s.context.submitted_local.date()
+
+    def check(r: Row) -> Hit | None:
+        day = parse_date(r.v[i])
+        return Hit("person_birth_date", r.v[i]) if day is not None and day >= today else None
+
+    return check
+
+
+def _window(more_than: Callable[[Setup], int | None], low: Callable[[Setup], int | None] = lambda s: None) -> Factory:
+    """Test date more than N calendar months before the submission month (and at most `low` months, if given)."""
+
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos("test_date")
+        month = s.context.submitted_local.date()
+        limit, upper = more_than(s), low(s)
+
+        def check(r: Row) -> Hit | None:
+            day = parse_date(r.v[i])
+            if day is None or limit is None:
+                return None
+            gap = months_between(month, day)
+            if gap > limit and (upper is None or gap <= upper):
+                return Hit("test_date", r.v[i], f"{gap} months before the submission month")
+            return None
+
+        return check
+
+    return factory
+
+
+def _windows(s: Setup) -> dict[str, int]:
+    return dict(s.pack.extras["windows"].get(s.profile, {}))
+
+
+RULES["DIDS049"] = _window(
+    lambda s: _windows(s).get("warn_after_months"), lambda s: _windows(s).get("reject_after_months")
+)
+RULES["DIDS055"] = _window(lambda s: _windows(s).get("reject_after_months"))
+RULES["V1P-TEST-DATE-WINDOW"] = _window(lambda s: _windows(s).get("reject_after_months"))
+
+
+@rule("DIDS017")
+def postcode_format(s: Setup) -> RuleFn:
+    i = s.pos("postcode")
+    return lambda r: Hit("postcode", r.v[i]) if r.v[i] and not DSP_POSTCODE.match(r.v[i]) else None
+
+
+@rule("V1P-POSTCODE-FORMAT")
+def portal_postcode_format(s: Setup) -> RuleFn:
+    i = s.pos("postcode")
+    return lambda r: Hit("postcode", r.v[i]) if r.v[i] and not PORTAL_POSTCODE.match(r.v[i]) else None
+
+
+@rule("DIDS016")
+def postcode_exists(s: Setup) -> RuleFn:
+    i = s.pos("postcode")
+    known = s.reference.postcodes or set()
+
+    def check(r: Row) -> Hit | None:
+        value = r.v[i]
+        if not value or value.upper().startswith("ZZ99") or not DSP_POSTCODE.match(value):
+            return None  # blank, a pseudo-postcode, or badly formed (DIDS017 says so)
+        return None if normalise_postcode(value) in known else Hit("postcode", value)
+
+    return check
+
+
+@rule("DIDS023")
+def referrer_format(s: Setup) -> RuleFn:
+    i = s.pos("referrer_code")
+    spec = s.pack.extras["referrer_code_formats"]
+    flags = re.IGNORECASE if spec.get("case_insensitive") else 0
+    patterns = [
+        re.compile(p["pattern"], flags) for p in spec["patterns"] if not p.get("profiles") or s.profile in p["profiles"]
+    ]
+    defaults = _defaults(s, "referrer_defaults")
+
+    def check(r: Row) -> Hit | None:
+        value = r.v[i]
+        if not value or value.upper() in defaults or any(p.match(value) for p in patterns):
+            return None
+        return Hit("referrer_code", value, f"reported as {spec['substitute']}")
+
+    return check
+
+
+@rule("DIDS056")
+def imaging_code_present(s: Setup) -> RuleFn:
+    n, m = s.pos("imaging_code_nicip"), s.pos("imaging_code_snomed")
+    return lambda r: Hit("imaging_code_nicip", r.v[n]) if not r.v[n] and not r.v[m] else None
+
+
+@rule("DIDS069")
+def site_code_format(s: Setup) -> RuleFn:
+    i = s.pos("site_code")
+    return lambda r: Hit("site_code", r.v[i]) if r.v[i] and not SITE_CODE.match(r.v[i]) else None
+
+
+@rule("V1P-SITE-CODE")
+def portal_site_code_format(s: Setup) -> RuleFn:
+    i = s.pos("site_code")
+    return lambda r: Hit("site_code", r.v[i]) if r.v[i] and not PORTAL_SITE_CODE.match(r.v[i]) else None
+
+
+@rule("DIDS072")
+def accession_length(s: Setup) -> RuleFn:
+    i = s.pos("accession_number")
+    return lambda r: Hit("accession_number", r.v[i]) if len(r.v[i]) > 20 else None
+
+
+@rule("V1P-ACCESSION-FORMAT")
+def portal_accession_format(s: Setup) -> RuleFn:
+    i = s.pos("accession_number")
+    return lambda r: Hit("accession_number", r.v[i]) if r.v[i] and not ALPHANUMERIC_20.match(r.v[i]) else None
+
+
+M_STAR = ("nhs_number", "person_birth_date", "ethnic_category", "person_gender_code", "postcode", "gp_practice_code")
+
+
+def _m_star(s: Setup) -> tuple[list[int], int]:
+    group = next(g for g in s.pack.mandation_groups if g.id == "personal_and_demographic")
+    return [s.pos(i) for i in group.items], s.pos("postcode")
+
+
+@rule("DIDS073")
+def m_star_present(s: Setup) -> RuleFn:
+    positions, _ = _m_star(s)
+    return lambda r: Hit("nhs_number", "") if not any(r.v[p] for p in positions) else None
+
+
+@rule("DIDS074")
+def m_star_present_without_pseudo_postcode(s: Setup) -> RuleFn:
+    positions, postcode = _m_star(s)
+
+    def check(r: Row) -> Hit | None:
+        present = [p for p in positions if r.v[p]]
+        if present == [postcode] and r.v[postcode].upper().startswith("ZZ99"):
+            return Hit("postcode", r.v[postcode], "a ZZ99 pseudo-postcode is the only M* item")
+        return None
+
+    return check
+
+
+# ----- rules that need national reference data ------------------------------------------------------------------
+
+
+def _organisation(item: str, role: str, defaults: str) -> Factory:
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+        orgs = s.reference.organisations or {}
+        allowed = _defaults(s, defaults)
+
+        def check(r: Row) -> Hit | None:
+            value = r.v[i].upper()
+            if not value or value in allowed:
+                return None
+            org = orgs.get(value)
+            return None if org is not None and role in org.roles else Hit(item, r.v[i])
+
+        return check
+
+    return factory
+
+
+RULES["DIDS018"] = _organisation("gp_practice_code", "gp_practice", "gp_practice_defaults")
+RULES["DIDS024"] = _organisation("referring_org_code", "referring", "referring_org_defaults")
+
+
+@rule("DIDS068")
+def site_known(s: Setup) -> RuleFn:
+    inner = _organisation("site_code", "site", "site_defaults")(s)
+    i = s.pos("site_code")
+    # Only a well-formed site code is looked up (DIDS069 reports the rest).
+    return lambda r: inner(r) if SITE_CODE.match(r.v[i]) else None
+
+
+def _active(item: str, role: str, defaults: str, on: tuple[str, ...]) -> Factory:
+    """A warning when a known organisation is not open on the first valid date among `on`."""
+
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+        dates = [s.pos(d) for d in on]
+        orgs = s.reference.organisations or {}
+        allowed = _defaults(s, defaults)
+
+        def check(r: Row) -> Hit | None:
+            value = r.v[i].upper()
+            org = orgs.get(value)
+            if org is None or value in allowed or role not in org.roles:
+                return None
+            day = next((d for d in (parse_date(r.v[p]) for p in dates) if d is not None), None)
+            return Hit(item, r.v[i]) if day is not None and not org.period.active(day) else None
+
+        return check
+
+    return factory
+
+
+RULES["DIDS079"] = _active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date"))
+RULES["DIDS080"] = _active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",))
+RULES["DIDS081"] = _active("site_code", "site", "site_defaults", ("test_date",))
+
+GRACE_DAYS_V1 = 183  # "6 months" either side of the test date (dids-v1.md §3.2); 183 days as in v2.0 (S3b)
+
+
+def _code_valid(item: str, table: str, warn: bool) -> Factory:
+    """Error (DIDS057/059): unknown, or outside its active period by more than the grace. Warning (077/078):
+    known and inside the grace but not active on the test date."""
+
+    def factory(s: Setup) -> RuleFn:
+        i, t = s.pos(item), s.pos("test_date")
+        codes = getattr(s.reference, table) or {}
+
+        def check(r: Row) -> Hit | None:
+            value = r.v[i]
+            if not value:
+                return None
+            period = codes.get(value if table == "snomed" else value.upper())
+            day = parse_date(r.v[t])
+            if period is None:
+                return None if warn else Hit(item, value, "not in the reference data")
+            if day is None:
+                return None
+            outside = period.days_outside(day)
+            if warn:
+                return Hit(item, value) if 0 < outside <= GRACE_DAYS_V1 else None
+            return Hit(item, value, "inactive at the test date") if outside > GRACE_DAYS_V1 else None
+
+        return check
+
+    return factory
+
+
+RULES["DIDS057"] = _code_valid("imaging_code_nicip", "nicip", warn=False)
+RULES["DIDS059"] = _code_valid("imaging_code_snomed", "snomed", warn=False)
+RULES["DIDS077"] = _code_valid("imaging_code_nicip", "nicip", warn=True)
+RULES["DIDS078"] = _code_valid("imaging_code_snomed", "snomed", warn=True)
+
+
+@rule("DIDS082")
+def nicip_maps_to_snomed(s: Setup) -> RuleFn:
+    n, m, t = s.pos("imaging_code_nicip"), s.pos("imaging_code_snomed"), s.pos("test_date")
+    mapping = s.reference.nicip_snomed
+    nicip, snomed = s.reference.nicip or {}, s.reference.snomed or {}
+
+    def check(r: Row) -> Hit | None:
+        code, concept = r.v[n].upper(), r.v[m]
+        if not code or not concept or code not in nicip or concept not in snomed:
+            return None  # only when both are supplied and both known
+        day = parse_date(r.v[t])
+        targets = {c for c, period in mapping.get(code, []) if day is None or period.active(day)}
+        return None if concept in targets else Hit("imaging_code_snomed", concept, f"{code} maps to {sorted(targets)}")
+
+    return check
