@@ -89,3 +89,33 @@ def test_synthetic_reference_evaluates_every_rule() -> None:
 def test_profile_of_the_wrong_version_cannot_check() -> None:
     code, _, err = dids("check", PASSES, "--profile", "v2")
     assert code == 2 and "cannot be checked" in err
+
+
+def test_json_report_is_the_same_bytes_in_any_time_zone(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+        env = {**os.environ, "TZ": zone, "PYTHONHASHSEED": "random", "PYTHONWARNINGS": "ignore"}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "conformance",
+                "check",
+                ERRORS,
+                "--submitted",
+                "2018-09-01T00:00",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
