@@ -39,9 +39,8 @@ def registry(version: str) -> dict[str, Factory]:
 
 
 def _file_rule(rules: Sequence[RuleSpec], layout: str) -> RuleSpec | None:
-    """The profile's file-level rule for a layout, by the convention that its message names the layout."""
-    wanted = "CSV" if layout == "csv" else "XML"
-    return next((r for r in rules if r.kind == "file" and wanted in r.message), None)
+    """The profile's file-level rule for a layout (the catalogue's `layout` field)."""
+    return next((r for r in rules if r.kind == "file" and r.layout == layout), None)
 
 
 def check(
@@ -198,31 +197,22 @@ class UniqueKey:
         if key not in self.flagged_first:
             self.flagged_first.add(key)
             number, line, path, first_value = first
-            self.report.add(
-                Finding(
-                    self.spec.id,
-                    self.spec.code,
-                    self.spec.official,
-                    self.spec.severity,
-                    number,
-                    self.field,
-                    line,
-                    first_value,
-                    f"{self.spec.message} (also record {row.number})",
-                    path,
-                )
-            )
+            self._add(number, line, first_value, f"also record {row.number}", path)
+        self._add(row.number, row.line, value, f"first at record {first[0]}", row.path)
+
+    def _add(self, number: int, line: int, value: str, detail: str, path: str | None) -> None:
+        spec = self.spec
         self.report.add(
             Finding(
-                self.spec.id,
-                self.spec.code,
-                self.spec.official,
-                self.spec.severity,
-                row.number,
+                spec.id,
+                spec.code,
+                spec.official,
+                spec.severity,
+                number,
                 self.field,
-                row.line,
+                line,
                 value,
-                f"{self.spec.message} (first at record {first[0]})",
-                row.path,
+                f"{spec.message} ({detail})",
+                path,
             )
         )

@@ -322,6 +322,8 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
         unknown = [i for i in r.get("items", []) if i not in index]
         if unknown:
             raise PackError(f"{rw}: names unknown items {unknown}")
+        if kind == "file" and r.get("layout") not in ("csv", "xml"):
+            raise PackError(f'{rw}: a file rule needs layout = "csv" or "xml"')
         bad_needs = [n for n in r.get("needs", []) if n not in REFERENCE_TABLES]
         if bad_needs:
             raise PackError(f"{rw}: needs unknown reference tables {bad_needs}")
@@ -339,6 +341,7 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
                 profiles=_tuple(r.get("profiles")),
                 provenance=_provenance(r, rw),
                 needs=_tuple(r.get("needs")),
+                layout=r.get("layout"),
             )
         )
     if len({r.id for r in rules}) != len(rules):

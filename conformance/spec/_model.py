@@ -144,6 +144,7 @@ class RuleSpec:
     profiles: tuple[str, ...]
     provenance: Provenance
     needs: tuple[str, ...] = ()
+    layout: str | None = None  # file rules: the layout ("csv" or "xml") whose file problems they report
 
     @property
     def official(self) -> bool:
