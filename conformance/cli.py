@@ -416,7 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the file is submitted, ISO 8601 (a time without offset is UK local time); "
         "default: now. Decides the submission windows and the 'no future dates' rules",
     )
-    check.add_argument("--period", default=None, metavar="YYYY-MM", help="v2 reporting period (month) of the file")
+    check.add_argument(
+        "--period",
+        default=None,
+        metavar="YYYY-MM",
+        help="v2 reporting period (month) of the file; without it the period and submission-window rules are "
+        "reported as not evaluated",
+    )
     check.add_argument("--submitter", default=None, metavar="ORG", help="submitting organisation code")
     check.add_argument(
         "--reference",

@@ -51,3 +51,60 @@ def synthetic_nhs_number(serial: int) -> str:
                 return f"{head}{last}{check}"
             valid += 1
     raise AssertionError("unreachable: every prefix has nine valid completions")
+
+
+# ----- SNOMED CT identifiers ------------------------------------------------------------------------------------
+# An SCTID is 6-18 digits: an item identifier, a two-digit partition identifier ("00" for a core concept, "10" for
+# a concept in an extension such as the UK's) and a Verhoeff check digit (SNOMED CT Technical Implementation
+# Guide, "SCTID"; dids-v2.md §4.5). The tables are the dihedral group D5's multiplication, the Verhoeff
+# permutation and its inverse.
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
+    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
+    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)
+_VERHOEFF_INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
+CONCEPT_PARTITIONS = ("00", "10")
+
+
+def verhoeff_check_digit(digits: str) -> int:
+    """The Verhoeff check digit to append to `digits`."""
+    c = 0
+    for i, d in enumerate(reversed(digits)):
+        c = _VERHOEFF_D[c][_VERHOEFF_P[(i + 1) % 8][int(d)]]
+    return _VERHOEFF_INV[c]
+
+
+def is_valid_verhoeff(digits: str) -> bool:
+    c = 0
+    for i, d in enumerate(reversed(digits)):
+        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(d)]]
+    return c == 0
+
+
+def is_well_formed_concept_id(value: str) -> bool:
+    """6-18 digits, no leading zero, a concept partition and a valid Verhoeff check digit."""
+    return (
+        6 <= len(value) <= 18
+        and value.isdigit()
+        and value[0] != "0"
+        and value[-3:-1] in CONCEPT_PARTITIONS
+        and is_valid_verhoeff(value)
+    )

@@ -119,3 +119,46 @@ def test_json_report_is_the_same_bytes_in_any_time_zone(tmp_path: Path) -> None:
         assert result.returncode == 1, result.stderr
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_v2_reports_say_which_rules_are_official(tmp_path: Path) -> None:
+    from test_check_v2 import row
+
+    from conformance.formats import write_records
+    from conformance.spec import load_pack
+
+    path = tmp_path / "v2.csv"
+    local_code = row({"coded_procedure_nicip": "LOCAL1", "treatment_function_code": "999"})
+    write_records([local_code], path, pack=load_pack("v2"), format="csv")
+    context = ("--submitted", "2026-06-10T09:00", "--period", "2026-05", "--reference", "synthetic")
+    code, out, _ = dids("check", str(path), *context, "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["profile"] == "v2" and report["not_evaluated"] == []
+    assert {(f["rule"], f["code"], f["official"], f["record"], f["field"]) for f in report["findings"]} == {
+        ("DIDS00300302", "DIDS00300302", True, 1, "coded_procedure_nicip"),
+        ("V2P-TREATMENT-FUNCTION-CODE", None, False, 1, "treatment_function_code"),
+    }
+    _, text, _ = dids("check", str(path), *context)
+    assert "V2P-TREATMENT-FUNCTION-CODE [reconstructed]" in text
+    assert "DIDS00300302 [" not in text
+
+
+def test_v2_without_a_period_lists_the_window_rules_as_not_evaluated(tmp_path: Path) -> None:
+    from test_check_v2 import row
+
+    from conformance.formats import write_records
+    from conformance.spec import load_pack
+
+    path = tmp_path / "v2.xml"
+    write_records([row()], path, pack=load_pack("v2"), format="xml")
+    code, out, _ = dids(
+        "check", str(path), "--submitted", "2026-06-10T09:00", "--reference", "synthetic", "--format", "json"
+    )
+    assert code == 0
+    assert {n["rule"] for n in json.loads(out)["not_evaluated"]} == {
+        "V2P-OUTSIDE-PERIOD",
+        "V2P-PERIOD-BEFORE-V2",
+        "V2P-WINDOW-NOT-OPEN",
+        "V2P-WINDOW-CLOSED",
+    }

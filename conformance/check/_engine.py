@@ -28,14 +28,30 @@ class CannotCheck(Exception):
     """The file cannot be checked; the message is the one line a user sees."""
 
 
-def registry(version: str) -> dict[str, Factory]:
+SubmissionRule = Callable[[Setup], "str | None"]
+
+
+def registry(version: str) -> tuple[dict[str, Factory], dict[str, SubmissionRule]]:
+    """The version's record-rule factories and its submission-context rules, by rule id."""
     if version == "v1":
         from conformance.check.rules_v1 import RULES
 
-        return RULES
+        return RULES, {}
     from conformance.check.rules_v2 import RULES as RULES_V2
+    from conformance.check.rules_v2 import SUBMISSION_RULES
 
-    return RULES_V2
+    return RULES_V2, SUBMISSION_RULES
+
+
+def _unmet_needs(spec: RuleSpec, reference: ReferenceData, context: SubmissionContext) -> str | None:
+    """Why a rule cannot run here (reference data or context it needs is absent), or None."""
+    reasons = []
+    missing = reference.missing(tuple(n for n in spec.needs if n != "period"))
+    if missing:
+        reasons.append(f"needs reference data: {', '.join(missing)} (pass --reference synthetic or a directory)")
+    if "period" in spec.needs and context.period is None:
+        reasons.append("needs the reporting period (pass --period YYYY-MM)")
+    return "; ".join(reasons) or None
 
 
 def _file_rule(rules: Sequence[RuleSpec], layout: str) -> RuleSpec | None:
@@ -92,23 +108,26 @@ def check(
         fail_on_warning=fail_on_warning,
     )
     setup = Setup(pack, profile, context, reference)
-    factories = registry(pack.version)
+    factories, submission_rules = registry(pack.version)
 
     record_rules: list[tuple[RuleSpec, RuleFn]] = []
     cross_rules: list[RuleSpec] = []
     for spec in specs:
         if spec.kind == "file":
             continue
-        missing = reference.missing(spec.needs)
-        if missing:
-            report.not_evaluated.append(
-                NotEvaluated(
-                    spec.id, f"needs reference data: {', '.join(missing)} (pass --reference synthetic or a directory)"
-                )
-            )
+        unmet = _unmet_needs(spec, reference, context)
+        if unmet:
+            report.not_evaluated.append(NotEvaluated(spec.id, unmet))
             continue
         if spec.kind == "cross-record":
             cross_rules.append(spec)
+            continue
+        if spec.kind == "submission":
+            if spec.id not in submission_rules:
+                raise CannotCheck(f"rule {spec.id} is in the {pack.version} catalogue but has no implementation")
+            detail = submission_rules[spec.id](setup)
+            if detail is not None:
+                report.add(_context_finding(spec, detail))
             continue
         if spec.id not in factories:
             raise CannotCheck(f"rule {spec.id} is in the {pack.version} catalogue but has no implementation")
@@ -149,6 +168,12 @@ def _finding(spec: RuleSpec, hit: Hit, row: Row) -> Finding:
     )
 
 
+def _context_finding(spec: RuleSpec, detail: str) -> Finding:
+    return Finding(
+        spec.id, spec.code, spec.official, spec.severity, None, None, None, None, f"{spec.message} ({detail})", None
+    )
+
+
 def _file_finding(spec: RuleSpec | None, problem: FileProblem, pack: Pack) -> Finding:
     if spec is None:  # a profile with no layout rule still reports the problem, under a clearly local id
         return Finding(
@@ -169,7 +194,9 @@ def _file_finding(spec: RuleSpec | None, problem: FileProblem, pack: Pack) -> Fi
 
 
 class UniqueKey:
-    """Flags every record whose key (e.g. accession number and site) another record in the file shares.
+    """Flags every record whose key (e.g. accession number and site) another record in the file shares. The key
+    is the pack's [uniqueness] key (else the rule's items); a record whose first rule item (the accession number)
+    is blank is skipped: that is the missing-accession rule's finding, not a duplicate.
 
     Memory: one entry per distinct key, holding a 64-bit hash and the first record's number and line, not the
     values; a hash collision (about 1 in 10^7 for a million keys) could only add a finding, never hide one.
@@ -178,19 +205,19 @@ class UniqueKey:
     def __init__(self, spec: RuleSpec, pack: Pack, report: Report) -> None:
         key_items = pack.extras.get("uniqueness", {}).get("key") or list(spec.items)
         self.positions = [pack.index[i] for i in key_items]
-        self.field = key_items[0]
+        self.field = spec.items[0]
+        self.at = pack.index[self.field]
         self.spec = spec
         self.report = report
         self.first: dict[int, tuple[int, int, str | None, str]] = {}
         self.flagged_first: set[int] = set()
 
     def see(self, row: Row) -> None:
-        values = [row.v[p].upper() for p in self.positions]
-        if not values[0]:
-            return  # a missing accession number is DIDS070's finding, not a duplicate
-        key = hash(tuple(values))
+        value = row.v[self.at]
+        if not value:
+            return
+        key = hash(tuple([row.v[p].upper() for p in self.positions]))
         first = self.first.get(key)
-        value = row.v[self.positions[0]]
         if first is None:
             self.first[key] = (row.number, row.line, row.path, value)
             return

@@ -76,11 +76,12 @@ def to_text(report: Report, examples: int = 3) -> str:
             + "."
         )
     if report.counts:
-        lines += ["", "Findings by rule (official code, or [provisional] where none is published):"]
+        unofficial = "[reconstructed]" if report.version == "v2" else "[provisional]"
+        lines += ["", f"Findings by rule (official code, or {unofficial} where none is published):"]
         for rule_id, count in sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0])):
             spec = report.rules[rule_id]
-            tag = "" if spec.official else " [provisional]"
-            lines.append(f"  {rule_id}{tag}  {spec.severity:<13} {count:>7}  {spec.message}")
+            tag = "" if spec.official else f" {unofficial}"
+            lines.append(f"  {rule_id + tag:<36} {spec.severity:<13} {count:>7}  {spec.message}")
             for f in [f for f in report.findings if f.rule == rule_id][:examples]:
                 where = f"record {f.record}" if f.record is not None else "file"
                 where += f", line {f.line}" if f.line is not None else ""
@@ -92,6 +93,12 @@ def to_text(report: Report, examples: int = 3) -> str:
             "",
             f"Examples are capped at {report.max_examples} per rule (--max-examples); counts above are "
             f"complete. Not shown: " + ", ".join(f"{r} {n}" for r, n in omitted.items()),
+        ]
+    if report.version == "v2":
+        lines += [
+            "",
+            "DIDS v2.0 rules are reconstructed from public sources (the ETOS is not public): only DIDS00300302, "
+            "DIDS00300402 and DIDSREJ012 are official codes; V2P-* rules are this tool's, labelled in the pack.",
         ]
     if report.not_evaluated:
         lines += ["", f"Not evaluated ({len(report.not_evaluated)} rule(s)) - these were NOT checked:"]

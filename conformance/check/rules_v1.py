@@ -12,12 +12,24 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from conformance.check._context import add_months, month_end, months_between
+from conformance.check._factories import (
+    Factory,
+    active,
+    after_submission,
+    blank,
+    date_format,
+    defaults,
+    in_codes,
+    not_before,
+    order,
+    organisation,
+    registry,
+)
 from conformance.check._rows import Hit, Row, RuleFn, Setup, parse_date
 from conformance.check.reference import normalise_postcode
 from generators.identifiers import is_valid_nhs_number
 
-Factory = Callable[[Setup], RuleFn]
-RULES: dict[str, Factory] = {}
+RULES, rule = registry()
 
 DSP_POSTCODE = re.compile(r"^[a-zA-Z]{1,2}[0-9][a-zA-Z0-9]?\s+[0-9][a-zA-Z]{2}$")
 # The portal's format: upper case, one space, and the XSD AddressType1 inward letters (no C, I, K, M, O, V).
@@ -27,24 +39,6 @@ PORTAL_SITE_CODE = re.compile(r"^[A-Za-z0-9]{3,12}$")
 ALPHANUMERIC_20 = re.compile(r"^[A-Za-z0-9]{1,20}$")
 FLOOR_1900 = date(1900, 1, 2)
 FLOOR_1970 = date(1970, 1, 1)
-
-
-def rule(rule_id: str) -> Callable[[Factory], Factory]:
-    def register(factory: Factory) -> Factory:
-        RULES[rule_id] = factory
-        return factory
-
-    return register
-
-
-def _codes(s: Setup, item: str) -> frozenset[str]:
-    codelist = s.pack.codelist_for(item)
-    assert codelist is not None, item
-    return codelist.codes(s.profile)
-
-
-def _defaults(s: Setup, codelist: str) -> frozenset[str]:
-    return frozenset(c.upper() for c in s.pack.codelists[codelist].codes(s.profile))
 
 
 # ----- value-level rules ---------------------------------------------------------------------------------------
@@ -84,46 +78,10 @@ def portal_banned_nhs_numbers(s: Setup) -> RuleFn:
     return lambda r: Hit("nhs_number", r.v[i]) if banned.match(r.v[i]) else None
 
 
-def _in_codes(s: Setup, item: str, codes: frozenset[str] | None = None, required: bool = False) -> RuleFn:
-    i = s.pos(item)
-    allowed = codes if codes is not None else _codes(s, item)
-
-    def check(r: Row) -> Hit | None:
-        value = r.v[i]
-        if not value:
-            return Hit(item, value) if required else None
-        return None if value in allowed else Hit(item, value)
-
-    return check
-
-
-@rule("DIDS003")
-def nhs_status_code(s: Setup) -> RuleFn:
-    return _in_codes(s, "nhs_number_status")
-
-
-@rule("DIDS012")
-def ethnic_category_code(s: Setup) -> RuleFn:
-    return _in_codes(s, "ethnic_category")
-
-
-@rule("DIDS014")
-def gender_code(s: Setup) -> RuleFn:
-    return _in_codes(s, "person_gender_code")
-
-
-@rule("DIDS021")
-def source_setting_code(s: Setup) -> RuleFn:
-    return _in_codes(s, "patient_source_setting")
-
-
-def _blank(item: str) -> Factory:
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        return lambda r: Hit(item, r.v[i]) if not r.v[i] else None
-
-    return factory
-
+RULES["DIDS003"] = in_codes("nhs_number_status")
+RULES["DIDS012"] = in_codes("ethnic_category")
+RULES["DIDS014"] = in_codes("person_gender_code")
+RULES["DIDS021"] = in_codes("patient_source_setting")
 
 for _id, _item in (
     ("DIDS020", "patient_source_setting"),
@@ -131,15 +89,7 @@ for _id, _item in (
     ("DIDS067", "site_code"),
     ("DIDS070", "accession_number"),
 ):
-    RULES[_id] = _blank(_item)
-
-
-def _date_format(item: str) -> Factory:
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        return lambda r: Hit(item, r.v[i]) if r.v[i] and parse_date(r.v[i]) is None else None
-
-    return factory
+    RULES[_id] = blank(_item)
 
 
 for _id, _item in (
@@ -149,90 +99,43 @@ for _id, _item in (
     ("DIDS045", "test_date"),
     ("DIDS061", "report_issue_date"),
 ):
-    RULES[_id] = _date_format(_item)
+    RULES[_id] = date_format(_item)
 
 
-def _not_before(item: str, floor: date) -> Factory:
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-
-        def check(r: Row) -> Hit | None:
-            day = parse_date(r.v[i])
-            return Hit(item, r.v[i]) if day is not None and day < floor else None
-
-        return check
-
-    return factory
+RULES["DIDS009"] = not_before("person_birth_date", FLOOR_1900)
+RULES["DIDS031"] = not_before("request_date", FLOOR_1970)
+RULES["DIDS041"] = not_before("request_received_date", FLOOR_1970)
 
 
-RULES["DIDS009"] = _not_before("person_birth_date", FLOOR_1900)
-RULES["DIDS031"] = _not_before("request_date", FLOOR_1970)
-RULES["DIDS041"] = _not_before("request_received_date", FLOOR_1970)
-
-
-def _order(earlier: str, later: str, slack: Callable[[date], date] | None = None, field: str | None = None) -> Factory:
-    """`earlier` must not be after `later` (after `slack(later)` when given); blank or bad dates pass."""
-
-    def factory(s: Setup) -> RuleFn:
-        a, b = s.pos(earlier), s.pos(later)
-        at = field or earlier
-        k = s.pos(at)
-
-        def check(r: Row) -> Hit | None:
-            first, second = parse_date(r.v[a]), parse_date(r.v[b])
-            if first is None or second is None:
-                return None
-            limit = slack(second) if slack else second
-            return Hit(at, r.v[k]) if first > limit else None
-
-        return check
-
-    return factory
-
-
-def _six_months_on(day: date) -> date:
+def six_months_on(day: date) -> date:
     """The last day of the sixth month after `day`'s month: DSP's month-end tolerance for fetal imaging."""
     return month_end(add_months(day, 6))
 
 
-def _one_calendar_month_on(day: date) -> date:
+def one_calendar_month_on(day: date) -> date:
     month = add_months(day, 1)
     return min(month.replace(day=1) + timedelta(days=day.day - 1), month_end(month))
 
 
-RULES["DIDS006"] = _order("person_birth_date", "test_date")
-RULES["DIDS008"] = _order("person_birth_date", "report_issue_date")
-RULES["DIDS010"] = _order("person_birth_date", "request_date", _six_months_on)
-RULES["DIDS027"] = _order("request_date", "request_received_date")
-RULES["DIDS028"] = _order("test_date", "request_date", lambda d: d + timedelta(days=365), field="request_date")
-RULES["DIDS034"] = _order("request_date", "test_date")
-RULES["DIDS035"] = _order("request_date", "report_issue_date")
-RULES["DIDS038"] = _order(
+RULES["DIDS006"] = order("person_birth_date", "test_date")
+RULES["DIDS008"] = order("person_birth_date", "report_issue_date")
+RULES["DIDS010"] = order("person_birth_date", "request_date", six_months_on)
+RULES["DIDS027"] = order("request_date", "request_received_date")
+RULES["DIDS028"] = order("test_date", "request_date", lambda d: d + timedelta(days=365), field="request_date")
+RULES["DIDS034"] = order("request_date", "test_date")
+RULES["DIDS035"] = order("request_date", "report_issue_date")
+RULES["DIDS038"] = order(
     "test_date", "request_received_date", lambda d: d + timedelta(days=365), field="request_received_date"
 )
-RULES["DIDS040"] = _order("person_birth_date", "request_received_date", _six_months_on, field="request_received_date")
-RULES["DIDS043"] = _order("request_received_date", "test_date")
-RULES["DIDS044"] = _order("request_received_date", "report_issue_date")
-RULES["DIDS048"] = _order("test_date", "report_issue_date")
-RULES["DIDS062"] = _order("report_issue_date", "test_date", _one_calendar_month_on)
+RULES["DIDS040"] = order("person_birth_date", "request_received_date", six_months_on, field="request_received_date")
+RULES["DIDS043"] = order("request_received_date", "test_date")
+RULES["DIDS044"] = order("request_received_date", "report_issue_date")
+RULES["DIDS048"] = order("test_date", "report_issue_date")
+RULES["DIDS062"] = order("report_issue_date", "test_date", one_calendar_month_on)
 
 
-def _after_submission(item: str) -> Factory:
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        today = s.context.submitted_local.date()
-
-        def check(r: Row) -> Hit | None:
-            day = parse_date(r.v[i])
-            return Hit(item, r.v[i]) if day is not None and day > today else None
-
-        return check
-
-    return factory
-
-
-RULES["DIDS051"] = _after_submission("test_date")
-RULES["DIDS066"] = _after_submission("report_issue_date")
+RULES["DIDS051"] = after_submission("test_date")
+RULES["DIDS066"] = after_submission("report_issue_date")
 
 
 @rule("V1P-DOB-FUTURE")
@@ -314,11 +217,11 @@ def referrer_format(s: Setup) -> RuleFn:
     patterns = [
         re.compile(p["pattern"], flags) for p in spec["patterns"] if not p.get("profiles") or s.profile in p["profiles"]
     ]
-    defaults = _defaults(s, "referrer_defaults")
+    allowed = defaults(s, "referrer_defaults")
 
     def check(r: Row) -> Hit | None:
         value = r.v[i]
-        if not value or value.upper() in defaults or any(p.match(value) for p in patterns):
+        if not value or value.upper() in allowed or any(p.match(value) for p in patterns):
             return None
         return Hit("referrer_code", value, f"reported as {spec['substitute']}")
 
@@ -385,61 +288,21 @@ def m_star_present_without_pseudo_postcode(s: Setup) -> RuleFn:
 # ----- rules that need national reference data ------------------------------------------------------------------
 
 
-def _organisation(item: str, role: str, defaults: str) -> Factory:
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        orgs = s.reference.organisations or {}
-        allowed = _defaults(s, defaults)
-
-        def check(r: Row) -> Hit | None:
-            value = r.v[i].upper()
-            if not value or value in allowed:
-                return None
-            org = orgs.get(value)
-            return None if org is not None and role in org.roles else Hit(item, r.v[i])
-
-        return check
-
-    return factory
-
-
-RULES["DIDS018"] = _organisation("gp_practice_code", "gp_practice", "gp_practice_defaults")
-RULES["DIDS024"] = _organisation("referring_org_code", "referring", "referring_org_defaults")
+RULES["DIDS018"] = organisation("gp_practice_code", "gp_practice", "gp_practice_defaults")
+RULES["DIDS024"] = organisation("referring_org_code", "referring", "referring_org_defaults")
 
 
 @rule("DIDS068")
 def site_known(s: Setup) -> RuleFn:
-    inner = _organisation("site_code", "site", "site_defaults")(s)
+    inner = organisation("site_code", "site", "site_defaults")(s)
     i = s.pos("site_code")
     # Only a well-formed site code is looked up (DIDS069 reports the rest).
     return lambda r: inner(r) if SITE_CODE.match(r.v[i]) else None
 
 
-def _active(item: str, role: str, defaults: str, on: tuple[str, ...]) -> Factory:
-    """A warning when a known organisation is not open on the first valid date among `on`."""
-
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        dates = [s.pos(d) for d in on]
-        orgs = s.reference.organisations or {}
-        allowed = _defaults(s, defaults)
-
-        def check(r: Row) -> Hit | None:
-            value = r.v[i].upper()
-            org = orgs.get(value)
-            if org is None or value in allowed or role not in org.roles:
-                return None
-            day = next((d for d in (parse_date(r.v[p]) for p in dates) if d is not None), None)
-            return Hit(item, r.v[i]) if day is not None and not org.period.active(day) else None
-
-        return check
-
-    return factory
-
-
-RULES["DIDS079"] = _active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date"))
-RULES["DIDS080"] = _active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",))
-RULES["DIDS081"] = _active("site_code", "site", "site_defaults", ("test_date",))
+RULES["DIDS079"] = active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date"))
+RULES["DIDS080"] = active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",))
+RULES["DIDS081"] = active("site_code", "site", "site_defaults", ("test_date",))
 
 GRACE_DAYS_V1 = 183  # "6 months" either side of the test date (dids-v1.md §3.2); 183 days as in v2.0 (S3b)
 

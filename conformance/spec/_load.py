@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.spec._model import (
+    CONTEXT_NEEDS,
     PROVENANCE_STATUSES,
     REFERENCE_TABLES,
     RULE_KINDS,
@@ -305,6 +306,8 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
         if key in data:
             _provenance(data[key], f"{where}: [{key}]")
             extras[key] = data[key]
+    if "activity_from" in meta:  # the first day of activity the version covers (v2: 2026-04-01)
+        extras["activity_from"] = str(meta["activity_from"])
     for key_item in extras.get("uniqueness", {}).get("key", []):
         if key_item not in index:
             raise PackError(f"{where}: uniqueness key names unknown item {key_item!r}")
@@ -324,9 +327,9 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
             raise PackError(f"{rw}: names unknown items {unknown}")
         if kind == "file" and r.get("layout") not in ("csv", "xml"):
             raise PackError(f'{rw}: a file rule needs layout = "csv" or "xml"')
-        bad_needs = [n for n in r.get("needs", []) if n not in REFERENCE_TABLES]
+        bad_needs = [n for n in r.get("needs", []) if n not in REFERENCE_TABLES + CONTEXT_NEEDS]
         if bad_needs:
-            raise PackError(f"{rw}: needs unknown reference tables {bad_needs}")
+            raise PackError(f"{rw}: needs unknown reference tables or context {bad_needs}")
         bad_profiles = [p for p in r.get("profiles", []) if p not in profiles]
         if bad_profiles or not r.get("profiles"):
             raise PackError(f"{rw}: profiles must be some of {', '.join(profiles)}")

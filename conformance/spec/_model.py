@@ -126,8 +126,12 @@ class MandationGroup:
 
 
 RULE_SEVERITIES = ("file-reject", "record-reject", "warning")
-RULE_KINDS = ("record", "cross-record", "file")
+# record: one record at a time; cross-record: across records (uniqueness); file: the file's layout problems;
+# submission: the submission context alone (reporting period, submission window), judged once per file.
+RULE_KINDS = ("record", "cross-record", "file", "submission")
 REFERENCE_TABLES = ("organisations", "postcodes", "nicip", "snomed")
+# What a rule may need from the submission context rather than from reference data.
+CONTEXT_NEEDS = ("period",)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,494 @@
+"""v2 rules (profile v2): every rule has a record that passes it and one that breaks it, expected as
+(rule, record, field) data; window arithmetic at month boundaries, across BST changes and on leap days.
+
+Where one change cannot break a rule alone (a report before the birth date is also a report before the procedure),
+the entry lists the other rules it necessarily breaks, so "exactly these findings" is asserted, not "at least".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.check import check, load_reference, make_context
+from conformance.check._engine import registry
+from conformance.formats import write_records
+from conformance.spec import load_pack
+
+V2 = load_pack("v2")
+CONTEXT = make_context("2026-06-10T09:00", period="2026-05")
+SYNTHETIC = load_reference("synthetic")
+UNKNOWN_CONCEPT = "12345009"  # well formed (concept partition, Verhoeff check digit) but in no reference table
+
+# A record every v2 rule accepts, from the synthetic reference universe, reporting period May 2026.
+BASE = {
+    "nhs_number": "9990000018",
+    "nhs_number_status": "01",
+    "person_birth_date": "1961-03-14",
+    "ethnic_category": "A",
+    "person_stated_gender_code": "2",
+    "postcode": "LS1 4AP",
+    "gp_practice_code": "X99001",
+    "patient_source_setting": "02",
+    "referrer_code": "C1234567",
+    "referring_org_code": "X9T",
+    "treatment_function_code": "340",
+    "request_date": "2026-05-01",
+    "request_time": "09:15:00",
+    "request_received_date": "2026-05-01",
+    "request_received_time": "10:00:00",
+    "activity_category": "",
+    "waiting_list_clock_start_date": "",
+    "coded_procedure_nicip": "XCHES",
+    "coded_procedure_snomed": "399208008",
+    "procedure_start_timestamp": "2026-05-09T10:30:00+01:00",
+    "procedure_end_timestamp": "2026-05-09T10:35:00+01:00",
+    "report_issue_timestamp": "2026-05-10T14:00:00+01:00",
+    "evaluation_indicator": "N",
+    "site_code": "X9T01",
+    "accession_number": "ACC0001",
+}
+M_STAR_BLANK = {
+    "nhs_number": "",
+    "person_birth_date": "",
+    "ethnic_category": "",
+    "person_stated_gender_code": "",
+    "gp_practice_code": "",
+}
+NO_REQUEST = {"request_date": "", "request_time": ""}
+
+
+def timeline(start: str, end: str, report: str, on: str = "2026-05-01") -> dict[str, str]:
+    return {
+        "request_date": on,
+        "request_received_date": on,
+        "procedure_start_timestamp": start,
+        "procedure_end_timestamp": end,
+        "report_issue_timestamp": report,
+    }
+
+
+# rule -> (changes to BASE, field the finding points at, other rules the change necessarily breaks)
+BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
+    "V2P-NHS-NUMBER-FORMAT": ({"nhs_number": "999000001"}, "nhs_number", set()),
+    "V2P-NHS-NUMBER-CHECK-DIGIT": ({"nhs_number": "9990000017"}, "nhs_number", set()),
+    "V2P-NHS-NUMBER-STATUS": ({"nhs_number_status": "09"}, "nhs_number_status", set()),
+    "V2P-BIRTH-DATE-FORMAT": ({"person_birth_date": "1961-02-30"}, "person_birth_date", set()),
+    "V2P-BIRTH-DATE-FLOOR": ({"person_birth_date": "1900-01-01"}, "person_birth_date", set()),
+    "V2P-BIRTH-AFTER-PROCEDURE": ({"person_birth_date": "2026-05-10"}, "person_birth_date", set()),
+    "V2P-BIRTH-AFTER-REPORT": (
+        {"person_birth_date": "2026-05-09", "report_issue_timestamp": "2026-05-08T14:00:00+01:00"},
+        "person_birth_date",
+        {"V2P-REPORT-BEFORE-END"},
+    ),
+    "V2P-BIRTH-AFTER-REQUEST": (
+        {"request_date": "2025-10-01", "person_birth_date": "2026-05-01"},
+        "person_birth_date",
+        set(),
+    ),
+    "V2P-ETHNIC-CATEGORY": ({"ethnic_category": "AA"}, "ethnic_category", set()),
+    # 0 was v1's "not known"; v2's stated gender uses X.
+    "V2P-STATED-GENDER": ({"person_stated_gender_code": "0"}, "person_stated_gender_code", set()),
+    "V2P-POSTCODE-FORMAT": ({"postcode": "LS14AP9"}, "postcode", set()),
+    "V2P-POSTCODE-KNOWN": ({"postcode": "LS1 9ZZ"}, "postcode", set()),
+    "V2P-GP-PRACTICE-KNOWN": ({"gp_practice_code": "X9T01"}, "gp_practice_code", set()),
+    "V2P-GP-PRACTICE-ACTIVE": ({"gp_practice_code": "X99009"}, "gp_practice_code", set()),
+    "V2P-DEMOGRAPHICS-MISSING": ({**M_STAR_BLANK, "postcode": ""}, "nhs_number", set()),
+    "V2P-DEMOGRAPHICS-PSEUDO-POSTCODE": ({**M_STAR_BLANK, "postcode": "ZZ99 3WZ"}, "postcode", set()),
+    "V2P-SOURCE-SETTING-MISSING": ({"patient_source_setting": " "}, "patient_source_setting", set()),
+    "V2P-SOURCE-SETTING-CODE": ({"patient_source_setting": "09"}, "patient_source_setting", set()),
+    "V2P-REFERRER-FORMAT": ({"referrer_code": "H123456"}, "referrer_code", set()),
+    "V2P-REFERRING-ORG-KNOWN": ({"referring_org_code": "X9T01"}, "referring_org_code", set()),
+    "V2P-REFERRING-ORG-ACTIVE": ({"referring_org_code": "X9R"}, "referring_org_code", set()),
+    "V2P-TREATMENT-FUNCTION-FORMAT": ({"treatment_function_code": "34"}, "treatment_function_code", set()),
+    "V2P-TREATMENT-FUNCTION-CODE": ({"treatment_function_code": "999"}, "treatment_function_code", set()),
+    "V2P-REQUEST-DATE-FORMAT": ({"request_date": "01-05-2026"}, "request_date", set()),
+    "V2P-REQUEST-DATE-FLOOR": (
+        {"request_date": "1969-12-31"},
+        "request_date",
+        {"V2P-REQUEST-LONG-BEFORE", "V2P-REFERRING-ORG-ACTIVE"},  # X9T did not exist in 1969
+    ),
+    "V2P-REQUEST-TIME-FORMAT": ({"request_time": "24:00:00"}, "request_time", set()),
+    "V2P-RECEIVED-DATE-FORMAT": ({"request_received_date": "2026/05/01"}, "request_received_date", set()),
+    "V2P-RECEIVED-DATE-FLOOR": (
+        {**NO_REQUEST, "request_received_date": "1969-12-31"},
+        "request_received_date",
+        {"V2P-RECEIVED-LONG-BEFORE"},
+    ),
+    "V2P-RECEIVED-TIME-FORMAT": ({"request_received_time": "10:00"}, "request_received_time", set()),
+    "V2P-TIME-WITHOUT-DATE": ({"request_date": ""}, "request_time", set()),
+    "V2P-RECEIVED-BEFORE-BIRTH": (
+        {**NO_REQUEST, "request_received_date": "1971-01-01", "person_birth_date": "1971-08-01"},
+        "request_received_date",
+        {"V2P-RECEIVED-LONG-BEFORE"},
+    ),
+    "V2P-REQUEST-LONG-BEFORE": ({"request_date": "2025-05-01"}, "request_date", set()),
+    "V2P-RECEIVED-LONG-BEFORE": (
+        {**NO_REQUEST, "request_received_date": "2025-05-02"},
+        "request_received_date",
+        set(),
+    ),
+    "V2P-ACTIVITY-CATEGORY": ({"activity_category": "04"}, "activity_category", set()),
+    "V2P-WAITING-LIST-START-MISSING": ({"activity_category": "01"}, "waiting_list_clock_start_date", set()),
+    "V2P-WAITING-LIST-START-FORMAT": (
+        {"activity_category": "01", "waiting_list_clock_start_date": "2026-13-01"},
+        "waiting_list_clock_start_date",
+        set(),
+    ),
+    "V2P-WAITING-LIST-START-AFTER-PROCEDURE": (
+        {"activity_category": "01", "waiting_list_clock_start_date": "2026-05-10"},
+        "waiting_list_clock_start_date",
+        set(),
+    ),
+    "V2P-CODED-PROCEDURE-MISSING": (
+        {"coded_procedure_nicip": "", "coded_procedure_snomed": ""},
+        "coded_procedure_nicip",
+        set(),
+    ),
+    "V2P-NICIP-FORMAT": ({"coded_procedure_nicip": "LOCAL-1"}, "coded_procedure_nicip", {"DIDS00300302"}),
+    "V2P-SNOMED-FORMAT": ({"coded_procedure_snomed": "399208009"}, "coded_procedure_snomed", {"DIDS00300402"}),
+    # A local code in the NICIP field (well formed, unknown), with a valid SNOMED CT code: only 00300302.
+    "DIDS00300302": ({"coded_procedure_nicip": "LOCAL1"}, "coded_procedure_nicip", set()),
+    "DIDS00300402": ({"coded_procedure_snomed": UNKNOWN_CONCEPT}, "coded_procedure_snomed", set()),
+    # Both valid, but XCHES (chest X-ray) does not map to 303686006 (CT of shoulder).
+    "DIDSREJ012": ({"coded_procedure_snomed": "303686006"}, "coded_procedure_snomed", set()),
+    "V2P-START-MISSING": ({"procedure_start_timestamp": ""}, "procedure_start_timestamp", set()),
+    "V2P-START-TIMESTAMP-FORMAT": (
+        {"procedure_start_timestamp": "2026-05-09T10:30:00+02:00"},
+        "procedure_start_timestamp",
+        set(),
+    ),
+    "V2P-END-TIMESTAMP-FORMAT": (
+        {"procedure_end_timestamp": "2026-05-09 10:35:00"},
+        "procedure_end_timestamp",
+        set(),
+    ),
+    "V2P-REPORT-TIMESTAMP-FORMAT": (
+        {"report_issue_timestamp": "2026-05-10T14:00:00.000+01:00"},
+        "report_issue_timestamp",
+        set(),
+    ),
+    # 09:30 GMT in May is 10:30 on the UK clock: the right instant written with the wrong offset.
+    "V2P-OFFSET-NOT-IN-FORCE": (
+        {"procedure_start_timestamp": "2026-05-09T09:30:00+00:00"},
+        "procedure_start_timestamp",
+        set(),
+    ),
+    "V2P-RECEIVED-BEFORE-REQUEST": ({"request_received_time": "09:00:00"}, "request_received_date", set()),
+    "V2P-START-BEFORE-RECEIVED": (
+        {
+            "request_date": "2026-05-09",
+            "request_time": "10:00:00",
+            "request_received_date": "2026-05-09",
+            "request_received_time": "11:00:00",
+        },
+        "procedure_start_timestamp",
+        set(),
+    ),
+    "V2P-END-BEFORE-START": (
+        {"procedure_end_timestamp": "2026-05-09T10:25:00+01:00"},
+        "procedure_end_timestamp",
+        set(),
+    ),
+    "V2P-REPORT-BEFORE-END": (
+        {"report_issue_timestamp": "2026-05-09T10:32:00+01:00"},
+        "report_issue_timestamp",
+        set(),
+    ),
+    "V2P-REPORT-LATE": ({"report_issue_timestamp": "2026-06-10T08:00:00+01:00"}, "report_issue_timestamp", set()),
+    "V2P-AFTER-SUBMISSION": (
+        timeline("2026-05-31T10:30:00+01:00", "2026-05-31T10:35:00+01:00", "2026-06-10T09:30:00+01:00"),
+        "report_issue_timestamp",
+        set(),
+    ),
+    "V2P-EVALUATION-INDICATOR": ({"evaluation_indicator": "X"}, "evaluation_indicator", set()),
+    "V2P-SITE-MISSING": ({"site_code": ""}, "site_code", set()),
+    "V2P-SITE-FORMAT": ({"site_code": "X9T"}, "site_code", set()),
+    "V2P-SITE-KNOWN": ({"site_code": "X9T05"}, "site_code", set()),
+    "V2P-SITE-ACTIVE": ({"site_code": "X9T09"}, "site_code", set()),
+    "V2P-ACCESSION-MISSING": ({"accession_number": " "}, "accession_number", set()),
+    "V2P-ACCESSION-LENGTH": ({"accession_number": "A" * 21}, "accession_number", set()),
+    "V2P-BEFORE-V2": (
+        timeline(
+            "2026-03-31T10:30:00+01:00", "2026-03-31T10:35:00+01:00", "2026-04-01T14:00:00+01:00", on="2026-03-30"
+        ),
+        "procedure_start_timestamp",
+        set(),
+    ),
+    "V2P-OUTSIDE-PERIOD": (
+        timeline("2026-06-01T00:30:00+01:00", "2026-06-01T00:40:00+01:00", "2026-06-01T14:00:00+01:00"),
+        "procedure_start_timestamp",
+        set(),
+    ),
+}
+# Judged across records, on the file, or on the submission context alone; tested below.
+NOT_RECORD = {
+    "V2P-DUPLICATE-ACTIVITY",
+    "V2P-CSV-LAYOUT",
+    "V2P-XML-STRUCTURE",
+    "V2P-PERIOD-BEFORE-V2",
+    "V2P-WINDOW-NOT-OPEN",
+    "V2P-WINDOW-CLOSED",
+}
+
+
+def row(changes: dict[str, str] | None = None) -> list[str]:
+    values = {**BASE, **(changes or {})}
+    return [values[item.id] for item in V2.items]
+
+
+def run(tmp_path: Path, rows: list[list[str]], fmt: str = "csv", context=CONTEXT, reference=SYNTHETIC):  # type: ignore[no-untyped-def]
+    path = tmp_path / f"case.{fmt}"
+    write_records(rows, path, pack=V2, format=fmt)
+    report = check(path, profile="v2", context=context, reference=reference)
+    return report, {(f.rule, f.record, f.field) for f in report.findings}
+
+
+def test_every_catalogued_rule_has_an_implementation_and_a_case() -> None:
+    ids = {r.id for r in V2.rules_for("v2")}
+    record_rules, submission_rules = registry("v2")
+    assert ids - NOT_RECORD == set(BREAKS)
+    assert ids - NOT_RECORD <= set(record_rules)
+    assert {r.id for r in V2.rules if r.kind == "submission"} == set(submission_rules)
+
+
+def test_only_published_codes_are_official_and_provisional_ids_cannot_pass_for_them() -> None:
+    official = {r.id for r in V2.rules if r.official}
+    assert official == {"DIDS00300302", "DIDS00300402", "DIDSREJ012"}
+    assert all(r.code == r.id for r in V2.rules if r.official)
+    assert all(r.id.startswith("V2P-") and r.code is None for r in V2.rules if not r.official)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xml"])
+def test_the_base_record_passes_every_rule(tmp_path: Path, fmt: str) -> None:
+    report, found = run(tmp_path, [row()], fmt)
+    assert found == set()
+    assert report.not_evaluated == []
+    assert report.verdict == "accepted"
+    assert report.records == 1
+
+
+@pytest.mark.parametrize("rule_id", sorted(BREAKS))
+def test_the_breaking_record_breaks_the_rule(tmp_path: Path, rule_id: str) -> None:
+    changes, field, also = BREAKS[rule_id]
+    broken = row({**changes, "accession_number": changes.get("accession_number", "ACC0002")})
+    report, found = run(tmp_path, [row(), broken])
+    assert ("V2P-DUPLICATE-ACTIVITY", 2, "accession_number") not in found
+    assert {f for f in found if f[0] == rule_id} == {(rule_id, 2, field)}
+    assert {f[0] for f in found} == {rule_id} | also, "exactly the rule (and those it necessarily breaks)"
+    assert not any(f[1] == 1 for f in found), "the untouched first record stays clean"
+    assert report.verdict == ("accepted" if V2.rule(rule_id).severity == "warning" and not also else "rejected")
+
+
+@pytest.mark.parametrize("rule_id", ["V2P-OFFSET-NOT-IN-FORCE", "DIDS00300302", "V2P-TREATMENT-FUNCTION-CODE"])
+def test_breaking_records_break_the_same_rule_in_xml(tmp_path: Path, rule_id: str) -> None:
+    changes, field, _ = BREAKS[rule_id]
+    _, found = run(tmp_path, [row(), row({**changes, "accession_number": "ACC0002"})], "xml")
+    assert {f for f in found if f[0] == rule_id} == {(rule_id, 2, field)}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"patient_source_setting": "08"},  # screening programme: valid in v2 (DIDS021 rejects it in v1)
+        {"person_stated_gender_code": "X"},
+        {"treatment_function_code": ""},  # R item: may be blank
+        {"request_time": "", "request_received_time": ""},  # dates alone still order the timeline
+        {"procedure_end_timestamp": ""},
+        {"report_issue_timestamp": "", "evaluation_indicator": "Y"},
+        {"coded_procedure_nicip": ""},  # SNOMED CT alone (decision table: valid + missing)
+        {"coded_procedure_snomed": ""},  # NICIP alone
+        {"procedure_end_timestamp": "2026-05-09T10:35:00-00:00"},  # "offset unknown", read as UTC: 11:35 BST
+        {"activity_category": "01", "waiting_list_clock_start_date": "2026-04-20"},
+        {"request_received_date": "2026-05-09", "request_received_time": "10:30:00"},  # received = start: allowed
+        {"nhs_number": "9990000026", "accession_number": "ACC0001"},  # same accession, same procedure, other start
+    ],
+)
+def test_valid_variations_pass(tmp_path: Path, changes: dict[str, str]) -> None:
+    if changes.get("accession_number") == "ACC0001":
+        changes = {**changes, "procedure_start_timestamp": "2026-05-09T10:36:00+01:00"}
+        changes["procedure_end_timestamp"] = "2026-05-09T10:40:00+01:00"
+    _, found = run(tmp_path, [row(), row({"accession_number": "ACC0002", **changes})])
+    assert found == set()
+
+
+def test_several_records_per_accession_and_the_v2_uniqueness_key(tmp_path: Path) -> None:
+    chest_and_abdomen = {"coded_procedure_nicip": "", "coded_procedure_snomed": "418891003"}
+    rows = [
+        row(),
+        row(chest_and_abdomen),  # same accession, another coded procedure: a second activity, not a duplicate
+        row({"accession_number": " acc0001 "}),  # same key once trimmed and case-folded: both flagged
+        row({"site_code": "X9T02"}),  # same accession at another site: a different key
+    ]
+    _, found = run(tmp_path, rows)
+    assert found == {
+        ("V2P-DUPLICATE-ACTIVITY", 1, "accession_number"),
+        ("V2P-DUPLICATE-ACTIVITY", 3, "accession_number"),
+    }
+
+
+def test_xml_keeps_every_activity_of_a_record(tmp_path: Path) -> None:
+    rows = [row(), row({"coded_procedure_nicip": "", "coded_procedure_snomed": "418891003"}), row()]
+    report, found = run(tmp_path, rows, "xml")
+    assert report.records == 3
+    assert found == {
+        ("V2P-DUPLICATE-ACTIVITY", 1, "accession_number"),
+        ("V2P-DUPLICATE-ACTIVITY", 3, "accession_number"),
+    }
+
+
+def test_wrong_column_count_and_broken_xml_are_file_rejects(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    header = ",".join(i.column for i in V2.items)
+    path.write_text(header + "\n" + ",".join(row()) + "\n" + ",".join(row()[:-1]) + "\n")
+    report = check(path, profile="v2", context=CONTEXT, reference=SYNTHETIC)
+    assert [(f.rule, f.record, f.line) for f in report.findings] == [("V2P-CSV-LAYOUT", None, 3)]
+    xml = tmp_path / "bad.xml"
+    write_records([row()], xml, pack=V2, format="xml")
+    text = xml.read_text("utf-8")
+    assert "<RadiologicalAccessionNumber " in text
+    xml.write_text(text.replace("<RadiologicalAccessionNumber ", "<RadiologicalAccession "), "utf-8")
+    report = check(xml, profile="v2", context=CONTEXT, reference=SYNTHETIC)
+    assert {f.rule for f in report.findings if f.record is None} == {"V2P-XML-STRUCTURE"}
+    assert report.verdict == "rejected"
+
+
+def test_without_reference_data_and_period_those_rules_are_not_evaluated(tmp_path: Path) -> None:
+    report, found = run(
+        tmp_path,
+        [row(BREAKS["DIDS00300302"][0])],
+        context=make_context("2026-06-10T09:00"),
+        reference=load_reference(None),
+    )
+    reasons = {n.rule: n.reason for n in report.not_evaluated}
+    needing = {r.id for r in V2.rules_for("v2") if r.needs}
+    assert set(reasons) == needing
+    assert "period" in reasons["V2P-WINDOW-CLOSED"] and "reference" in reasons["DIDS00300302"]
+    assert found == set()  # the local code is not judged without the NICIP table, and not passed silently either
+    assert report.verdict == "accepted"
+
+
+def _dated(start: str) -> dict[str, str]:
+    """A record whose whole timeline sits at `start` (request and received on the same UK day)."""
+    from conformance.check._factories import local_day
+    from conformance.check._rows import parse_timestamp
+
+    moment = parse_timestamp(start)
+    assert moment is not None
+    day = local_day(moment).isoformat()
+    return {
+        "request_date": day,
+        "request_time": "",
+        "request_received_date": day,
+        "request_received_time": "",
+        "procedure_start_timestamp": start,
+        "procedure_end_timestamp": start,
+        "report_issue_timestamp": start,
+    }
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "expected"),
+    [
+        ("2026-05", "2026-05-01T00:00:00+01:00", set()),
+        ("2026-05", "2026-05-31T23:59:59+01:00", set()),
+        # 23:30 UTC on 31 May is 00:30 BST on 1 June: outside May on the UK clock.
+        ("2026-05", "2026-05-31T23:30:00Z", {"V2P-OUTSIDE-PERIOD", "V2P-OFFSET-NOT-IN-FORCE"}),
+        # 23:30 UTC on 30 April is 00:30 BST on 1 May: inside May.
+        ("2026-05", "2026-04-30T23:30:00Z", {"V2P-OFFSET-NOT-IN-FORCE"}),
+        ("2026-04", "2026-03-31T23:59:59+01:00", {"V2P-BEFORE-V2"}),
+        ("2026-04", "2026-04-01T00:00:00+01:00", set()),
+        # 1 April 2026 00:30 BST written as UTC: still April on the UK clock, so not before v2 (but a Z in BST).
+        ("2026-04", "2026-03-31T23:30:00Z", {"V2P-OFFSET-NOT-IN-FORCE"}),
+        ("2028-02", "2028-02-29T23:30:00+00:00", set()),  # leap day
+        ("2028-02", "2028-03-01T00:00:00+00:00", {"V2P-OUTSIDE-PERIOD"}),
+        ("2027-02", "2027-02-28T23:59:59+00:00", set()),
+    ],
+)
+def test_activity_inside_the_reporting_period(tmp_path: Path, period: str, start: str, expected: set[str]) -> None:
+    context = make_context("2028-06-01T09:00", period=period)
+    _, found = run(tmp_path, [row(_dated(start))], context=context)
+    window = {"V2P-WINDOW-CLOSED"}  # some periods here are long closed by 2028-06; that is tested below
+    assert {f[0] for f in found} - window == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "warns"),
+    [
+        ("2026-03-29T00:30:00+00:00", False),  # before the spring change (01:00 UTC)
+        ("2026-03-29T01:30:00+00:00", True),  # 01:30 UTC is 02:30 BST: the clock had gone forward
+        ("2026-03-29T02:30:00+01:00", False),
+        ("2026-10-25T01:30:00+01:00", False),  # the autumn hour that happens twice: both offsets are right
+        ("2026-10-25T01:30:00+00:00", False),
+        ("2026-10-25T02:30:00+01:00", True),  # 01:30 UTC, after the change: GMT
+        ("2026-12-01T12:00:00+01:00", True),
+        ("2026-07-01T12:00:00Z", True),
+        ("2026-07-01T12:00:00-00:00", False),  # "offset unknown": nothing to compare
+        ("2026-12-01T12:00:00Z", False),
+    ],
+)
+def test_offset_in_force_across_bst_changes(tmp_path: Path, start: str, warns: bool) -> None:
+    period = start[:7]
+    _, found = run(tmp_path, [row(_dated(start))], context=make_context("2027-01-15T09:00", period=period))
+    assert {f for f in found if f[0] == "V2P-OFFSET-NOT-IN-FORCE"} == (
+        {("V2P-OFFSET-NOT-IN-FORCE", 1, "procedure_start_timestamp")} if warns else set()
+    )
+
+
+SUBMISSION_RULES = {"V2P-PERIOD-BEFORE-V2", "V2P-WINDOW-NOT-OPEN", "V2P-WINDOW-CLOSED"}
+
+
+@pytest.mark.parametrize(
+    ("period", "submitted", "expected"),
+    [
+        # The window opens on the first day after the period, on the UK clock.
+        ("2026-05", "2026-05-31T23:59", {"V2P-WINDOW-NOT-OPEN"}),
+        ("2026-05", "2026-05-31T23:30Z", set()),  # 00:30 BST on 1 June
+        ("2026-05", "2026-06-01T00:00", set()),
+        # First year: six months after the period. May 2026 closes at the end of November 2026.
+        ("2026-05", "2026-11-30T23:59", set()),
+        ("2026-05", "2026-12-01T00:00", {"V2P-WINDOW-CLOSED"}),
+        ("2026-04", "2026-10-31T23:59", set()),
+        ("2026-04", "2026-11-01T00:00", {"V2P-WINDOW-CLOSED"}),
+        # March 2027 is the last six-month period; April 2027 the first three-month one.
+        ("2027-03", "2027-09-30T23:59", set()),
+        ("2027-03", "2027-10-01T00:00", {"V2P-WINDOW-CLOSED"}),
+        ("2027-04", "2027-07-31T23:59", set()),
+        ("2027-04", "2027-08-01T00:00", {"V2P-WINDOW-CLOSED"}),
+        # Leap day: November 2027 closes on 29 February 2028.
+        ("2027-11", "2028-02-29T23:59", set()),
+        ("2027-11", "2028-03-01T00:00", {"V2P-WINDOW-CLOSED"}),
+        # BST ends at 01:00 UTC on 31 October 2027: 23:30 UTC that day is 23:30 GMT, still 31 October.
+        ("2027-07", "2027-10-31T23:30Z", set()),
+        ("2027-07", "2027-11-01T00:00:00+00:00", {"V2P-WINDOW-CLOSED"}),
+        # BST starts on 28 March 2027: 23:30 UTC on 31 March is 00:30 BST on 1 April, after September 2026's close.
+        ("2026-09", "2027-03-31T22:30Z", set()),
+        ("2026-09", "2027-03-31T23:30Z", {"V2P-WINDOW-CLOSED"}),
+        # No v2 period before April 2026.
+        ("2026-03", "2026-04-10T09:00", {"V2P-PERIOD-BEFORE-V2"}),
+    ],
+)
+def test_submission_window(tmp_path: Path, period: str, submitted: str, expected: set[str]) -> None:
+    report, _ = run(tmp_path, [row()], context=make_context(submitted, period=period))
+    file_level = {(f.rule, f.record) for f in report.findings if f.rule in SUBMISSION_RULES}
+    assert file_level == {(rule_id, None) for rule_id in expected}
+    if expected:
+        assert report.verdict == "rejected"
+
+
+def test_code_validity_uses_the_end_date_with_183_days_grace(tmp_path: Path) -> None:
+    """XOLDY (synthetic) is inactive from 1 December 2025: valid to 183 days later (1 June 2026) at the end date."""
+    in_grace = {"coded_procedure_nicip": "XOLDY", "coded_procedure_snomed": ""}
+    _, found = run(tmp_path, [row(in_grace)])
+    assert found == set()
+    late = {
+        **in_grace,
+        **timeline("2026-06-01T23:30:00+01:00", "2026-06-02T00:10:00+01:00", "2026-06-02T09:00:00+01:00"),
+    }
+    context = make_context("2026-07-10T09:00", period="2026-06")
+    _, found = run(tmp_path, [row(late)], context=context)
+    assert found == {("DIDS00300302", 1, "coded_procedure_nicip")}
+    late["procedure_end_timestamp"] = "2026-06-01T23:59:00+01:00"  # end on the last day of grace
+    _, found = run(tmp_path, [row(late)], context=context)
+    assert found == set()
