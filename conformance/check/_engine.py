@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from hashlib import blake2b
+from operator import itemgetter
 from pathlib import Path
 
 from conformance.check._context import SubmissionContext, make_context
@@ -133,16 +135,35 @@ def check(
             raise CannotCheck(f"rule {spec.id} is in the {pack.version} catalogue but has no implementation")
         record_rules.append((spec, factories[spec.id](setup)))
 
+    groups = _group_by_items(record_rules, pack)
     uniqueness = [UniqueKey(spec, pack, report) for spec in cross_rules]
+    add = report.add
+    # The hot loop. Each group is looked up in its cache by its values and evaluated only on a miss; once the
+    # trial is over, groups that stopped caching run their rules directly, without the look-up.
+    plan = [(group.cache.get, group.key, group.miss) for group in groups]
+    direct: list[tuple[RuleSpec, RuleFn]] = []
+    count = 0
     for record in submission.records():
         row = Row(record.number, record.line, record.values, record.path)
-        report.records += 1
-        for spec, fn in record_rules:
-            hit = fn(row)
-            if hit is not None:
-                report.add(_finding(spec, hit, row))
+        values = row.v
+        count += 1
+        for cached, key, miss in plan:
+            hits = cached(key(values))
+            if hits is None:
+                hits = miss(row)
+            if hits:
+                for spec, hit in hits:
+                    add(_finding(spec, hit, row))
+        for spec, fn in direct:
+            one = fn(row)
+            if one is not None:
+                add(_finding(spec, one, row))
         for unique in uniqueness:
             unique.see(row)
+        if count == RuleGroup.TRIAL:
+            groups, direct = _replan(groups, count)
+            plan = [(g.cache.get, g.key, g.miss) for g in groups]
+    report.records = count
 
     layout_rule = _file_rule(specs, submission.format or "csv")
     interesting = LAYOUT_PROBLEMS.get(submission.format or "csv", set())
@@ -193,39 +214,135 @@ def _file_finding(spec: RuleSpec | None, problem: FileProblem, pack: Pack) -> Fi
     )
 
 
+Hits = tuple[tuple[RuleSpec, Hit], ...]
+NO_HITS: Hits = ()
+
+
+class RuleGroup:
+    """Rules that read the same data items, run together, with their results cached by those items' values.
+
+    Values repeat a great deal in a month of imaging (codes, dates, sites, referrers), so most records are answered
+    by one dictionary look-up per group. This is sound because a rule reads only the items its catalogue entry
+    names (tests/test_rule_items.py holds every rule to that). A group whose values hardly repeat (an accession
+    number, an NHS number) runs without a cache after a trial, and every cache is cleared when it grows past a bound, so
+    memory stays flat.
+    """
+
+    TRIAL = 8192  # records before judging whether caching pays: it stops unless hits outnumber misses
+    MAX_ENTRIES = 32768
+    FUSE_LIMIT = 4096  # most distinct keys (estimated) a fused group may have
+
+    __slots__ = ("cache", "key", "misses", "positions", "rules")
+
+    def __init__(self, positions: tuple[int, ...], rules: list[tuple[RuleSpec, RuleFn]]) -> None:
+        self.rules = rules
+        self.positions = positions
+        self.key = itemgetter(*positions)
+        self.cache: dict[object, Hits] = {}
+        self.misses = 0
+
+    def evaluate(self, row: Row) -> Hits:
+        found = NO_HITS
+        for spec, fn in self.rules:
+            hit = fn(row)
+            if hit is not None:
+                found = (*found, (spec, hit))
+        return found
+
+    def miss(self, row: Row) -> Hits:
+        """Evaluate on a cache miss and keep the answer (up to MAX_ENTRIES, then start again)."""
+        found = self.evaluate(row)
+        self.misses += 1
+        if len(self.cache) >= self.MAX_ENTRIES:
+            self.cache.clear()
+        self.cache[self.key(row.v)] = found
+        return found
+
+
+def _replan(groups: list[RuleGroup], records: int) -> tuple[list[RuleGroup], list[tuple[RuleSpec, RuleFn]]]:
+    """After the trial: groups whose values hardly repeated (misses >= half the records) run their rules directly;
+    a caching group whose items are a subset of another caching group's joins it, since the bigger key already
+    fixes the smaller one's values (one look-up instead of two, no more distinct keys)."""
+    direct = [rule for g in groups if g.misses * 2 >= records for rule in g.rules]
+    kept: list[RuleGroup] = []
+    for group in sorted((g for g in groups if g.misses * 2 < records), key=lambda g: -len(g.positions)):
+        host = next((k for k in kept if set(group.positions) <= set(k.positions)), None)
+        if host is None:
+            kept.append(group)
+        else:
+            host.rules.extend(group.rules)
+    # Then fuse groups of few distinct values (status, gender, source setting, site...) into one key while the
+    # product of their distinct counts in the trial stays small: one look-up answers them all.
+    fused: list[RuleGroup] = []
+    bucket: list[RuleGroup] = []
+    product = 1
+    for group in sorted(kept, key=lambda g: g.misses):
+        distinct = max(group.misses, 1)
+        if bucket and product * distinct > RuleGroup.FUSE_LIMIT:
+            fused.append(_fuse(bucket))
+            bucket, product = [], 1
+        bucket.append(group)
+        product *= distinct
+    if bucket:
+        fused.append(_fuse(bucket))
+    return fused, direct
+
+
+def _fuse(groups: list[RuleGroup]) -> RuleGroup:
+    """One group for several: the union of their items, all their rules, and a fresh cache (old answers lack
+    the rules joined to them)."""
+    positions = tuple(sorted({p for g in groups for p in g.positions}))
+    return RuleGroup(positions, [rule for g in groups for rule in g.rules])
+
+
+def _group_by_items(record_rules: list[tuple[RuleSpec, RuleFn]], pack: Pack) -> list[RuleGroup]:
+    by_items: dict[tuple[int, ...], list[tuple[RuleSpec, RuleFn]]] = {}
+    for spec, fn in record_rules:
+        positions = tuple(sorted({pack.index[i] for i in spec.items}))
+        by_items.setdefault(positions, []).append((spec, fn))
+    return [RuleGroup(positions, rules) for positions, rules in by_items.items()]
+
+
 class UniqueKey:
     """Flags every record whose key (e.g. accession number and site) another record in the file shares. The key
     is the pack's [uniqueness] key (else the rule's items); a record whose first rule item (the accession number)
     is blank is skipped: that is the missing-accession rule's finding, not a duplicate.
 
-    Memory: one entry per distinct key, holding a 64-bit hash and the first record's number and line, not the
-    values; a hash collision (about 1 in 10^7 for a million keys) could only add a finding, never hide one.
+    Memory: one dictionary entry per distinct key, a 64-bit digest of the key mapped to one int packing the first
+    record's number and line (about 100 bytes a key), never the values: 1,000,000 distinct keys cost ~100 MiB. So
+    the first record of a pair is reported with the later record's value (the same key, up to letter case) and no
+    XML path (its line locates it). The digest is BLAKE2b, not Python's salted hash(), so reports are the same
+    bytes run after run; a collision (about 1 in 10^7 for a million keys) could only add a finding, never hide one.
     """
 
     def __init__(self, spec: RuleSpec, pack: Pack, report: Report) -> None:
         key_items = pack.extras.get("uniqueness", {}).get("key") or list(spec.items)
-        self.positions = [pack.index[i] for i in key_items]
+        positions = [pack.index[i] for i in key_items]
+        self.key: Callable[[list[str]], tuple[str, ...]] = (
+            itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
+        )
         self.field = spec.items[0]
         self.at = pack.index[self.field]
         self.spec = spec
         self.report = report
-        self.first: dict[int, tuple[int, int, str | None, str]] = {}
-        self.flagged_first: set[int] = set()
+        # digest -> number << 32 | line of the key's first record; negated once that record has been reported
+        self.first: dict[int, int] = {}
 
     def see(self, row: Row) -> None:
         value = row.v[self.at]
         if not value:
             return
-        key = hash(tuple([row.v[p].upper() for p in self.positions]))
+        text = "\x1f".join(self.key(row.v)).upper().encode("utf-8", "surrogatepass")
+        key = int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
         first = self.first.get(key)
         if first is None:
-            self.first[key] = (row.number, row.line, row.path, value)
+            self.first[key] = row.number << 32 | row.line
             return
-        if key not in self.flagged_first:
-            self.flagged_first.add(key)
-            number, line, path, first_value = first
-            self._add(number, line, first_value, f"also record {row.number}", path)
-        self._add(row.number, row.line, value, f"first at record {first[0]}", row.path)
+        if first >= 0:
+            self.first[key] = -first
+            self._add(first >> 32, first & 0xFFFFFFFF, value, f"also record {row.number}", None)
+        number = abs(first) >> 32
+        self._add(row.number, row.line, value, f"first at record {number}", row.path)
 
     def _add(self, number: int, line: int, value: str, detail: str, path: str | None) -> None:
         spec = self.spec

@@ -115,9 +115,21 @@ def order(earlier: str, later: str, slack: Callable[[date], date] | None = None,
     """`earlier`'s day must not be after `later`'s (after `slack(later)` when given); blank or bad values pass."""
 
     def factory(s: Setup) -> RuleFn:
-        first_of, second_of = day_reader(s, earlier), day_reader(s, later)
         at = field or earlier
         k = s.pos(at)
+        if not is_timestamp_item(earlier) and not is_timestamp_item(later):
+            # Two plain dates (every v1 pair): read them inline; this runs for every record.
+            a, b = s.pos(earlier), s.pos(later)
+
+            def check_dates(r: Row) -> Hit | None:
+                v = r.v
+                first, second = parse_date(v[a]), parse_date(v[b])
+                if first is None or second is None:
+                    return None
+                return Hit(at, v[k]) if first > (slack(second) if slack else second) else None
+
+            return check_dates
+        first_of, second_of = day_reader(s, earlier), day_reader(s, later)
 
         def check(r: Row) -> Hit | None:
             first, second = first_of(r), second_of(r)

@@ -58,7 +58,7 @@ class Row:
         self.line = line
         self.raw = raw
         self.path = path
-        self.v = [value.strip() for value in raw]
+        self.v = list(map(str.strip, raw))
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "context": report.context,
         "verdict": report.verdict,
         "records": report.records,
-        "records_rejected": len(report.rejected_records),
+        "records_rejected": report.records_rejected,
         "counts": report.count_by_severity(),
         "rules": per_rule,
         "findings": [f.as_dict() for f in report.findings],
@@ -65,7 +65,7 @@ def to_text(report: Report, examples: int = 3) -> str:
     ]
     totals = report.count_by_severity()
     lines.append(
-        f"{report.records} record(s) read; {len(report.rejected_records)} with record-level errors; "
+        f"{report.records} record(s) read; {report.records_rejected} with record-level errors; "
         f"{totals['file-reject']} file-level, {totals['record-reject']} record-level error(s), "
         f"{totals['warning']} warning(s)"
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import lru_cache
+from operator import itemgetter
 
 from conformance.check._context import add_months, month_end, months_between
 from conformance.check._factories import (
@@ -53,8 +55,9 @@ def nhs_number_valid(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
 
     def check(r: Row) -> Hit | None:
-        value = _strip_nhs(r.v[i])
-        return Hit("nhs_number", r.v[i]) if value and not is_valid_nhs_number(value) else None
+        raw = r.v[i]
+        value = raw if raw.isdigit() else _strip_nhs(raw)
+        return Hit("nhs_number", raw) if value and not is_valid_nhs_number(value) else None
 
     return check
 
@@ -62,7 +65,14 @@ def nhs_number_valid(s: Setup) -> RuleFn:
 @rule("DIDS002")
 def nhs_number_length(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
-    return lambda r: Hit("nhs_number", r.v[i]) if len(_strip_nhs(r.v[i])) not in (0, 10) else None
+
+    def check(r: Row) -> Hit | None:
+        raw = r.v[i]
+        if len(raw) == 10 and raw.isdigit():
+            return None
+        return Hit("nhs_number", raw) if len(_strip_nhs(raw)) not in (0, 10) else None
+
+    return check
 
 
 @rule("V1P-NHS-NUMBER")
@@ -107,11 +117,13 @@ RULES["DIDS031"] = not_before("request_date", FLOOR_1970)
 RULES["DIDS041"] = not_before("request_received_date", FLOOR_1970)
 
 
+@lru_cache(maxsize=65536)
 def six_months_on(day: date) -> date:
     """The last day of the sixth month after `day`'s month: DSP's month-end tolerance for fetal imaging."""
     return month_end(add_months(day, 6))
 
 
+@lru_cache(maxsize=65536)
 def one_calendar_month_on(day: date) -> date:
     month = add_months(day, 1)
     return min(month.replace(day=1) + timedelta(days=day.day - 1), month_end(month))
@@ -261,25 +273,28 @@ def portal_accession_format(s: Setup) -> RuleFn:
 M_STAR = ("nhs_number", "person_birth_date", "ethnic_category", "person_gender_code", "postcode", "gp_practice_code")
 
 
-def _m_star(s: Setup) -> tuple[list[int], int]:
+def _m_star(s: Setup) -> tuple[Callable[[list[str]], tuple[str, ...]], Callable[[list[str]], tuple[str, ...]], int]:
+    """Getters for the M* group's values and for those other than the postcode, and the postcode's position."""
     group = next(g for g in s.pack.mandation_groups if g.id == "personal_and_demographic")
-    return [s.pos(i) for i in group.items], s.pos("postcode")
+    postcode = s.pos("postcode")
+    others = [s.pos(i) for i in group.items if s.pos(i) != postcode]
+    return itemgetter(*[s.pos(i) for i in group.items]), itemgetter(*others), postcode
 
 
 @rule("DIDS073")
 def m_star_present(s: Setup) -> RuleFn:
-    positions, _ = _m_star(s)
-    return lambda r: Hit("nhs_number", "") if not any(r.v[p] for p in positions) else None
+    every, _, _ = _m_star(s)
+    return lambda r: Hit("nhs_number", "") if not any(every(r.v)) else None
 
 
 @rule("DIDS074")
 def m_star_present_without_pseudo_postcode(s: Setup) -> RuleFn:
-    positions, postcode = _m_star(s)
+    _, others, postcode = _m_star(s)
 
     def check(r: Row) -> Hit | None:
-        present = [p for p in positions if r.v[p]]
-        if present == [postcode] and r.v[postcode].upper().startswith("ZZ99"):
-            return Hit("postcode", r.v[postcode], "a ZZ99 pseudo-postcode is the only M* item")
+        value = r.v[postcode]
+        if value[:4].upper() == "ZZ99" and not any(others(r.v)):
+            return Hit("postcode", value, "a ZZ99 pseudo-postcode is the only M* item")
         return None
 
     return check
