@@ -455,12 +455,84 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep at most N example findings per rule; every finding is counted (default 100)",
     )
 
+    generate = commands.add_parser(
+        "generate",
+        help="write a synthetic month of a radiology service as a DIDS file (deterministic from --seed)",
+        description="Generate synthetic DIDS records: 999-range NHS numbers, the bundled synthetic reference "
+        "universe, Table C completeness. Same options and seed give the same bytes.",
+    )
+    generate.add_argument("--profile", choices=sorted(PROFILES), default="v2")
+    generate.add_argument("--format", choices=FORMATS, default="csv")
+    generate.add_argument("--records", type=int, default=1000, metavar="N")
+    generate.add_argument("--seed", type=int, default=1, metavar="S")
+    generate.add_argument(
+        "--period",
+        default=None,
+        metavar="YYYY-MM",
+        help="the month of activity (default 2026-04 for v2, 2018-08 for v1)",
+    )
+    generate.add_argument("-o", "--output", required=True, metavar="OUT")
+    generate.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+    stats = commands.add_parser("stats", help="field completeness and main distributions of a DIDS file beside Table C")
+    stats.add_argument("file", metavar="FILE")
+
     demo = commands.add_parser("demo", help="run the main job on the bundled defaults")
     demo.add_argument("--peer", default=str(DEFAULT_PEER_DIR), help=f"peer test data (default {DEFAULT_PEER_DIR})")
     return parser
 
 
-HANDLERS = {"check": cmd_check, "spec": cmd_spec, "inspect": cmd_inspect, "convert": cmd_convert, "demo": cmd_demo}
+def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
+    from conformance.check import ContextError
+    from conformance.check._context import parse_period
+    from generators.generate import generate
+
+    if args.records < 0:
+        raise CannotRun("--records must be 0 or more")
+    try:
+        default = "2026-04" if PROFILES[args.profile] == "v2" else "2018-08"
+        period = parse_period(args.period or default)
+    except ContextError as exc:
+        raise CannotRun(str(exc)) from None
+
+    def show(n: int) -> None:
+        sys.stderr.write(f"\r{n:,} records")
+
+    progress = None if args.quiet or args.records < 100_000 else show
+    written = generate(
+        args.output,
+        profile=args.profile,
+        format=args.format,
+        records=args.records,
+        seed=args.seed,
+        period=period,
+        progress=progress,
+    )
+    if progress is not None:
+        sys.stderr.write("\n")
+    out.write(f"{written} {args.profile} records ({args.format}) for {period:%Y-%m}, seed {args.seed}: {args.output}\n")
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
+    from generators.stats import completeness
+
+    try:
+        out.write(completeness(args.file).to_text())
+    except ValueError as exc:
+        raise CannotRun(str(exc)) from None
+    return EXIT_OK
+
+
+HANDLERS = {
+    "generate": cmd_generate,
+    "stats": cmd_stats,
+    "check": cmd_check,
+    "spec": cmd_spec,
+    "inspect": cmd_inspect,
+    "convert": cmd_convert,
+    "demo": cmd_demo,
+}
 
 
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
