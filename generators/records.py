@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from conformance.check._context import LONDON
 from conformance.spec import Pack
-from generators.service import LONDON, Activity, Event, complexity
+from generators.service import Activity, Event, complexity
 
 V1_GENDER = {"1": "1", "2": "2", "9": "9", "X": "0"}  # PERSON GENDER CODE: 0 = not known
 
@@ -20,8 +21,8 @@ V1_GENDER = {"1": "1", "2": "2", "9": "9", "X": "0"}  # PERSON GENDER CODE: 0 = 
 def timestamp(moment: datetime) -> str:
     """Wall-clock time on the UK clock with the offset then in force (dids-v2.md §4.3)."""
     local = moment.astimezone(LONDON)
-    offset = "+01:00" if local.utcoffset() and local.utcoffset().total_seconds() else "+00:00"  # type: ignore[union-attr]
-    return local.strftime("%Y-%m-%dT%H:%M:%S") + offset
+    zone = local.strftime("%z")  # +0100 or +0000
+    return f"{local:%Y-%m-%dT%H:%M:%S}{zone[:3]}:{zone[3:]}"
 
 
 def local_date(moment: datetime | None) -> str:

@@ -22,11 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
-from zoneinfo import ZoneInfo
 
+from conformance.check._context import LONDON
 from generators.identifiers import SYNTHETIC_CAPACITY, synthetic_nhs_number
-
-LONDON = ZoneInfo("Europe/London")
 
 # Table C, DID Technical Report 2024/25: percentage of records with the field present.
 TABLE_C_2024_25 = {
@@ -89,7 +87,7 @@ class Mix:
         default_factory=lambda: {"01": 12, "02": 2, "03": 30, "04": 27, "05": 25, "06": 2, "07": 2}
     )
     screening_share: float = 0.01  # v2: share of events that are lung-screening CT referrals (code 08)
-    procedures_per_event: dict[int, float] = field(default_factory=lambda: {1: 85, 2: 12, 3: 3})
+    procedures_per_event: dict[str, float] = field(default_factory=lambda: {"1": 85, "2": 12, "3": 3})
     completeness: dict[str, float] = field(default_factory=lambda: dict(TABLE_C_2024_25))
 
 
@@ -143,6 +141,9 @@ STATUS_WEIGHTS = {"01": 63.3, "02": 16.6, "03": 0.3, "04": 1.2, "05": 0.1, "06":
 # Consultant specialties that refer for imaging, with their treatment function codes (NHS DD list in the pack).
 SPECIALTIES = ("100", "101", "110", "120", "300", "301", "320", "340", "400", "502", "800")
 EMERGENCY_MEDICINE = "180"
+# Assumed shapes: minutes a procedure typically takes, by modality; days from request to procedure, by source setting.
+TYPICAL_MINUTES = {"XR": 5, "US": 20, "CT": 15, "MR": 35, "FL": 25, "NM": 45, "IR": 60, "PH": 10}
+LEAD_DAYS = {"05": (0, 0), "01": (0, 3), "02": (0, 14), "08": (7, 42)}  # others: 1-42
 EVALUATED_BY_REFERRER = 0.03  # share of events whose referrer evaluates the images (no report): assumed
 
 
@@ -253,7 +254,7 @@ class Service:
             nicip_used = True
         else:
             modality = self._weighted(self.mix.modality)
-            k = int(self._weighted({str(k): w for k, w in self.mix.procedures_per_event.items()}))
+            k = int(self._weighted(self.mix.procedures_per_event))
             pool = [p for p in self.by_modality[modality] if (p.nicip if nicip_used else p.snomed)]
             if not pool:  # a modality with no SNOMED-CT-only code: use its NICIP codes after all
                 pool, nicip_used = [p for p in self.by_modality[modality] if p.nicip], True
@@ -261,8 +262,7 @@ class Service:
         activities = []
         at = start
         for procedure in procedures:
-            minutes = {"XR": 5, "US": 20, "CT": 15, "MR": 35, "FL": 25, "NM": 45, "IR": 60, "PH": 10}
-            end = at + timedelta(minutes=rng.randint(1, 2 * minutes[procedure.modality]))
+            end = at + timedelta(minutes=rng.randint(1, 2 * TYPICAL_MINUTES[procedure.modality]))
             if nicip_used:  # with the mapped SNOMED CT code too, half the time (assumed)
                 codes = (procedure.nicip, procedure.snomed if rng.random() < 0.5 else "")
             else:
@@ -271,8 +271,8 @@ class Service:
             at = end + timedelta(minutes=rng.randint(0, 10))
         last_end = activities[-1].end
         # Request and receipt before the start: minutes in A&E, days for inpatients, weeks otherwise.
-        lead_days = {"05": 0, "01": rng.randint(0, 3), "02": rng.randint(0, 14), "08": rng.randint(7, 42)}
-        lead = lead_days.get(setting, rng.randint(1, 42))
+        low, high = LEAD_DAYS.get(setting, (1, 42))
+        lead = rng.randint(low, high)
         request = start - timedelta(days=lead, minutes=rng.randint(10, 240))
         received = request + timedelta(minutes=rng.randint(0, 120))
         received = min(received, start)
@@ -293,7 +293,7 @@ class Service:
             referrer, referring_org, tfc = rng.choice(self.consultants), PROVIDER, rng.choice(SPECIALTIES)
         waiting = None
         if setting in ("03", "04") and rng.random() < 0.3:
-            waiting = (request.astimezone(LONDON)).date()
+            waiting = request.astimezone(LONDON).date()
         missing = frozenset(
             item
             for item in ("nhs_number", "person_birth_date", "ethnic_category", "gender", "postcode", "gp_practice_code")

@@ -84,6 +84,5 @@ def completeness(path: str | Path) -> Stats:
             present["imaging_code"] += 1
         for name in DISTRIBUTIONS:
             distributions[name][values[pack.index[name]].strip()] += 1
-    order = [name for name in TABLE_C_2024_25 if name in present or name in positions or name == "imaging_code"]
-    pct = {name: 100 * present[name] / records if records else 0.0 for name in order}
+    pct = {name: 100 * present[name] / records if records else 0.0 for name in TABLE_C_2024_25}
     return Stats(pack.version, records, pct, distributions)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conformance.check._context import SubmissionContext, make_context
 from conformance.check._model import Finding, NotEvaluated, Report
-from conformance.check._rows import Hit, Row, RuleFn, Setup
+from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check.reference import NO_REFERENCE, ReferenceData
 from conformance.formats import FileProblem, open_submission
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
@@ -28,9 +28,6 @@ LAYOUT_PROBLEMS = {
 
 class CannotCheck(Exception):
     """The file cannot be checked; the message is the one line a user sees."""
-
-
-SubmissionRule = Callable[[Setup], "str | None"]
 
 
 def registry(version: str) -> tuple[dict[str, Factory], dict[str, SubmissionRule]]:

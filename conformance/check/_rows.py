@@ -71,6 +71,8 @@ class Hit:
 
 
 RuleFn = Callable[[Row], "Hit | None"]
+# A rule of kind "submission": judged once per file from the context; returns a detail when broken.
+SubmissionRule = Callable[["Setup"], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from conformance.check._factories import (
     organisation,
     registry,
 )
-from conformance.check._rows import Hit, Row, RuleFn, Setup, parse_date, parse_timestamp, valid_time
+from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule, parse_date, parse_timestamp, valid_time
 from conformance.check.rules_v1 import (
     FLOOR_1900,
     FLOOR_1970,
@@ -49,8 +49,6 @@ from conformance.check.rules_v1 import (
 from generators.identifiers import is_valid_nhs_number, is_well_formed_concept_id
 
 RULES, rule = registry()
-# Rules of kind "submission": judged once per file from the context; they return a detail when broken.
-SubmissionRule = Callable[[Setup], "str | None"]
 SUBMISSION_RULES: dict[str, SubmissionRule] = {}
 
 GRACE_DAYS = GRACE_DAYS_V1  # NICIP and SNOMED CT: valid up to 183 days after inactivation (dids-v2.md §4.1)
