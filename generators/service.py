@@ -269,6 +269,10 @@ class Service:
                 codes = ("", procedure.snomed)
             activities.append(Activity(procedure, at, end, *codes))
             at = end + timedelta(minutes=rng.randint(0, 10))
+        # Activities that start after the month (an evening event running past midnight on its last day) belong
+        # to the next reporting period's file: this month's file keeps those that start inside it.
+        period_end = datetime.combine(month_start(period) + timedelta(days=month_days(period)), time(), LONDON)
+        activities = [a for a in activities if a.start < period_end]
         last_end = activities[-1].end
         # Request and receipt before the start: minutes in A&E, days for inpatients, weeks otherwise.
         low, high = LEAD_DAYS.get(setting, (1, 42))

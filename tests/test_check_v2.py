@@ -492,3 +492,22 @@ def test_code_validity_uses_the_end_date_with_183_days_grace(tmp_path: Path) -> 
     late["procedure_end_timestamp"] = "2026-06-01T23:59:00+01:00"  # end on the last day of grace
     _, found = run(tmp_path, [row(late)], context=context)
     assert found == set()
+
+
+def test_times_in_the_repeated_autumn_hour_are_not_ordered_by_a_guess(tmp_path: Path) -> None:
+    """01:09 then 01:03 on 25 October 2026 may be 01:09 BST then 01:03 GMT (received after the request): with no
+    offset the checker compares the days only. Outside that hour the same times are out of order."""
+    ambiguous = {
+        **timeline("2026-10-25T03:25:00+00:00", "2026-10-25T03:30:00+00:00", "2026-10-25T09:00:00+00:00"),
+        "request_date": "2026-10-25",
+        "request_time": "01:09:48",
+        "request_received_date": "2026-10-25",
+        "request_received_time": "01:03:48",
+    }
+    context = make_context("2026-11-10T09:00", period="2026-10")
+    _, found = run(tmp_path, [row(ambiguous)], context=context)
+    assert found == set()
+    _, found = run(
+        tmp_path, [row({**ambiguous, "request_time": "02:09:48", "request_received_time": "02:03:48"})], context=context
+    )
+    assert found == {("V2P-RECEIVED-BEFORE-REQUEST", 1, "request_received_date")}

@@ -100,7 +100,12 @@ def dated_moment(s: Setup, date_item: str, time_item: str) -> MomentReader:
         clock = r.v[t]
         if not valid_time(clock):
             return Moment(day, None)
-        return Moment(day, datetime.combine(day, time.fromisoformat(clock), LONDON))
+        wall = datetime.combine(day, time.fromisoformat(clock), LONDON)
+        if wall.utcoffset() != wall.replace(fold=1).utcoffset():
+            # The repeated hour when BST ends: with no offset the instant is ambiguous, so compare days only
+            # rather than report an order that the other reading of the clock would make right.
+            return Moment(day, None)
+        return Moment(day, wall)
 
     return read
 
