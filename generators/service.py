@@ -17,13 +17,17 @@ Figures and their sources:
 from __future__ import annotations
 
 import csv
+import math
 import random
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
+from hashlib import blake2b
 from importlib import resources
+from itertools import accumulate
 
-from conformance.check._context import LONDON
+from generators.clock import DAY, HOUR, local_day, uk_instant
 from generators.identifiers import SYNTHETIC_CAPACITY, synthetic_nhs_number
 
 # Table C, DID Technical Report 2024/25: percentage of records with the field present.
@@ -95,34 +99,35 @@ class Mix:
 class Patient:
     nhs_number: str
     nhs_number_status: str
-    birth_date: date
+    birth_date: str  # ISO date
     ethnic_category: str
     sex: str  # "1" male, "2" female, "9" indeterminate, "X" not known: written per version's code list
     postcode: str
     gp_practice: str
 
 
-@dataclass(frozen=True, slots=True)
+# Instants are whole seconds since 1970-01-01 UTC (ints, not datetimes: the generator makes millions of them and
+# formats each once; see `clock.py` for the UK-clock rendering).
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs twice as much
 class Activity:
     procedure: Procedure
-    start: datetime  # aware, UTC
-    end: datetime
+    start: int
+    end: int
     nicip: str  # the codes this record carries: NICIP used for Table C's share, SNOMED CT alongside or alone
     snomed: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs twice as much
 class Event:
-    number: int
     patient: Patient
     source_setting: str
     referrer: str
     referring_org: str
     treatment_function: str
-    request: datetime | None  # aware, UTC; None when not recorded
-    received: datetime | None
+    request: int | None  # None when not recorded
+    received: int | None
     activities: tuple[Activity, ...]
-    report: datetime | None
+    report: int | None
     evaluation_indicator: str
     site: str
     accession: str
@@ -156,10 +161,75 @@ def month_days(period: date) -> int:
     return (nxt - month_start(period)).days
 
 
+class Weighted:
+    """A weighted choice from one uniform draw: cumulative weights and a bisection, no lists built per draw."""
+
+    __slots__ = ("cumulative", "keys", "total")
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.keys = list(weights)
+        self.cumulative = list(accumulate(weights.values()))
+        self.total = self.cumulative[-1]
+
+    def pick(self, u: float) -> str:
+        return self.keys[bisect_right(self.cumulative, u * self.total)]
+
+
+# A month's events draw patients from a registered list; past this size a bigger file means more events per
+# patient, not more patients, so memory stays flat (a large trust's radiology service sees ~20,000 a month).
+MAX_PATIENTS = 20_000
+NOTHING_MISSING: frozenset[str] = frozenset()
+PATIENT_ITEMS = ("nhs_number", "person_birth_date", "ethnic_category", "gender", "postcode", "gp_practice_code")
+_SEX = Weighted({"1": 47.0, "2": 52.8, "9": 0.1, "X": 0.1})
+_STATUS = Weighted(STATUS_WEIGHTS)
+
+
+def _units(seed: int, index: int) -> list[float]:
+    """Eight uniform draws in [0, 1) that depend only on (seed, index): patient `index` is the same patient
+    whenever and however often the month meets them."""
+    digest = blake2b(f"{seed}:{index}".encode(), digest_size=32).digest()
+    return [int.from_bytes(digest[i : i + 4], "big") / 4_294_967_296 for i in range(0, 32, 4)]
+
+
+def _triangular(u: float, low: float, high: float, mode: float) -> float:
+    """The inverse of the triangular distribution's CDF (what random.triangular draws)."""
+    c = (mode - low) / (high - low)
+    if u > c:
+        return high + (low - high) * math.sqrt((1.0 - u) * (1.0 - c))
+    return low + (high - low) * math.sqrt(u * c)
+
+
+# Records per block: the unit of generation (its own random stream), of parallel work and of memory.
+BLOCK_RECORDS = 5_000
+
+
+@dataclass(frozen=True)
+class Block:
+    day: date
+    index: int  # within the day
+    records: int
+    first_record: int  # 1-based number of its first record in the file
+
+
+def blocks(period: date, records: int) -> list[Block]:
+    """The month's records spread evenly over its days, each day cut into blocks of at most BLOCK_RECORDS."""
+    first = month_start(period)
+    days = month_days(period)
+    out: list[Block] = []
+    number = 1
+    for offset in range(days):
+        quota = records // days + (1 if offset < records % days else 0)
+        for index in range(-(-quota // BLOCK_RECORDS)):
+            size = min(BLOCK_RECORDS, quota - index * BLOCK_RECORDS)
+            out.append(Block(first + timedelta(days=offset), index, size, number))
+            number += size
+    return out
+
+
 class Service:
     """A radiology service: `events(period)` yields the month's events in start order, deterministically."""
 
-    def __init__(self, seed: int, mix: Mix | None = None, patients: int = 20_000, profile: str = "v2") -> None:
+    def __init__(self, seed: int, mix: Mix | None = None, patients: int = MAX_PATIENTS, profile: str = "v2") -> None:
         """`profile` keeps every value one its rules accept: no screening code (08) outside v2; in v1, NHS number
         statuses the v1 XSD enumerates (01-05; 06 and 07 are recorded as 02); for v1-portal, no ethnic 99 (Z
         instead) and no nurse referrer codes (the portal's patterns lack them)."""
@@ -167,7 +237,8 @@ class Service:
         self.profile = profile
         self.mix = mix or Mix()
         self.rng = random.Random(seed)
-        self.patients = max(1, min(patients, SYNTHETIC_CAPACITY))
+        self.patients = max(1, min(patients, MAX_PATIENTS, SYNTHETIC_CAPACITY))
+        self._patients: dict[int, Patient] = {}
         self.first_serial = self.rng.randrange(SYNTHETIC_CAPACITY)
         self.consultants = [f"C{self.rng.randrange(1_000_000, 9_999_999)}" for _ in range(300)]
         self.gps = [f"G{self.rng.randrange(1_000_000, 9_999_999)}" for _ in range(120)]
@@ -181,146 +252,162 @@ class Service:
             if p.provenance != "synthetic":
                 self.by_modality.setdefault(p.modality, []).append(p)
         self.screening = next(p for p in PROCEDURES if p.nicip == "CCHES")
+        completeness = self.mix.completeness
+        self._completeness = {item: completeness.get(item, 100.0) / 100 for item in TABLE_C_2024_25}
+        self._modality = Weighted(self.mix.modality)
+        self._setting = Weighted(self.mix.source_setting)
+        self._per_event = Weighted(self.mix.procedures_per_event)
+        # Per modality and coding (NICIP used or SNOMED CT alone): the procedures that can be coded that way.
+        self._pools = {
+            (modality, nicip_used): [p for p in procedures if (p.nicip if nicip_used else p.snomed)]
+            for modality, procedures in self.by_modality.items()
+            for nicip_used in (True, False)
+        }
+        # Reports overall present as often as Table C says although referrer-evaluated events have none.
+        self._report_share = self._completeness["report_issue_date"] / (1 - EVALUATED_BY_REFERRER)
 
     # ----- draws ---------------------------------------------------------------------------------------------
 
-    def _weighted(self, weights: dict[str, float]) -> str:
-        return self.rng.choices(list(weights), weights=list(weights.values()))[0]
-
-    def _present(self, item: str) -> bool:
-        return self.rng.random() * 100 < self.mix.completeness.get(item, 100.0)
-
     def patient(self, index: int, on: date) -> Patient:
-        """Patient `index` of the registered list: the same index gives the same patient (its own RNG)."""
-        rng = random.Random(self.seed * 1_000_003 + index)
-        age_days = int(rng.triangular(30, 100 * 365.25, 62 * 365.25))
-        sex = rng.choices(("1", "2", "9", "X"), weights=(47.0, 52.8, 0.1, 0.1))[0]
-        ethnic = rng.choice(ETHNIC) if rng.random() < 0.818 / 0.972 else rng.choice(NOT_STATED_ETHNICITY)
-        status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+        """Patient `index` of the registered list, aged as of `on` (the first month generated)."""
+        known = self._patients.get(index)
+        if known is not None:
+            return known
+        u = _units(self.seed, index)
+        age_days = int(_triangular(u[0], 30, 100 * 365.25, 62 * 365.25))
+        if u[1] < 0.818 / 0.972:
+            ethnic = ETHNIC[int(u[2] * len(ETHNIC))]
+        else:
+            ethnic = NOT_STATED_ETHNICITY[int(u[2] * len(NOT_STATED_ETHNICITY))]
+        status = _STATUS.pick(u[3])
         if self.profile != "v2" and status in ("06", "07"):
             status = "02"
         if self.profile == "v1-portal" and ethnic == "99":
             ethnic = "Z"
-        return Patient(
+        patient = Patient(
             nhs_number=synthetic_nhs_number(self.first_serial + index),
             nhs_number_status=status,
-            birth_date=on - timedelta(days=age_days),
+            birth_date=(on - timedelta(days=age_days)).isoformat(),
             ethnic_category=ethnic,
-            sex=sex,
-            postcode=rng.choice(POSTCODES),
-            gp_practice=rng.choice(GP_PRACTICES),
+            sex=_SEX.pick(u[4]),
+            postcode=POSTCODES[int(u[5] * len(POSTCODES))],
+            gp_practice=GP_PRACTICES[int(u[6] * len(GP_PRACTICES))],
         )
-
-    def _local(self, day: date, earliest: int, latest: int) -> datetime:
-        """An instant on `day` between `earliest` and `latest` o'clock on the UK clock (valid across BST)."""
-        seconds = self.rng.randrange(earliest * 3600, latest * 3600)
-        wall = datetime.combine(day, time(seconds // 3600, seconds // 60 % 60, seconds % 60), LONDON)
-        return wall.astimezone(UTC)
+        self._patients[index] = patient
+        return patient
 
     def events(self, period: date, records: int, per_event: int | None = None) -> Iterator[Event]:
         """Events starting in `period` (a month) that make exactly `records` records: one per event when
-        `per_event` is 1 (v1), one per activity otherwise (v2; the month's last event may be cut short).
+        `per_event` is 1 (v1), one per activity otherwise (v2). The month is made block by block (`blocks`)."""
+        for block in blocks(period, records):
+            yield from self.block_events(block, per_event)
 
-        The records are spread evenly over the month's days and each day's events are made as they are written,
-        so memory does not grow with the count (the file is in day order, not time order within a day).
+    def block_events(self, block: Block, per_event: int | None = None) -> Iterator[Event]:
+        """The events of one block: exactly `block.records` records, the last event cut short if it must be.
+
+        Each block draws from its own generator seeded by (seed, day, block), so blocks can be made in any order
+        or in parallel and still give the same events; memory is one event at a time.
         """
-        first = month_start(period)
-        days = month_days(period)
-        number = 0
-        for offset in range(days):
-            quota = records // days + (1 if offset < records % days else 0)
-            while quota > 0:
-                number += 1
-                event = self._event(number, first + timedelta(days=offset), period)
-                size = 1 if per_event == 1 else len(event.activities)
-                if size > quota:
-                    event = replace(event, activities=event.activities[:quota])
-                    size = quota
-                quota -= size
-                yield event
+        self.rng = random.Random(f"{self.seed}:{block.day.isoformat()}:{block.index}")
+        first = month_start(block.day)
+        period_end = uk_instant(first + timedelta(days=month_days(first)), 0)
+        # Unique within the month: the day, then the block's share of serial numbers.
+        prefix = f"{PROVIDER}{first:%y%m}{block.day.day:02d}"
+        serial = block.index * BLOCK_RECORDS
+        day = block.day
+        # The day's spans on the UK clock: all day for A&E, 08:00-20:00 for the rest (right across BST changes).
+        spans = (uk_instant(day, 0), uk_instant(day, 24)), (uk_instant(day, 8), uk_instant(day, 20))
+        quota = block.records
+        while quota > 0:
+            serial += 1
+            event = self._event(f"{prefix}{serial:08d}", spans, first, period_end)
+            size = 1 if per_event == 1 else len(event.activities)
+            if size > quota:
+                event = replace(event, activities=event.activities[:quota])
+                size = quota
+            quota -= size
+            yield event
 
-    def _event(self, number: int, day: date, period: date) -> Event:
-        rng = self.rng
-        patient = self.patient(rng.randrange(self.patients), month_start(period))
-        screening = self.profile == "v2" and rng.random() < self.mix.screening_share
-        setting = "08" if screening else self._weighted(self.mix.source_setting)
+    def _event(self, accession: str, spans: tuple[tuple[int, int], ...], first: date, period_end: int) -> Event:
+        random_ = self.rng.random
+        present = self._completeness
+        patient = self.patient(int(random_() * self.patients), first)
+        screening = self.profile == "v2" and random_() < self.mix.screening_share
+        setting = "08" if screening else self._setting.pick(random_())
         emergency = setting == "05"
-        start = self._local(day, 0, 24) if emergency else self._local(day, 8, 20)
+        low, high = spans[0] if emergency else spans[1]
+        start = low + int(random_() * (high - low))
         # Table C counts "NICIP code used" per record: decide that first, then draw from the procedures that can
         # be coded that way (NICIP, or SNOMED CT alone).
-        nicip_used = self._present("imaging_code_nicip")
+        nicip_used = random_() < present["imaging_code_nicip"]
         if screening:
             procedures = [self.screening]
             nicip_used = True
         else:
-            modality = self._weighted(self.mix.modality)
-            k = int(self._weighted(self.mix.procedures_per_event))
-            pool = [p for p in self.by_modality[modality] if (p.nicip if nicip_used else p.snomed)]
+            modality = self._modality.pick(random_())
+            k = int(self._per_event.pick(random_()))
+            pool = self._pools[modality, nicip_used]
             if not pool:  # a modality with no SNOMED-CT-only code: use its NICIP codes after all
-                pool, nicip_used = [p for p in self.by_modality[modality] if p.nicip], True
-            procedures = rng.sample(pool, min(k, len(pool)))
+                pool, nicip_used = self._pools[modality, True], True
+            procedures = self.rng.sample(pool, k) if k > 1 and k <= len(pool) else [pool[int(random_() * len(pool))]]
         activities = []
         at = start
         for procedure in procedures:
-            end = at + timedelta(minutes=rng.randint(1, 2 * TYPICAL_MINUTES[procedure.modality]))
+            if at >= period_end:
+                # An evening event running past midnight on the month's last day: activities that start after
+                # the month belong to the next reporting period's file.
+                break
+            end = at + 60 * (1 + int(random_() * 2 * TYPICAL_MINUTES[procedure.modality]))
             if nicip_used:  # with the mapped SNOMED CT code too, half the time (assumed)
-                codes = (procedure.nicip, procedure.snomed if rng.random() < 0.5 else "")
+                activities.append(
+                    Activity(procedure, at, end, procedure.nicip, procedure.snomed if random_() < 0.5 else "")
+                )
             else:
-                codes = ("", procedure.snomed)
-            activities.append(Activity(procedure, at, end, *codes))
-            at = end + timedelta(minutes=rng.randint(0, 10))
-        # Activities that start after the month (an evening event running past midnight on its last day) belong
-        # to the next reporting period's file: this month's file keeps those that start inside it.
-        period_end = datetime.combine(month_start(period) + timedelta(days=month_days(period)), time(), LONDON)
-        activities = [a for a in activities if a.start < period_end]
+                activities.append(Activity(procedure, at, end, "", procedure.snomed))
+            at = end + 60 * int(random_() * 11)
         last_end = activities[-1].end
         # Request and receipt before the start: minutes in A&E, days for inpatients, weeks otherwise.
-        low, high = LEAD_DAYS.get(setting, (1, 42))
-        lead = rng.randint(low, high)
-        request = start - timedelta(days=lead, minutes=rng.randint(10, 240))
-        received = request + timedelta(minutes=rng.randint(0, 120))
-        received = min(received, start)
+        low_days, high_days = LEAD_DAYS.get(setting, (1, 42))
+        lead = low_days + int(random_() * (high_days - low_days + 1))
+        request = start - lead * DAY - 60 * (10 + int(random_() * 231))
+        received = min(request + 60 * int(random_() * 121), start)
         # Report: same day for A&E, within days otherwise; none when the referrer evaluates (indicator Y).
-        evaluation = "Y" if rng.random() < EVALUATED_BY_REFERRER else "N"
-        report: datetime | None = None
-        if evaluation == "N" and rng.random() * 100 < self.mix.completeness["report_issue_date"] / (
-            1 - EVALUATED_BY_REFERRER
-        ):  # so that reports overall are present as often as Table C says
-            report = last_end + timedelta(hours=rng.randint(0, 8) if emergency else rng.randint(1, 120))
+        evaluation = "Y" if random_() < EVALUATED_BY_REFERRER else "N"
+        report = None
+        if evaluation == "N" and random_() < self._report_share:
+            report = last_end + HOUR * (int(random_() * 9) if emergency else 1 + int(random_() * 120))
         if setting == "04":
-            referrer, referring_org, tfc = rng.choice(self.gps), patient.gp_practice, ""
+            referrer, referring_org, tfc = self.gps[int(random_() * 120)], patient.gp_practice, ""
         elif setting in ("06", "07") and self.profile != "v1-portal":
-            referrer, referring_org, tfc = rng.choice(self.nurses), PROVIDER, rng.choice(SPECIALTIES)
+            referrer, referring_org = self.nurses[int(random_() * 40)], PROVIDER
+            tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
         elif emergency:
-            referrer, referring_org, tfc = rng.choice(self.consultants), PROVIDER, EMERGENCY_MEDICINE
+            referrer, referring_org, tfc = self.consultants[int(random_() * 300)], PROVIDER, EMERGENCY_MEDICINE
         else:
-            referrer, referring_org, tfc = rng.choice(self.consultants), PROVIDER, rng.choice(SPECIALTIES)
+            referrer, referring_org = self.consultants[int(random_() * 300)], PROVIDER
+            tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
         waiting = None
-        if setting in ("03", "04") and rng.random() < 0.3:
-            waiting = request.astimezone(LONDON).date()
-        missing = frozenset(
-            item
-            for item in ("nhs_number", "person_birth_date", "ethnic_category", "gender", "postcode", "gp_practice_code")
-            if not self._present(item)
-        )
-        if len(missing) == 6:  # at least one personal item must be given (DIDS073): keep the NHS number
-            missing -= {"nhs_number"}
-        if not self._present("nhs_number_status"):
-            missing |= {"nhs_number_status"}
+        if setting in ("03", "04") and random_() < 0.3:
+            waiting = local_day(request)
+        gone = [item for item in PATIENT_ITEMS if random_() >= present[item]]
+        if len(gone) == 6:  # at least one personal item must be given (DIDS073): keep the NHS number
+            gone.remove("nhs_number")
+        if random_() >= present["nhs_number_status"]:
+            gone.append("nhs_number_status")
+        missing = frozenset(gone) if gone else NOTHING_MISSING
         return Event(
             missing=missing,
-            number=number,
             patient=patient,
             source_setting=setting,
             referrer=referrer,
             referring_org=referring_org,
             treatment_function=tfc,
-            request=request if self._present("request_date") else None,
-            received=received if self._present("request_received_date") else None,
+            request=request if random_() < present["request_date"] else None,
+            received=received if random_() < present["request_received_date"] else None,
             activities=tuple(activities),
             report=report,
             evaluation_indicator=evaluation,
-            site=rng.choice(SITES),
-            accession=f"X9T{period:%y%m}{number:08d}",
+            site=SITES[int(random_() * len(SITES))],
+            accession=accession,
             waiting_list_start=waiting,
         )

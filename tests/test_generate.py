@@ -113,3 +113,21 @@ def test_cli_generate_and_stats(tmp_path: Path) -> None:
     assert run(["stats", str(path)], out, err) == 0
     assert "300 record(s), DIDS v1" in out.getvalue() and "Table C 2024/25" in out.getvalue()
     assert run(["generate", "--period", "2026-13", "-o", str(path)], io.StringIO(), err) == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xml"])
+def test_worker_processes_write_the_same_bytes_as_one_process(tmp_path: Path, fmt: str) -> None:
+    paths = [tmp_path / f"w{workers}.{fmt}" for workers in (1, 2)]
+    for path, workers in zip(paths, (1, 2), strict=True):
+        generate(path, profile="v2", format=fmt, records=12_000, seed=3, period=date(2026, 10, 1), workers=workers)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_blocks_cover_the_month_exactly_and_in_order() -> None:
+    from generators.service import BLOCK_RECORDS, blocks
+
+    month = blocks(date(2026, 2, 1), 300_000)
+    assert sum(b.records for b in month) == 300_000
+    assert {b.day.day for b in month} == set(range(1, 29))
+    assert all(0 < b.records <= BLOCK_RECORDS for b in month)
+    assert [b.first_record for b in month] == [1 + sum(b.records for b in month[:i]) for i in range(len(month))]

@@ -13,7 +13,7 @@ from pathlib import Path
 from conformance.formats._csv import read_csv, write_csv
 from conformance.formats._detect import Detection, detect, detect_bytes
 from conformance.formats._model import PROBLEM_KINDS, FileProblem, ProblemLog, Record
-from conformance.formats._xml import read_xml, write_xml
+from conformance.formats._xml import XmlRecords, read_xml, write_xml
 from conformance.formats._xsd import xml_schema, xsd_text
 from conformance.spec import Pack, load_pack
 
@@ -27,6 +27,7 @@ __all__ = [
     "ProblemLog",
     "Record",
     "Submission",
+    "XmlRecords",
     "detect",
     "detect_bytes",
     "open_submission",

@@ -168,6 +168,6 @@ def write_csv(
         values = record.values if isinstance(record, Record) else record
         if len(values) != width:
             raise ValueError(f"record {count + 1} has {len(values)} values; DIDS {pack.version} has {width} items")
-        (quote_all if any(stray in v for v in values) else writer).writerow(values)
+        (quote_all if stray in "".join(values) else writer).writerow(values)
         count += 1
     return count

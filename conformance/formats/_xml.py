@@ -8,7 +8,7 @@ already refused any file with a DOCTYPE, and libxml2's own depth and size limits
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -227,32 +227,109 @@ def _line(element: etree._Element) -> int | None:
     return cast("int | None", element.sourceline)
 
 
-def _renderers(pack: Pack, group_id: str, indent: str) -> list[tuple[int, int, str, str | None, str | None]]:
+# One item's XML: (position in the record, required?, text before the value, text after it, escaper).
+_Renderer = tuple[int, bool, str, str, Callable[[str], str]]
+
+
+def _renderers(pack: Pack, group_id: str, indent: str) -> list[_Renderer]:
     group = next(g for g in pack.xml.groups if g.id == group_id)
-    out: list[tuple[int, int, str, str | None, str | None]] = []
+    out: list[_Renderer] = []
     for item_id in group.items:
         item = pack.item(item_id)
-        outer, _, inner = item.xml.element.partition("/")
+        element, _, inner = item.xml.element.partition("/")
         carrier = None if item.xml.carrier == "text" else item.xml.carrier
-        out.append((pack.index[item_id], item.xml.min_occurs, outer, carrier, inner or None))
+        if inner:
+            before, after = f"{indent}<{element}>\n{indent}  <{inner}>", f"</{inner}>\n{indent}</{element}>\n"
+        elif carrier is None:
+            before, after = f"{indent}<{element}>", f"</{element}>\n"
+        else:
+            before, after = f'{indent}<{element} {carrier}="', '" />\n'
+        escape = _escape_attr if carrier is not None else _escape_text
+        out.append((pack.index[item_id], bool(item.xml.min_occurs), before, after, escape))
     return out
 
 
-def _render(values: Sequence[str], renderers: list[tuple[int, int, str, str | None, str | None]], indent: str) -> str:
-    parts = []
-    for position, min_occurs, element, carrier, inner in renderers:
-        value = values[position]
-        if not value and not min_occurs:
-            continue  # an optional item with no value is left out
-        if inner is not None:
-            parts.append(
-                f"{indent}<{element}>\n{indent}  <{inner}>{_escape_text(value)}</{inner}>\n{indent}</{element}>\n"
-            )
-        elif carrier is None:
-            parts.append(f"{indent}<{element}>{_escape_text(value)}</{element}>\n")
-        else:
-            parts.append(f'{indent}<{element} {carrier}="{_escape_attr(value)}" />\n')
-    return "".join(parts)
+def _render(values: Sequence[str], renderers: list[_Renderer], plain: bool) -> str:
+    """One group's elements; an optional item with no value is left out. `plain`: nothing needs escaping."""
+    if plain:
+        return "".join(
+            before + values[position] + after
+            for position, required, before, after, _ in renderers
+            if required or values[position]
+        )
+    return "".join(
+        before + escape(values[position]) + after
+        for position, required, before, after, escape in renderers
+        if required or values[position]
+    )
+
+
+class XmlRecords:
+    """DIDS XML for a pack: `head()`, then `write(records, out)` any number of times, then `tail()`.
+
+    Consecutive records with the same person and referral share one DIDSRecord within one `write` call; each
+    call closes its last DIDSRecord, so a file written in several calls is the same bytes as one call whenever
+    the calls split between referrals (the generator writes its blocks this way).
+    """
+
+    def __init__(self, pack: Pack, *, group: bool = True) -> None:
+        layout = pack.xml
+        self.pack = pack
+        self.group = group
+        self.layout = layout
+        header_groups = [g for g in layout.groups if g.id != layout.activity_group]
+        activity_group = next(g for g in layout.groups if g.id == layout.activity_group)
+        self.headers = [
+            (f"    <{g.element}>\n", _renderers(pack, g.id, "      "), f"    </{g.element}>\n") for g in header_groups
+        ]
+        self.activity = (
+            f"    <{activity_group.element}>\n",
+            _renderers(pack, activity_group.id, "      "),
+            f"    </{activity_group.element}>\n",
+        )
+        self.header_positions = [pack.index[i] for g in header_groups for i in g.items]
+        self.width = len(pack.items)
+        self.open_record, self.close_record = f"  <{layout.record}>\n", f"  </{layout.record}>\n"
+
+    def head(self) -> str:
+        return f'<?xml version="1.0" encoding="utf-8"?>\n<{self.layout.root} xmlns="{self.layout.namespace}">\n'
+
+    def tail(self) -> str:
+        return f"</{self.layout.root}>\n"
+
+    def write(self, records: Iterable[Record | Sequence[str]], out: TextIO, *, counted: int = 0) -> int:
+        """Write the records' DIDSRecord elements; returns how many records. `counted`: records already written
+        (for error messages)."""
+        open_key: list[str] | None = None
+        count = 0
+        width, positions, group = self.width, self.header_positions, self.group
+        activity_open, activity_renderers, activity_close = self.activity
+        for record in records:
+            values = record.values if isinstance(record, Record) else record
+            count += 1
+            if len(values) != width:
+                number = counted + count
+                raise ValueError(
+                    f"record {number} has {len(values)} values; DIDS {self.pack.version} has {width} items"
+                )
+            joined = "".join(values)
+            if _NOT_XML.search(joined):
+                raise ValueError(f"record {counted + count} holds a character that XML 1.0 cannot carry")
+            plain = _ATTR_SPECIAL.search(joined) is None
+            key = [values[i] for i in positions]
+            parts = []
+            if key != open_key or not group:
+                if open_key is not None:
+                    parts.append(self.close_record)
+                parts.append(self.open_record)
+                for opening, renderers, closing in self.headers:
+                    parts += (opening, _render(values, renderers, plain), closing)
+                open_key = key
+            parts += (activity_open, _render(values, activity_renderers, plain), activity_close)
+            out.write("".join(parts))
+        if open_key is not None:
+            out.write(self.close_record)
+        return count
 
 
 def write_xml(records: Iterable[Record | Sequence[str]], out: TextIO, pack: Pack, *, group: bool = True) -> int:
@@ -260,39 +337,8 @@ def write_xml(records: Iterable[Record | Sequence[str]], out: TextIO, pack: Pack
 
     `out` is a text stream opened with encoding="utf-8" and newline="\\n". Returns the record count.
     """
-    layout = pack.xml
-    header_groups = [g for g in layout.groups if g.id != layout.activity_group]
-    activity_group = next(g for g in layout.groups if g.id == layout.activity_group)
-    header_renderers = [(g.element, _renderers(pack, g.id, "      ")) for g in header_groups]
-    activity_renderers = _renderers(pack, activity_group.id, "      ")
-    header_positions = [pack.index[i] for g in header_groups for i in g.items]
-    width = len(pack.items)
-    record_tag = layout.record
-
-    out.write('<?xml version="1.0" encoding="utf-8"?>\n')
-    out.write(f'<{layout.root} xmlns="{layout.namespace}">\n')
-    open_key: tuple[str, ...] | None = None
-    count = 0
-    for record in records:
-        values = record.values if isinstance(record, Record) else record
-        count += 1
-        if len(values) != width:
-            raise ValueError(f"record {count} has {len(values)} values; DIDS {pack.version} has {width} items")
-        if _NOT_XML.search("".join(values)):
-            raise ValueError(f"record {count} holds a character that XML 1.0 cannot carry")
-        key = tuple(values[i] for i in header_positions)
-        if key != open_key or not group:
-            if open_key is not None:
-                out.write(f"  </{record_tag}>\n")
-            out.write(f"  <{record_tag}>\n")
-            for element, renderers in header_renderers:
-                out.write(f"    <{element}>\n{_render(values, renderers, '      ')}    </{element}>\n")
-            open_key = key
-        out.write(
-            f"    <{activity_group.element}>\n{_render(values, activity_renderers, '      ')}"
-            f"    </{activity_group.element}>\n"
-        )
-    if open_key is not None:
-        out.write(f"  </{record_tag}>\n")
-    out.write(f"</{layout.root}>\n")
+    writer = XmlRecords(pack, group=group)
+    out.write(writer.head())
+    count = writer.write(records, out)
+    out.write(writer.tail())
     return count

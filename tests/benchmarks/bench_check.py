@@ -22,16 +22,14 @@ the small and the full size, so growth with the record count shows.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+
+import _harness  # the sibling module: scripts run from their own folder
 
 MODES = ("csv-bare", "csv-check", "csv-check-ref", "xml-bare", "xml-xsd-lxml", "xml-check")
 NS = "{http://www.datadictionary.nhs.uk/data_dictionary/messages/DIDS-v1-0/}"
@@ -96,8 +94,6 @@ def make_files(folder: Path, records: int) -> tuple[Path, Path]:
 
 def run_mode(mode: str, path: str) -> None:
     """Child process: do what `mode` says to `path`; print JSON with the record count, seconds and peak RSS."""
-    import resource
-
     start = time.perf_counter()
     count = 0
     if mode == "csv-bare":
@@ -129,23 +125,11 @@ def run_mode(mode: str, path: str) -> None:
         report = check(path, profile="v1-dsp", context=make_context("2018-09-01T09:00"), reference=reference)
         count = report.records
         assert report.verdict == "accepted", dict(report.counts)
-    seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"count": count, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+    _harness.report_child(count, time.perf_counter() - start)
 
 
 def measure(mode: str, path: Path, repeats: int) -> dict[str, float]:
-    runs = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True
-        )
-        runs.append(json.loads(out.stdout))
-    return {
-        "count": runs[0]["count"],
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mib": statistics.median(r["peak_mib"] for r in runs),
-    }
+    return _harness.measure(__file__, mode, str(path), repeats)
 
 
 BASELINE = {

@@ -18,13 +18,11 @@ small size and the full size, so growth with the record count shows.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _harness  # the sibling module: scripts run from their own folder
 
 MODES = ("csv-bare", "csv-ours", "xml-bare", "xml-ours", "xml-xsd")
 
@@ -68,8 +66,6 @@ def make_files(folder: Path, records: int) -> tuple[Path, Path]:
 
 def run_mode(mode: str, path: str) -> None:
     """Child process: read `path` the way `mode` says, print JSON with count, seconds and peak RSS."""
-    import resource
-
     start = time.perf_counter()
     count = 0
     if mode == "csv-bare":
@@ -96,23 +92,11 @@ def run_mode(mode: str, path: str) -> None:
         for _record in submission.records():
             count += 1
         assert not submission.problems, dict(submission.problems.counts)
-    seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"count": count, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+    _harness.report_child(count, time.perf_counter() - start)
 
 
 def measure(mode: str, path: Path, repeats: int) -> dict[str, float]:
-    runs = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True
-        )
-        runs.append(json.loads(out.stdout))
-    return {
-        "count": runs[0]["count"],
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mib": statistics.median(r["peak_mib"] for r in runs),
-    }
+    return _harness.measure(__file__, mode, str(path), repeats)
 
 
 def main() -> None:
