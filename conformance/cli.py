@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from conformance import __version__
 from conformance.formats import FORMATS, Submission, open_submission, write_records, xsd_text
 from conformance.spec import PROFILES, VERSIONS, Pack, PackDiff, PackError, diff_packs, load_pack
+from generators.scenarios import SCENARIOS as SCENARIO_NAMES
 
 EXIT_OK, EXIT_FOUND, EXIT_CANNOT = 0, 1, 2
 DEFAULT_PEER_DIR = Path("fixtures/peer/nhse-dsp-dids-v1")
@@ -471,7 +472,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM",
         help="the month of activity (default 2026-04 for v2, 2018-08 for v1)",
     )
-    generate.add_argument("-o", "--output", required=True, metavar="OUT")
+    generate.add_argument("-o", "--output", required=True, metavar="OUT", help="the file (a folder with --months)")
+    generate.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        choices=SCENARIO_NAMES,
+        metavar="NAME",
+        help=f"a data-quality problem from the Technical Report, repeatable: {', '.join(SCENARIO_NAMES)}",
+    )
+    generate.add_argument(
+        "--mutate",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="break this rule once (a record, the file or the submission), repeatable; 'all' for every rule the "
+        "profile and format allow",
+    )
+    generate.add_argument("--answer-key", metavar="FILE", help="write the JSON answer key here")
+    generate.add_argument("--months", type=int, default=1, metavar="N", help="N consecutive months, one file each")
+    generate.add_argument("--workers", type=int, metavar="N", help="worker processes (default: by size and cores)")
     generate.add_argument("--quiet", action="store_true", help="no progress on standard error")
 
     stats = commands.add_parser("stats", help="field completeness and main distributions of a DIDS file beside Table C")
@@ -485,7 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.check import ContextError
     from conformance.check._context import parse_period
-    from generators.generate import generate
+    from generators.generate import generate, generate_months
+    from generators.mutations import MutationError, every_mutable_rule
+    from generators.scenarios import ScenarioError
 
     if args.records < 0:
         raise CannotRun("--records must be 0 or more")
@@ -499,18 +521,56 @@ def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.write(f"\r{n:,} records")
 
     progress = None if args.quiet or args.records < 100_000 else show
-    written = generate(
-        args.output,
-        profile=args.profile,
-        format=args.format,
-        records=args.records,
-        seed=args.seed,
-        period=period,
-        progress=progress,
-    )
+    mutate = list(args.mutate)
+    if "all" in mutate:
+        mutate = every_mutable_rule(args.profile, args.format, period)
+    try:
+        if args.months != 1:
+            if mutate:
+                raise CannotRun("--mutate works on one month at a time (leave out --months)")
+            files = generate_months(
+                args.output,
+                months=args.months,
+                profile=args.profile,
+                format=args.format,
+                records=args.records,
+                seed=args.seed,
+                period=period,
+                scenarios=args.scenario,
+                answer_key=args.answer_key,
+                progress=progress,
+                workers=args.workers,
+            )
+        else:
+            written = generate(
+                args.output,
+                profile=args.profile,
+                format=args.format,
+                records=args.records,
+                seed=args.seed,
+                period=period,
+                scenarios=args.scenario,
+                mutate=mutate,
+                answer_key=args.answer_key,
+                progress=progress,
+                workers=args.workers,
+            )
+    except (MutationError, ScenarioError, ValueError) as exc:
+        raise CannotRun(str(exc)) from None
     if progress is not None:
         sys.stderr.write("\n")
-    out.write(f"{written} {args.profile} records ({args.format}) for {period:%Y-%m}, seed {args.seed}: {args.output}\n")
+    if args.months != 1:
+        for month, path in files:
+            shown = path if path is not None else "not written (missing-month)"
+            out.write(f"{args.records} {args.profile} records ({args.format}) for {month:%Y-%m}: {shown}\n")
+    else:
+        out.write(
+            f"{written} {args.profile} records ({args.format}) for {period:%Y-%m}, seed {args.seed}: {args.output}\n"
+        )
+    if mutate:
+        out.write(f"{len(mutate)} mutation(s): {', '.join(mutate)}\n")
+    if args.answer_key:
+        out.write(f"answer key: {args.answer_key}\n")
     return EXIT_OK
 
 

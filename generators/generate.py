@@ -8,9 +8,10 @@ come back, at most a few blocks ahead, so the output is the same bytes and memor
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -71,7 +72,32 @@ class _Renderer:
             count = self.xml.write(rows, buffer, counted=block.first_record - 1)
         else:
             count = write_csv(rows, buffer, self.pack, header=False)
-        return buffer.getvalue(), count
+        text = buffer.getvalue()
+        for edit in self.plan.edits:
+            apply_text = getattr(edit, "apply_text", None)
+            if apply_text is not None:  # mutations that no row can express (a missing value, a stray element)
+                text = apply_text(block, text, self.plan.format)
+        return text, count
+
+
+class _Source:
+    """The generated rows before mutation, for the mutation planner (generators.mutations.RowSource)."""
+
+    def __init__(self, renderer: _Renderer, work: list[Block]) -> None:
+        self.renderer, self.work = renderer, work
+
+    def rows(self, numbers: Iterable[int]) -> dict[int, list[str]]:
+        wanted, out = sorted(set(numbers)), {}
+        for block in self.work:
+            inside = [n for n in wanted if block.first_record <= n < block.first_record + block.records]
+            if inside:
+                rows = self.renderer.rows(block)
+                out.update({n: rows[n - block.first_record] for n in inside})
+        return out
+
+    def each(self) -> Iterator[list[str]]:
+        for block in self.work:
+            yield from self.renderer.rows(block)
 
 
 _worker: _Renderer | None = None
@@ -114,17 +140,48 @@ def generate(
     seed: int = 1,
     period: date = date(2026, 4, 1),
     mix: Mix | None = None,
-    edits: list[BlockEdit] | None = None,
+    scenarios: Sequence[str] = (),
+    months: int = 1,
+    mutate: Sequence[str] = (),
+    answer_key: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
 ) -> int:
     """Write `records` records of `profile`'s version to `out` as CSV or XML; return how many were written.
-    `workers` (default: by size and cores) never changes the bytes written."""
+
+    `scenarios` (generators.scenarios.SCENARIOS) shape the month like a provider's known data-quality problems;
+    `mutate` breaks one record (or the file, or the submission) per rule named; `answer_key` is where the JSON
+    answer key goes (generators.mutations.answer_key). `workers` (default: by size and cores) never changes the
+    bytes written. Raises MutationError or ScenarioError (ValueErrors) for what cannot be made.
+    """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    plan = Plan(profile, format, records, seed, period, mix, list(edits or []))
-    renderer = _Renderer(plan)
+    from generators.mutations import answer_key as make_key
+    from generators.mutations import plan_mutations
+    from generators.scenarios import plan_scenarios
+
     work = blocks(period, records)
+    plan = Plan(profile, format, records, seed, period, mix)
+    applied = plan_scenarios(scenarios, profile=profile, period=period, records=records, seed=seed, months=months)
+    plan.edits = [s.edit for s in applied if s.edit is not None]
+    renderer = _Renderer(plan)
+    source = _Source(renderer, work)  # the rows with the scenarios, before any mutation
+    scenario_keys = [s.key(renderer.pack, source) for s in applied] if answer_key is not None else []
+    mutation_plan = plan_mutations(
+        mutate, profile=profile, format=format, period=period, records=records, source=source
+    )
+    plan.edits.append(mutation_plan)
+    if answer_key is not None:
+        key = make_key(
+            mutation_plan,
+            profile=profile,
+            format=format,
+            records=records,
+            seed=seed,
+            period=period,
+            scenarios=scenario_keys,
+        )
+        Path(answer_key).write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
     workers = default_workers(records) if workers is None else max(1, workers)
     written = 0
     newline = "" if format == "csv" else "\n"
@@ -161,3 +218,64 @@ def _texts(renderer: _Renderer, plan: Plan, work: list[Block], workers: int) -> 
             following = next(upcoming, None)
             if following is not None:
                 pending.append(pool.submit(_render_in_worker, following))
+
+
+def generate_months(
+    folder: str | Path,
+    *,
+    months: int,
+    profile: str = "v2",
+    format: str = "csv",
+    records: int = 1000,
+    seed: int = 1,
+    period: date = date(2026, 4, 1),
+    scenarios: Sequence[str] = (),
+    answer_key: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> list[tuple[date, Path | None]]:
+    """Several consecutive months, one file each in `folder` (`<profile>-<YYYY-MM>.<format>`), the same patients
+    throughout. With the missing-month scenario one month (the middle one) is not written; the answer key (one
+    JSON file for all months) names it."""
+    from conformance.check._context import add_months
+
+    if months < 1:
+        raise ValueError("--months must be 1 or more")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    missing = months // 2 if "missing-month" in scenarios else None
+    per_month = [s for s in scenarios if s != "missing-month"]
+    written: list[tuple[date, Path | None]] = []
+    keys = []
+    for index in range(months):
+        month = add_months(period.replace(day=1), index)
+        if index == missing:
+            written.append((month, None))
+            continue
+        path = out / f"{profile}-{month:%Y-%m}.{format}"
+        key_path = out / f".{path.name}.key.json" if answer_key is not None else None
+        generate(
+            path,
+            profile=profile,
+            format=format,
+            records=records,
+            seed=seed,
+            period=month,
+            scenarios=per_month,
+            months=months,
+            answer_key=key_path,
+            progress=progress,
+            workers=workers,
+        )
+        if key_path is not None:
+            keys.append({"file": path.name, **json.loads(key_path.read_text(encoding="utf-8"))})
+            key_path.unlink()
+        written.append((month, path))
+    if answer_key is not None:
+        combined = {
+            "schema": "dids-answer-key-months/1.0",
+            "months": keys,
+            "missing_month": None if missing is None else f"{add_months(period.replace(day=1), missing):%Y-%m}",
+        }
+        Path(answer_key).write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
+    return written

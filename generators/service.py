@@ -274,7 +274,7 @@ class Service:
         if known is not None:
             return known
         u = _units(self.seed, index)
-        age_days = int(_triangular(u[0], 30, 100 * 365.25, 62 * 365.25))
+        age_days = int(_triangular(u[0], 90, 100 * 365.25, 62 * 365.25))  # at least 90 days before any request
         if u[1] < 0.818 / 0.972:
             ethnic = ETHNIC[int(u[2] * len(ETHNIC))]
         else:
@@ -331,7 +331,8 @@ class Service:
     def _event(self, accession: str, spans: tuple[tuple[int, int], ...], first: date, period_end: int) -> Event:
         random_ = self.rng.random
         present = self._completeness
-        patient = self.patient(int(random_() * self.patients), first)
+        # Ages as of 1 January: a patient keeps one birth date across the months of a year (`--months`).
+        patient = self.patient(int(random_() * self.patients), first.replace(month=1))
         screening = self.profile == "v2" and random_() < self.mix.screening_share
         setting = "08" if screening else self._setting.pick(random_())
         emergency = setting == "05"

@@ -15,8 +15,10 @@ import pytest
 
 from conformance.check import check, load_reference, make_context
 from conformance.cli import run
+from conformance.spec import PROFILES
 from generators.generate import generate
 from generators.identifiers import is_valid_nhs_number
+from generators.mutations import submission_context
 from generators.service import TABLE_C_2024_25
 from generators.stats import completeness
 
@@ -25,18 +27,19 @@ PERIODS = {"v1-dsp": date(2018, 8, 1), "v1-portal": date(2018, 8, 1), "v2": date
 
 
 def context_for(profile: str, period: date):  # type: ignore[no-untyped-def]
-    """Submitted on the 11th of the month after the period, as a trust would."""
-    after = date(period.year + (period.month == 12), period.month % 12 + 1, 11)
-    return make_context(f"{after.isoformat()}T12:00", period=period if profile == "v2" else None)
+    """The context a generated month is meant for (the 10th of the next month, 09:00), as its answer key says."""
+    context = submission_context(PROFILES[profile], period)
+    return make_context(context["submitted"], period=context.get("period"))
 
 
 @pytest.mark.parametrize("profile", sorted(PERIODS))
 @pytest.mark.parametrize("fmt", ["csv", "xml"])
 def test_generated_files_are_accepted_with_no_findings_at_all(tmp_path: Path, profile: str, fmt: str) -> None:
+    """The issue's acceptance size: 100,000 records of every profile and format."""
     path = tmp_path / f"month.{fmt}"
-    assert generate(path, profile=profile, format=fmt, records=10_000, seed=11, period=PERIODS[profile]) == 10_000
+    assert generate(path, profile=profile, format=fmt, records=100_000, seed=11, period=PERIODS[profile]) == 100_000
     report = check(path, profile=profile, context=context_for(profile, PERIODS[profile]), reference=SYNTHETIC)
-    assert report.records == 10_000
+    assert report.records == 100_000
     assert dict(report.counts) == {}
     assert report.not_evaluated == []
     assert report.verdict == "accepted"
