@@ -135,7 +135,7 @@ V1_BREAKS: dict[str, tuple[dict[str, str], str]] = {
     "DIDS079": ({"referring_org_code": "X9R"}, "referring_org_code"),
     "DIDS080": ({"gp_practice_code": "X99009"}, "gp_practice_code"),
     "DIDS081": ({"site_code": "X9T09"}, "site_code"),
-    "DIDS082": ({"imaging_code_snomed": "303686006"}, "imaging_code_snomed"),
+    "DIDS082": ({"imaging_code_nicip": "XCHES", "imaging_code_snomed": "303686006"}, "imaging_code_snomed"),
     "V1P-NHS-NUMBER": ({"nhs_number": "999 000 0018"}, "nhs_number"),
     "V1P-NHS-NUMBER-BANNED": ({"nhs_number": "0123456789"}, "nhs_number"),
     "V1P-POSTCODE-FORMAT": ({"postcode": "LS1  4AP"}, "postcode"),
@@ -309,7 +309,11 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
     "DIDS00300302": ({"coded_procedure_nicip": "LOCAL1"}, "coded_procedure_nicip", set()),
     "DIDS00300402": ({"coded_procedure_snomed": UNKNOWN_CONCEPT}, "coded_procedure_snomed", set()),
     # Both valid, but XCHES (chest X-ray) does not map to 303686006 (CT of shoulder).
-    "DIDSREJ012": ({"coded_procedure_snomed": "303686006"}, "coded_procedure_snomed", set()),
+    "DIDSREJ012": (
+        {"coded_procedure_nicip": "XCHES", "coded_procedure_snomed": "303686006"},
+        "coded_procedure_snomed",
+        set(),
+    ),
     "V2P-START-MISSING": ({"procedure_start_timestamp": ""}, "procedure_start_timestamp", set()),
     "V2P-START-TIMESTAMP-FORMAT": (
         {"procedure_start_timestamp": "2026-05-09T10:30:00+02:00"},

@@ -291,7 +291,7 @@ def plan_mutations(
             planned.changes = [{"field": "(record)", "before": "", "after": what}]
             planned.expected = [(rule, None, None)]
         else:
-            mutant = _mutant(version, pack, row, op, 0 if rule in ABSOLUTE else months)
+            mutant = mutant_row(version, pack, row, op, 0 if rule in ABSOLUTE else months)
             plan.replacements[target] = mutant
             planned.changes = _diff(pack, row, mutant)
             planned.also = sorted(op.also & in_profile)
@@ -310,7 +310,7 @@ def _points_at(pack: Pack, rule: str) -> str | None:
     return items[0] if items else None
 
 
-def _mutant(version: str, pack: Pack, row: list[str], op: Operator, months: int) -> list[str]:
+def mutant_row(version: str, pack: Pack, row: list[str], op: Operator, months: int) -> list[str]:
     mutant = list(row)
     base = BASES[version]
     touched = set(op.changes)

@@ -15,7 +15,7 @@ from conformance.check import check, load_reference, make_context
 from conformance.check._engine import registry
 from conformance.formats import write_records
 from conformance.spec import load_pack
-from generators.breaks import NO_REQUEST, V2_BASE, V2_BREAKS, V2_M_STAR_BLANK, timeline
+from generators.breaks import V2_BASE, V2_BREAKS, V2_M_STAR_BLANK, timeline
 
 V2 = load_pack("v2")
 CONTEXT = make_context("2026-06-10T09:00", period="2026-05")
