@@ -316,7 +316,45 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         checked = check(peer / case, profile="v1-dsp", context=context)
         out.write(to_text(checked, examples=1))
         out.write("\n")
+    out.write("\n== 5. A synthetic v2.0 month, and a mutant of it with its answer key (dids generate) ==\n")
+    _demo_generate(out)
     return EXIT_OK
+
+
+def _demo_generate(out: TextIO) -> None:
+    """Generate a small v2 month, check it, then break every rule one file can break and compare the findings
+    with the answer key, as a certifying pipeline would."""
+    from conformance.check import check, load_reference, make_context
+    from conformance.check._context import parse_period
+    from generators.generate import generate
+    from generators.mutations import every_mutable_rule, submission_context
+    from generators.stats import completeness
+
+    period = parse_period("2026-05")
+    reference = load_reference("synthetic")
+    context = submission_context("v2", period)
+    when = make_context(context["submitted"], period=context["period"])
+    with tempfile.TemporaryDirectory() as tmp:
+        month, mutant, key_path = Path(tmp, "month.csv"), Path(tmp, "mutant.xml"), Path(tmp, "key.json")
+        generate(month, profile="v2", format="csv", records=2_000, seed=1, period=period)
+        clean = check(month, profile="v2", context=when, reference=reference)
+        stats = completeness(month)
+        out.write(
+            f"generated 2,000 v2 records for 2026-05: verdict {clean.verdict}, {len(clean.findings)} finding(s); "
+            f"NHS number present {stats.present['nhs_number']:.1f}% (Table C 99.4%)\n"
+        )
+        rules = every_mutable_rule("v2", "xml", period)
+        generate(
+            mutant, profile="v2", format="xml", records=2_000, seed=1, period=period, mutate=rules, answer_key=key_path
+        )
+        key = json.loads(key_path.read_text(encoding="utf-8"))
+        found = check(mutant, profile="v2", context=when, reference=reference, max_examples=1_000_000)
+        got = {(f.rule, f.record, f.field) for f in found.findings}
+        want = {(e["rule"], e["record"], e["field"]) for e in key["expected_findings"]}
+        out.write(
+            f"mutant (XML) breaking {len(rules)} rules: {len(want)} findings expected by the answer key, "
+            f"{len(got)} reported; {len(got & want)} match, {len(want - got)} missed, {len(got - want)} unexpected\n"
+        )
 
 
 # --------------------------------------------------------------------------------------------------------------
