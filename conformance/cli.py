@@ -11,7 +11,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -237,12 +237,16 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.check import CannotCheck, ContextError, check, load_reference, make_context
-    from conformance.check.reference import ReferenceError_
+    from conformance.check.reference import ReferenceError_, load_local_mappings
     from conformance.check.report import to_json, to_junit, to_text
 
     try:
         context = make_context(args.submitted, args.period, args.submitter)
         reference = load_reference(args.reference)
+        if args.local_mappings:
+            if context.submitter is None:
+                raise CannotRun("--local-mappings needs --submitter (the mapping table is per submitting organisation)")
+            reference = replace(reference, local_nicip=load_local_mappings(args.local_mappings))
         report = check(
             args.file,
             profile=args.profile,
@@ -464,6 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--submitter", default=None, metavar="ORG", help="submitting organisation code")
     check.add_argument(
+        "--local-mappings",
+        default=None,
+        metavar="FILE",
+        help="v1: the submitter's local exam codes and their NICIP codes (CSV or JSON lines with "
+        "SUBMITTER_ORGANISATION, LOCAL_IMAGING_CODE, IMAGING_CODE_NICIP, like NHS England's nicip_local_mappings); "
+        "mapped before the rules run, as the DSP does. Needs --submitter",
+    )
+    check.add_argument(
         "--reference",
         default=None,
         metavar="synthetic|DIR",
@@ -528,6 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
         "profile and format allow",
     )
     generate.add_argument("--answer-key", metavar="FILE", help="write the JSON answer key here")
+    generate.add_argument(
+        "--local-codes",
+        metavar="MAPPING",
+        help="v1: send the trust's local exam codes for some records and write its local-code mapping table "
+        "(nicip_local_mappings columns) to MAPPING; check with --local-mappings MAPPING --submitter X9T",
+    )
     generate.add_argument("--months", type=int, default=1, metavar="N", help="N consecutive months, one file each")
     generate.add_argument("--workers", type=int, metavar="N", help="worker processes (default: by size and cores)")
     generate.add_argument("--quiet", action="store_true", help="no progress on standard error")
@@ -564,8 +582,8 @@ def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
         mutate = every_mutable_rule(args.profile, args.format, period)
     try:
         if args.months != 1:
-            if mutate:
-                raise CannotRun("--mutate works on one month at a time (leave out --months)")
+            if mutate or args.local_codes:
+                raise CannotRun("--mutate and --local-codes work on one month at a time (leave out --months)")
             files = generate_months(
                 args.output,
                 months=args.months,
@@ -590,6 +608,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
                 scenarios=args.scenario,
                 mutate=mutate,
                 answer_key=args.answer_key,
+                local_codes=args.local_codes,
                 progress=progress,
                 workers=args.workers,
             )

@@ -20,8 +20,9 @@ from typing import Protocol
 
 from conformance.formats import XmlRecords, write_csv
 from conformance.spec import PROFILES, Pack, load_pack
+from generators.local_codes import LocalCodesEdit, write_mapping
 from generators.records import v1_writer, v2_writer
-from generators.service import Block, Mix, Service, blocks
+from generators.service import PROVIDER, Block, Mix, Service, blocks
 
 FORMATS = ("csv", "xml")
 
@@ -144,6 +145,7 @@ def generate(
     months: int = 1,
     mutate: Sequence[str] = (),
     answer_key: str | Path | None = None,
+    local_codes: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
 ) -> int:
@@ -152,7 +154,9 @@ def generate(
     `scenarios` (generators.scenarios.SCENARIOS) shape the month like a provider's known data-quality problems;
     `mutate` breaks one record (or the file, or the submission) per rule named; `answer_key` is where the JSON
     answer key goes (generators.mutations.answer_key). `workers` (default: by size and cores) never changes the
-    bytes written. Raises MutationError or ScenarioError (ValueErrors) for what cannot be made.
+    bytes written. `local_codes` (v1 only): send local exam codes for some records and write the trust's
+    mapping table to this path (generators.local_codes); the key then says to check with it. Raises
+    MutationError or ScenarioError (ValueErrors) for what cannot be made.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -164,6 +168,11 @@ def generate(
     plan = Plan(profile, format, records, seed, period, mix)
     applied = plan_scenarios(scenarios, profile=profile, period=period, records=records, seed=seed, months=months)
     plan.edits = [s.edit for s in applied if s.edit is not None]
+    if local_codes is not None:
+        if PROFILES[profile] != "v1":
+            raise ValueError("local exam codes are v1 only: DIDS v2.0 accepts none")
+        write_mapping(local_codes)
+        plan.edits.append(LocalCodesEdit(seed))
     renderer = _Renderer(plan)
     source = _Source(renderer, work)  # the rows with the scenarios, before any mutation
     scenario_keys = [s.key(renderer.pack, source) for s in applied] if answer_key is not None else []
@@ -181,6 +190,8 @@ def generate(
             period=period,
             scenarios=scenario_keys,
         )
+        if local_codes is not None:
+            key["check_with"].update(local_mappings=str(local_codes), submitter=PROVIDER)
         Path(answer_key).write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
     workers = default_workers(records) if workers is None else max(1, workers)
     written = 0

@@ -140,10 +140,16 @@ def check(
     plan = [(group.cache.get, group.key, group.miss) for group in groups]
     direct: list[tuple[RuleSpec, RuleFn]] = []
     count = 0
+    local = _local_codes(pack, context, reference)
     for record in submission.records():
         row = Row(record.number, record.line, record.values, record.path)
         values = row.v
         count += 1
+        if local is not None:
+            position, codes = local
+            mapped = codes.get(values[position].upper())
+            if mapped is not None:  # the DSP maps a trust's local exam code before it validates (peer case 00026)
+                values[position] = mapped
         for cached, key, miss in plan:
             hits = cached(key(values))
             if hits is None:
@@ -177,6 +183,14 @@ def check(
     ]
     report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
     return report
+
+
+def _local_codes(pack: Pack, context: SubmissionContext, reference: ReferenceData) -> tuple[int, dict[str, str]] | None:
+    """v1 only: the submitter's local exam codes, when a mapping table and the submitter are both given."""
+    if pack.version != "v1" or not reference.local_nicip or context.submitter is None:
+        return None
+    codes = {local: nicip for (org, local), nicip in reference.local_nicip.items() if org == context.submitter}
+    return (pack.index["imaging_code_nicip"], codes) if codes else None
 
 
 def _finding(spec: RuleSpec, hit: Hit, row: Row) -> Finding:

@@ -8,6 +8,7 @@ reason. `load_reference("synthetic")` loads the bundled synthetic pack (the univ
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -64,6 +65,8 @@ class ReferenceData:
     nicip: dict[str, Period] | None = None
     snomed: dict[str, Period] | None = None
     nicip_snomed: dict[str, list[tuple[str, Period]]] = field(default_factory=dict)
+    # A trust's local exam codes and the NICIP codes they stand for, by (submitter, local code), both upper case.
+    local_nicip: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def has(self, table: str) -> bool:
         return getattr(self, table) is not None
@@ -137,6 +140,43 @@ def load_reference_dir(folder: str | Path, name: str | None = None) -> Reference
                 (row["snomed"].strip(), _period(row, path, n))
             )
     return data
+
+
+LOCAL_MAPPING_COLUMNS = ("SUBMITTER_ORGANISATION", "LOCAL_IMAGING_CODE", "IMAGING_CODE_NICIP")
+
+
+def load_local_mappings(path: str | Path) -> dict[tuple[str, str], str]:
+    """A trust's local-code mapping table, shaped like NHS England's `nicip_local_mappings`: CSV with the columns
+    SUBMITTER_ORGANISATION, LOCAL_IMAGING_CODE, IMAGING_CODE_NICIP, or JSON lines with those keys."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceError_(f"cannot read local mappings {source}: {exc}") from None
+    rows: list[dict[str, str]] = []
+    if text.lstrip().startswith("{"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ReferenceError_(f"{source} line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise ReferenceError_(f"{source} line {n}: expected an object")
+            rows.append({k: str(v or "") for k, v in row.items()})
+    else:
+        reader = csv.DictReader(text.splitlines())
+        rows = [{k.strip().upper(): (v or "") for k, v in r.items() if k} for r in reader]
+    out: dict[tuple[str, str], str] = {}
+    for n, row in enumerate(rows, 1):
+        missing = [c for c in LOCAL_MAPPING_COLUMNS if c not in row]
+        if missing:
+            raise ReferenceError_(f"{source} entry {n}: no {', '.join(missing)}")
+        submitter, local, nicip = (row[c].strip().upper() for c in LOCAL_MAPPING_COLUMNS)
+        if submitter and local and nicip:
+            out[submitter, local] = nicip
+    return out
 
 
 def load_reference(spec: str | None) -> ReferenceData:
