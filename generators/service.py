@@ -149,6 +149,9 @@ EMERGENCY_MEDICINE = "180"
 # Assumed shapes: minutes a procedure typically takes, by modality; days from request to procedure, by source setting.
 TYPICAL_MINUTES = {"XR": 5, "US": 20, "CT": 15, "MR": 35, "FL": 25, "NM": 45, "IR": 60, "PH": 10}
 LEAD_DAYS = {"05": (0, 0), "01": (0, 3), "02": (0, 14), "08": (7, 42)}  # others: 1-42
+# Referrers whose own code is not known, sent as their kind's default code (DD default codes): assumed share.
+DEFAULT_REFERRER_SHARE = 0.02
+DEFAULT_REFERRERS = {"C": "C9999998", "G": "G9999998"}  # a nurse's default is N9999998
 EVALUATED_BY_REFERRER = 0.03  # share of events whose referrer evaluates the images (no report): assumed
 
 
@@ -387,6 +390,8 @@ class Service:
         else:
             referrer, referring_org = self.consultants[int(random_() * 300)], PROVIDER
             tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
+        if random_() < DEFAULT_REFERRER_SHARE:  # the referrer's own code not known: the kind's default code
+            referrer = DEFAULT_REFERRERS.get(referrer[0], "N9999998")
         waiting = None
         if setting in ("03", "04") and random_() < 0.3:
             waiting = local_day(request)
