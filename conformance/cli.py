@@ -510,7 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         help="write a synthetic month of a radiology service as a DIDS file (deterministic from --seed)",
         description="Generate synthetic DIDS records: 999-range NHS numbers, the bundled synthetic reference "
-        "universe, Table C completeness. Same options and seed give the same bytes.",
+        "universe, Table C completeness; optionally data-quality scenarios, mutants that break named rules and a "
+        "JSON answer key of the findings a checker must report. Same options and seed give the same bytes, "
+        "whatever the time zone or the number of workers.",
     )
     generate.add_argument("--profile", choices=sorted(PROFILES), default="v2")
     generate.add_argument("--format", choices=FORMATS, default="csv")
