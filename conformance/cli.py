@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from conformance import __version__
+from conformance.certify._validators import ADAPTERS as CERTIFY_ADAPTERS
+from conformance.certify._validators import PLACEHOLDERS as CERTIFY_PLACEHOLDERS
 from conformance.formats import FORMATS, Submission, open_submission, write_records, xsd_text
 from conformance.spec import PROFILES, VERSIONS, Pack, PackDiff, PackError, diff_packs, load_pack
 from generators.scenarios import SCENARIOS as SCENARIO_NAMES
 
 EXIT_OK, EXIT_FOUND, EXIT_CANNOT = 0, 1, 2
 DEFAULT_PEER_DIR = Path("fixtures/peer/nhse-dsp-dids-v1")
+DEFAULT_CORPUS_DIR = Path("fixtures/corpus")
 
 
 class CannotRun(Exception):
@@ -555,6 +558,47 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="field completeness and main distributions of a DIDS file beside Table C")
     stats.add_argument("file", metavar="FILE")
 
+    fixtures = commands.add_parser("fixtures", help="the conformance corpus")
+    fixtures_commands = fixtures.add_subparsers(dest="fixtures_command", required=True, metavar="COMMAND")
+    build = fixtures_commands.add_parser(
+        "build", help="regenerate the whole corpus from the generators, deterministically (replaces the folder)"
+    )
+    build.add_argument("--out", default=str(DEFAULT_CORPUS_DIR), help=f"corpus folder (default {DEFAULT_CORPUS_DIR})")
+
+    certify = commands.add_parser(
+        "certify",
+        help="run a validator over the conformance corpus and score it (exit 0 certified, 1 not, 2 could not run)",
+        description="Run a validator over the conformance corpus and score every case: correct accept, correct "
+        "reject with the right rules, wrong reason, false reject, false accept, error. Exit 0 when every case meets "
+        "its expectation (or is an unexpired expected failure), 1 otherwise, 2 when certify could not run. "
+        f"Placeholders for --validator: {', '.join('{' + p + '}' for p in CERTIFY_PLACEHOLDERS)}.",
+    )
+    certify.add_argument("--profile", choices=sorted(PROFILES), required=True)
+    certify.add_argument(
+        "--validator",
+        required=True,
+        metavar="CMD",
+        help="the validator's command line with placeholders, run without a shell, e.g. "
+        "'dids check {file} --profile v2 --submitted {submitted} --period {period} --reference {reference} "
+        "--format json'",
+    )
+    certify.add_argument("--adapter", choices=CERTIFY_ADAPTERS, default="exit", help="how to read its answer")
+    certify.add_argument(
+        "--corpus", default=str(DEFAULT_CORPUS_DIR), help=f"corpus folder (default {DEFAULT_CORPUS_DIR})"
+    )
+    certify.add_argument(
+        "--expected-failures", metavar="TOML", help="known gaps: [[expected-failure]] case|rule, reason, expires"
+    )
+    certify.add_argument(
+        "--case", action="append", default=[], metavar="GLOB", help="only cases whose id matches (repeatable)"
+    )
+    certify.add_argument("--tag", action="append", default=[], help="only cases with this tag (repeatable)")
+    certify.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per case (default 60)")
+    certify.add_argument("--jobs", type=int, default=2, metavar="N", help="cases run at once (default 2)")
+    certify.add_argument("--format", choices=("text", "json", "junit", "html"), default="text")
+    certify.add_argument("-o", "--output", metavar="OUT", help="write the report here (text summary on stdout)")
+    certify.add_argument("--date", metavar="YYYY-MM-DD", help="the certificate's date (default today, UTC)")
+
     demo = commands.add_parser("demo", help="run the main job on the bundled defaults")
     demo.add_argument("--peer", default=str(DEFAULT_PEER_DIR), help=f"peer test data (default {DEFAULT_PEER_DIR})")
     return parser
@@ -643,7 +687,67 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_fixtures(args: argparse.Namespace, out: TextIO) -> int:
+    from generators.corpus import build_corpus
+
+    counts = build_corpus(args.out)
+    for profile, n in counts.items():
+        out.write(f"{profile}: {n} cases\n")
+    out.write(f"corpus written to {args.out}\n")
+    return EXIT_OK
+
+
+def cmd_certify(args: argparse.Namespace, out: TextIO) -> int:
+    import fnmatch
+    from datetime import UTC, date, datetime
+
+    from conformance.certify import (
+        CertifyError,
+        CommandValidator,
+        CorpusError,
+        certify,
+        load_corpus,
+        load_expected_failures,
+        to_html,
+        to_json,
+        to_junit,
+        to_text,
+    )
+
+    try:
+        corpus = load_corpus(args.corpus, args.profile)
+        validator = CommandValidator(args.validator, args.adapter, timeout=args.timeout)
+        waivers = load_expected_failures(args.expected_failures) if args.expected_failures else []
+        today = date.fromisoformat(args.date) if args.date else datetime.now(UTC).date()
+
+        def select(case: Any) -> bool:
+            by_id = not args.case or any(fnmatch.fnmatchcase(case.id, g) for g in args.case)
+            return by_id and (not args.tag or bool(set(args.tag) & set(case.tags)))
+
+        result = certify(
+            corpus,
+            validator,
+            description=validator.describe(),
+            expected_failures=waivers,
+            select=select,
+            jobs=args.jobs,
+            today=today,
+        )
+    except (CorpusError, CertifyError, ValueError) as exc:
+        raise CannotRun(str(exc)) from None
+    render = {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}[args.format]
+    if args.output:
+        Path(args.output).write_text(render(result), encoding="utf-8")
+        out.write(to_text(result, show=10))
+        out.write(f"{args.format} report written to {args.output}\n")
+    else:
+        out.write(render(result))
+    return EXIT_OK if result.passed else EXIT_FOUND
+
+
 HANDLERS = {
+    "fixtures": cmd_fixtures,
+    "certify": cmd_certify,
     "generate": cmd_generate,
     "stats": cmd_stats,
     "check": cmd_check,

@@ -383,3 +383,51 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
         set(),
     ),
 }
+
+
+# Valid v2 variations of the canonical record, each a readiness point a v2.0 exporter must get right: (name,
+# changes, what it shows). Each is accepted as the second record of a file whose first is the canonical one.
+V2_VALID_VARIATIONS: list[tuple[str, dict[str, str], str]] = [
+    ("screening-referral", {"patient_source_setting": "08"}, "source setting 08, screening programme (new in v2.0)"),
+    ("stated-gender-x", {"person_stated_gender_code": "X"}, "stated gender X, not known (v1 used 0)"),
+    ("no-treatment-function", {"treatment_function_code": ""}, "treatment function is R: it may be blank"),
+    ("dates-without-times", {"request_time": "", "request_received_time": ""}, "dates alone still order the timeline"),
+    ("no-end-timestamp", {"procedure_end_timestamp": ""}, "the end timestamp may be blank"),
+    (
+        "evaluated-by-referrer",
+        {"report_issue_timestamp": "", "evaluation_indicator": "Y"},
+        "evaluation indicator Y and no report",
+    ),
+    ("snomed-alone", {"coded_procedure_nicip": ""}, "SNOMED CT without NICIP"),
+    ("nicip-alone", {"coded_procedure_snomed": ""}, "NICIP without SNOMED CT"),
+    (
+        "offset-unknown",
+        {"procedure_end_timestamp": "2026-05-09T10:35:00-00:00"},
+        "-00:00, offset unknown, read as UTC (11:35 BST)",
+    ),
+    (
+        "waiting-list",
+        {"activity_category": "01", "waiting_list_clock_start_date": "2026-04-20"},
+        "activity category 01 with its waiting-list clock start",
+    ),
+    (
+        "received-at-start",
+        {"request_received_date": "2026-05-09", "request_received_time": "10:30:00"},
+        "request received at the procedure's start: allowed",
+    ),
+    (
+        "second-activity-same-accession",
+        {
+            "nhs_number": "9990000026",
+            "accession_number": "ACC0001",
+            "procedure_start_timestamp": "2026-05-09T10:36:00+01:00",
+            "procedure_end_timestamp": "2026-05-09T10:40:00+01:00",
+        },
+        "a second activity under the same accession, same procedure, later start: not a duplicate",
+    ),
+    (
+        "chest-and-abdomen-same-accession",
+        {"accession_number": "ACC0001", "coded_procedure_nicip": "", "coded_procedure_snomed": "418891003"},
+        "another coded procedure under the same accession and start: every activity, not the most complex",
+    ),
+]

@@ -1,0 +1,108 @@
+"""The conformance corpus as data: load a profile's manifest (checked against the corpus's JSON Schema)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be used: missing, unreadable, or a manifest that breaks its schema."""
+
+
+@dataclass(frozen=True)
+class ExpectedFinding:
+    rule: str
+    code: str | None
+    record: int | None
+    field: str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    file: Path  # absolute
+    format: str
+    description: str
+    origin: str
+    tags: tuple[str, ...]
+    context: dict[str, str]  # paths (reference, local_mappings) made absolute
+    verdict: str  # accepted | rejected | unreadable
+    findings: tuple[ExpectedFinding, ...] = ()
+
+    @property
+    def rules(self) -> set[str]:
+        return {f.rule for f in self.findings}
+
+    @property
+    def pairs(self) -> set[tuple[str, int | None]]:
+        return {(f.rule, f.record) for f in self.findings}
+
+
+@dataclass
+class Corpus:
+    root: Path
+    version: str
+    profile: str
+    dids_version: str
+    cases: list[Case] = field(default_factory=list)
+
+    @cached_property
+    def sha256(self) -> str:
+        return corpus_hash(self.root)
+
+
+def corpus_hash(root: str | Path) -> str:
+    """SHA-256 over every file's path (relative, '/'-separated) and bytes, in path order: it names the exact
+    corpus a certificate was made with."""
+    base = Path(root)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_corpus(root: str | Path, profile: str) -> Corpus:
+    base = Path(root).resolve()
+    manifest_path = base / profile / "manifest.json"
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        schema = json.loads((base / "manifest.schema.json").read_text(encoding="utf-8"))
+        version = (base / "VERSION").read_text(encoding="utf-8").strip()
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CorpusError(f"no usable corpus for {profile} at {base}: {exc}") from None
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(manifest), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path)
+        raise CorpusError(
+            f"{manifest_path}: {len(errors)} schema error(s); first at {where or '(top)'}: {first.message}"
+        )
+    if manifest["corpus_version"] != version:
+        raise CorpusError(f"{manifest_path} is corpus {manifest['corpus_version']} but VERSION says {version}")
+    corpus = Corpus(base, version, profile, manifest["version"])
+    for entry in manifest["cases"]:
+        context = dict(entry["context"])
+        for key in ("reference", "local_mappings"):
+            if key in context:
+                context[key] = str(base / context[key])
+        corpus.cases.append(
+            Case(
+                id=entry["id"],
+                file=base / entry["file"],
+                format=entry["format"],
+                description=entry["description"],
+                origin=entry["origin"],
+                tags=tuple(entry["tags"]),
+                context=context,
+                verdict=entry["expected"]["verdict"],
+                findings=tuple(ExpectedFinding(**f) for f in entry["expected"]["findings"]),
+            )
+        )
+    return corpus
