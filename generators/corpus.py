@@ -143,7 +143,17 @@ class Builder:
             f"--period {period:%Y-%m}{options}"
         )
         self.cases.append(
-            Case(case_id, relative, fmt, description, origin, ctx, self.verdict(findings), findings, tags or [])
+            Case(
+                case_id,
+                relative,
+                fmt,
+                f"{description} ({fmt.upper()})",
+                origin,
+                ctx,
+                self.verdict(findings),
+                findings,
+                tags or [],
+            )
         )
 
     def add_rows(
@@ -162,7 +172,17 @@ class Builder:
         write_records(rows, target, pack=self.pack, format=fmt)
         findings = self.findings(expected)
         self.cases.append(
-            Case(case_id, relative, fmt, description, origin, context, self.verdict(findings), findings, tags)
+            Case(
+                case_id,
+                relative,
+                fmt,
+                f"{description} ({fmt.upper()})",
+                origin,
+                context,
+                self.verdict(findings),
+                findings,
+                tags,
+            )
         )
 
     def add_bytes(self, case_id: str, fmt: str, description: str, content: bytes, origin: str) -> None:
@@ -230,6 +250,21 @@ class Builder:
 
     def v2_readiness(self) -> None:
         may = BASE_PERIODS["v2"]
+        # The submission rules, broken through the check context of a generated month (answer key).
+        for rule, period in (
+            ("V2P-WINDOW-NOT-OPEN", may),
+            ("V2P-WINDOW-CLOSED", may),
+            ("V2P-PERIOD-BEFORE-V2", date(2026, 3, 1)),
+        ):
+            self.add_generated(
+                f"break-{rule}-csv",
+                "csv",
+                f"breaks {rule}: {self.pack.rule(rule).message}",
+                period=period,
+                records=SMALL,
+                mutate=[rule],
+                tags=["break", "submission", "window"],
+            )
         for name, changes, why in V2_VALID_VARIATIONS:
             for fmt in FORMATS:
                 rows = [self.base_row(may), self.base_row(may, {"accession_number": "ACC0002", **changes})]

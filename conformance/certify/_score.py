@@ -83,21 +83,20 @@ class CaseResult:
 
 def score_case(case: Case, outcome: Outcome) -> CaseResult:
     expected = case.verdict
-    refused = outcome.verdict in ("rejected", "error") if expected == "unreadable" else outcome.verdict == "rejected"
     if outcome.verdict == "error" and expected != "unreadable":
         return CaseResult(case, outcome, "error")
-    if expected == "accepted" and outcome.verdict == "rejected":
-        return CaseResult(case, outcome, "false-reject")
-    if expected in ("rejected", "unreadable") and not refused:
-        return CaseResult(case, outcome, "false-accept")
-    if expected == "unreadable" or outcome.findings is None:
-        category = "correct-accept" if expected == "accepted" else "correct-reject"
-        return CaseResult(case, outcome, category, reasons_checked=outcome.findings is not None)
-    want: set[tuple[str, int | None]] = case.pairs if outcome.records_visible else {(r, None) for r in case.rules}
-    got = set(outcome.findings)
-    result = CaseResult(case, outcome, "correct-accept" if expected == "accepted" else "correct-reject")
-    result.missing, result.extra = want - got, got - want
-    if result.missing or result.extra:
+    result = CaseResult(case, outcome, "")
+    if expected != "unreadable" and outcome.findings is not None:
+        want: set[tuple[str, int | None]] = case.pairs if outcome.records_visible else {(r, None) for r in case.rules}
+        result.missing, result.extra = want - set(outcome.findings), set(outcome.findings) - want
+    else:
+        result.reasons_checked = expected == "unreadable"
+    refused = outcome.verdict in ("rejected", "error") if expected == "unreadable" else outcome.verdict == "rejected"
+    if expected == "accepted":
+        result.category = "false-reject" if refused else "correct-accept"
+    else:
+        result.category = "correct-reject" if refused else "false-accept"
+    if result.category in PASSING and (result.missing or result.extra):
         result.category = "wrong-reason"
     return result
 

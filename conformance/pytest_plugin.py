@@ -1,0 +1,81 @@
+"""A pytest plugin: run the DIDS conformance corpus as parametrised tests in a vendor's own suite.
+
+Installed with the package (entry point `pytest11`), it does nothing until a test asks for the `dids_case`
+fixture; such a test then runs once per corpus case:
+
+    def test_my_validator(dids_case):
+        verdict, findings = my_validator(dids_case.file, dids_case.context)   # findings: (rule, record) pairs
+        dids_case.expect(verdict, findings)                                    # fails with what differed
+
+Options: --dids-corpus DIR (default: fixtures/corpus under the rootdir), --dids-profile P (repeatable; default
+all three), --dids-case GLOB and --dids-tag TAG (repeatable) to narrow the cases.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conformance.certify import Case, Outcome, load_corpus, score_case
+
+PROFILES = ("v1-dsp", "v1-portal", "v2")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dids", "DIDS conformance corpus")
+    group.addoption("--dids-corpus", default=None, metavar="DIR", help="the corpus (default fixtures/corpus)")
+    group.addoption("--dids-profile", action="append", default=[], choices=PROFILES, help="profile(s) to run")
+    group.addoption("--dids-case", action="append", default=[], metavar="GLOB", help="only cases whose id matches")
+    group.addoption("--dids-tag", action="append", default=[], metavar="TAG", help="only cases with this tag")
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    """One corpus case as a test sees it."""
+
+    profile: str
+    case: Case
+
+    @property
+    def file(self) -> Path:
+        return self.case.file
+
+    @property
+    def context(self) -> dict[str, str]:
+        return {"profile": self.profile, "format": self.case.format, **self.case.context}
+
+    def expect(self, verdict: str, findings: Iterable[tuple[str, int | None]] | None = None) -> None:
+        """Fail unless (verdict, findings) is what the corpus expects: the verdict (accepted, rejected, or error
+        for an unreadable file) and, when given, exactly the expected (rule, record) findings."""
+        outcome = Outcome(verdict, None if findings is None else frozenset(findings))
+        result = score_case(self.case, outcome)
+        if result.category not in ("correct-accept", "correct-reject"):
+            lines = [f"{self.case.id} ({self.case.description}): {result.category}"]
+            lines.append(f"expected {self.case.verdict}, got {verdict}")
+            if result.missing:
+                lines.append(f"missing: {sorted(result.missing, key=str)}")
+            if result.extra:
+                lines.append(f"not expected: {sorted(result.extra, key=str)}")
+            pytest.fail("\n".join(lines), pytrace=False)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dids_case" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    root = config.getoption("dids_corpus") or str(Path(str(config.rootpath)) / "fixtures" / "corpus")
+    profiles = config.getoption("dids_profile") or list(PROFILES)
+    globs, tags = config.getoption("dids_case"), set(config.getoption("dids_tag"))
+    params = []
+    for profile in profiles:
+        for case in load_corpus(root, profile).cases:
+            if globs and not any(fnmatch.fnmatchcase(case.id, g) for g in globs):
+                continue
+            if tags and not tags & set(case.tags):
+                continue
+            params.append(pytest.param(CorpusCase(profile, case), id=f"{profile}:{case.id}"))
+    metafunc.parametrize("dids_case", params)
