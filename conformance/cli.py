@@ -325,7 +325,23 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     out.write("\n== 5. A synthetic v2.0 month, and a mutant of it with its answer key (dids generate) ==\n")
     _demo_generate(out)
+    out.write("\n== 6. Certifying a validator (ours, as a command) against the v2 corpus (dids certify) ==\n")
+    _demo_certify(out, Path(args.corpus))
     return EXIT_OK
+
+
+def _demo_certify(out: TextIO, corpus_dir: Path) -> None:
+    from conformance.certify import CommandValidator, certify, load_corpus, to_text
+
+    if not (corpus_dir / "v2" / "manifest.json").is_file():
+        raise CannotRun(f"no corpus at {corpus_dir}; run from the repository root or pass --corpus DIR")
+    command = (
+        f"{sys.executable} -m conformance.cli check {{file}} --profile v2 --submitted {{submitted}} "
+        "--period {period} --reference {reference} --format json"
+    )
+    validator = CommandValidator(command, "json")
+    result = certify(load_corpus(corpus_dir, "v2"), validator, description="dids check (this tool)", jobs=2)
+    out.write(to_text(result, show=5))
 
 
 def _demo_generate(out: TextIO) -> None:
@@ -601,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the main job on the bundled defaults")
     demo.add_argument("--peer", default=str(DEFAULT_PEER_DIR), help=f"peer test data (default {DEFAULT_PEER_DIR})")
+    demo.add_argument("--corpus", default=str(DEFAULT_CORPUS_DIR), help=f"corpus (default {DEFAULT_CORPUS_DIR})")
     return parser
 
 

@@ -166,6 +166,9 @@ def test_demo_runs_the_main_job(monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 0
     assert "What DIDS v2.0 changes" in out
     assert "values identical after the round trip: True" in out
+    assert "verdict accepted, 0 finding(s)" in out  # the generated month
+    assert "0 missed, 0 unexpected" in out  # the mutant against its answer key
+    assert "RESULT: CERTIFIED" in out  # our checker, as a command, over the v2 corpus
 
 
 def test_demo_without_peer_data_says_how_to_fix_it(tmp_path: Path) -> None:
