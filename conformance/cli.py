@@ -574,6 +574,46 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="field completeness and main distributions of a DIDS file beside Table C")
     stats.add_argument("file", metavar="FILE")
 
+    upgrade = commands.add_parser(
+        "upgrade",
+        help="upgrade a v1 file to DIDS v2.0, account for every item, and check the result (exit 0 accepted, 1 not)",
+        description="Stream a v1 file (CSV or XML) into DIDS v2.0, one record at a time: read v1 leniently, write "
+        "v2 strictly, say for every v2 item whether it was copied, normalised, recoded, synthesised, mapped or left "
+        "empty and why, then check the upgraded file with the v2 profile. How each item is filled is data in the v2 "
+        "pack's [upgrade] section. Exit 0 when the upgraded file is accepted (or --no-check), 1 when rejected, 2 "
+        "when it could not be upgraded.",
+    )
+    upgrade.add_argument("file", metavar="IN")
+    upgrade.add_argument("-o", "--output", required=True, metavar="OUT")
+    upgrade.add_argument("--format", choices=FORMATS, default=None, help="output layout (default: the input's)")
+    upgrade.add_argument(
+        "--time-policy",
+        default=None,
+        metavar="POLICY",
+        help="time of day given to v1 dates made timestamps: midday (default; the same UK day under either offset) "
+        "or start-of-day",
+    )
+    upgrade.add_argument("--local-codes", metavar="FILE", help="the trust's local-code table (CSV or JSON lines)")
+    upgrade.add_argument("--submitter", metavar="ORG", help="the organisation whose local codes apply")
+    upgrade.add_argument("--reference", metavar="synthetic|DIR", help="reference data for codes and the check")
+    upgrade.add_argument("--no-check", action="store_true", help="do not check the upgraded file")
+    upgrade.add_argument("--submitted", metavar="TIMESTAMP", help="submission time for the check (default now)")
+    upgrade.add_argument("--period", metavar="YYYY-MM", help="reporting period for the check (default: inferred)")
+    upgrade.add_argument("--account", metavar="FILE", help="write the per-record account here (JSON lines)")
+    upgrade.add_argument("--summary", choices=("text", "json"), default="text", help="summary on stdout")
+    upgrade.add_argument("--override", action="append", default=[], metavar="TOML", help="pack override")
+
+    ready = commands.add_parser(
+        "readiness",
+        help="what stands between a v1 extract and a clean v2.0 submission (exit 0 ready, 1 blocking items)",
+    )
+    ready.add_argument("file", metavar="IN")
+    ready.add_argument("--local-codes", metavar="FILE", help="the trust's local-code table (CSV or JSON lines)")
+    ready.add_argument("--submitter", metavar="ORG", help="the organisation whose local codes apply")
+    ready.add_argument("--reference", metavar="synthetic|DIR", help="reference data, to find unmapped local codes")
+    ready.add_argument("--today", metavar="YYYY-MM-DD", help="the date windows are judged on (default today, UTC)")
+    ready.add_argument("--format", choices=("text", "json"), default="text")
+
     fixtures = commands.add_parser("fixtures", help="the conformance corpus")
     fixtures_commands = fixtures.add_subparsers(dest="fixtures_command", required=True, metavar="COMMAND")
     build = fixtures_commands.add_parser(
@@ -704,6 +744,55 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    from conformance.check import CannotCheck, ContextError
+    from conformance.check.reference import ReferenceError_
+    from v1_to_v2 import UpgradeError, upgrade
+
+    def show(n: int) -> None:
+        sys.stderr.write(f"\r{n:,} records")
+
+    try:
+        summary = upgrade(
+            args.file,
+            args.output,
+            format=args.format,
+            time_policy=args.time_policy,
+            local_codes=args.local_codes,
+            submitter=args.submitter,
+            reference=args.reference,
+            check_output=not args.no_check,
+            submitted=args.submitted,
+            period=args.period,
+            account=args.account,
+            overrides=args.override,
+            progress=show,
+        )
+    except (UpgradeError, CannotCheck, ContextError, ReferenceError_, PackError) as exc:
+        raise CannotRun(str(exc)) from None
+    if summary.records >= 100_000:
+        sys.stderr.write("\n")
+    out.write(json.dumps(summary.as_json(), indent=2) + "\n" if args.summary == "json" else summary.to_text())
+    return EXIT_FOUND if summary.check is not None and summary.check.verdict == "rejected" else EXIT_OK
+
+
+def cmd_readiness(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import date
+
+    from conformance.check.reference import ReferenceError_
+    from v1_to_v2 import UpgradeError, readiness, readiness_json
+
+    try:
+        today = date.fromisoformat(args.today) if args.today else None
+        result = readiness(
+            args.file, local_codes=args.local_codes, submitter=args.submitter, reference=args.reference, today=today
+        )
+    except (UpgradeError, ReferenceError_, ValueError) as exc:
+        raise CannotRun(str(exc)) from None
+    out.write(readiness_json(result) if args.format == "json" else result.to_text())
+    return EXIT_FOUND if result.blocking else EXIT_OK
+
+
 def cmd_fixtures(args: argparse.Namespace, out: TextIO) -> int:
     from generators.corpus import build_corpus
 
@@ -763,6 +852,8 @@ def cmd_certify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 HANDLERS = {
+    "upgrade": cmd_upgrade,
+    "readiness": cmd_readiness,
     "fixtures": cmd_fixtures,
     "certify": cmd_certify,
     "generate": cmd_generate,

@@ -302,12 +302,20 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
         )
 
     extras: dict[str, Any] = {}
-    for key in ("referrer_code_formats", "windows", "uniqueness"):
+    for key in ("referrer_code_formats", "windows", "uniqueness", "upgrade"):
         if key in data:
             _provenance(data[key], f"{where}: [{key}]")
             extras[key] = data[key]
     if "activity_from" in meta:  # the first day of activity the version covers (v2: 2026-04-01)
         extras["activity_from"] = str(meta["activity_from"])
+    for item_id, entry in extras.get("upgrade", {}).get("items", {}).items():
+        if item_id not in index:
+            raise PackError(f"{where}: [upgrade.items] names unknown item {item_id!r}")
+        _provenance(entry, f"{where}: [upgrade.items.{item_id}]")
+        if entry.get("how") not in ("copy", "recode", "date-to-timestamp", "nicip", "none"):
+            raise PackError(
+                f"{where}: [upgrade.items.{item_id}] how must be copy, recode, date-to-timestamp, nicip or none"
+            )
     for key_item in extras.get("uniqueness", {}).get("key", []):
         if key_item not in index:
             raise PackError(f"{where}: uniqueness key names unknown item {key_item!r}")
