@@ -325,9 +325,44 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     out.write("\n== 5. A synthetic v2.0 month, and a mutant of it with its answer key (dids generate) ==\n")
     _demo_generate(out)
-    out.write("\n== 6. Certifying a validator (ours, as a command) against the v2 corpus (dids certify) ==\n")
+    out.write(
+        "\n== 6. A trust's v1 extract for May 2026: readiness, then upgrade to v2.0 (dids readiness, upgrade) ==\n"
+    )
+    _demo_upgrade(out)
+    out.write("\n== 7. Certifying a validator (ours, as a command) against the v2 corpus (dids certify) ==\n")
     _demo_certify(out, Path(args.corpus))
     return EXIT_OK
+
+
+def _demo_upgrade(out: TextIO) -> None:
+    from datetime import date
+
+    from generators.generate import generate
+    from v1_to_v2 import readiness, upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        extract, table, upgraded = Path(tmp, "may-v1.csv"), Path(tmp, "local-codes.csv"), Path(tmp, "may-v2.xml")
+        generate(extract, profile="v1-dsp", records=1_000, seed=2, period=date(2026, 5, 1), local_codes=table)
+        ready = readiness(extract, reference="synthetic", today=date(2026, 6, 10))
+        out.write(f"readiness without the local-code table: {'READY' if not ready.blocking else 'NOT READY'}\n")
+        for finding in ready.findings:
+            if finding.level == "blocking":
+                message = finding.message if len(finding.message) <= 150 else finding.message[:150] + "..."
+                out.write(f"  blocking: {message}\n")
+        summary = upgrade(
+            extract,
+            upgraded,
+            format="xml",
+            local_codes=table,
+            submitter="X9T",
+            reference="synthetic",
+            submitted="2026-06-10T09:00",
+        )
+        text = summary.to_text().splitlines()
+        out.write(
+            "\n".join([text[0], *[line for line in text if line.startswith(("local exam", "Check", "  verdict"))]])
+        )
+        out.write("\n")
 
 
 def _demo_certify(out: TextIO, corpus_dir: Path) -> None:

@@ -168,6 +168,7 @@ def test_demo_runs_the_main_job(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "values identical after the round trip: True" in out
     assert "verdict accepted, 0 finding(s)" in out  # the generated month
     assert "0 missed, 0 unexpected" in out  # the mutant against its answer key
+    assert "local exam codes mapped" in out and "verdict ACCEPTED" in out  # the upgraded May 2026 extract
     assert "RESULT: CERTIFIED" in out  # our checker, as a command, over the v2 corpus
 
 

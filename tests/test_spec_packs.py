@@ -33,6 +33,9 @@ def entries_needing_provenance(data: dict[str, Any]) -> dict[str, dict[str, Any]
     entries |= {f"rules[{r['id']}]": r for r in data.get("rules", [])}
     for policy in ("referrer_code_formats", "windows", "uniqueness"):
         entries[policy] = data[policy]
+    if "upgrade" in data:  # v2: how a v1 record becomes v2 (dids upgrade), decision by decision
+        entries["upgrade"] = data["upgrade"]
+        entries |= {f"upgrade.items.{k}": v for k, v in data["upgrade"]["items"].items()}
     return entries
 
 
@@ -41,7 +44,7 @@ def test_every_raw_pack_entry_has_provenance_with_a_source(version: str) -> None
     data = raw_pack(version)
     entries = entries_needing_provenance(data)
     # Nothing at the top level escapes the list above (a new section must be added there, with provenance).
-    assert set(data) - {"rules"} == {
+    assert set(data) - {"rules", "upgrade"} == {
         "pack",
         "layouts",
         "items",
@@ -51,6 +54,7 @@ def test_every_raw_pack_entry_has_provenance_with_a_source(version: str) -> None
         "windows",
         "uniqueness",
     }
+    assert ("upgrade" in data) == (version == "v2")
     missing = [where for where, e in entries.items() if e.get("provenance") not in PROVENANCE_STATUSES]
     sourceless = [where for where, e in entries.items() if not str(e.get("source", "")).strip()]
     assert (missing, sourceless) == ([], [])
