@@ -209,3 +209,15 @@ def regenerate() -> None:
 
 if __name__ == "__main__" and "--regenerate-golden" in sys.argv:
     regenerate()
+
+
+def test_a_record_the_reader_rejects_is_reported_not_dropped_silently(tmp_path: Path) -> None:
+    lines = (GOLDEN / "basic.v1.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = ",".join(lines[2].split(",")[:10])  # a record cut short: 10 of 18 values
+    source = tmp_path / "short.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = upgrade(source, tmp_path / "out.csv", check_output=False)
+    assert summary.records == 5
+    assert [r["line"] for r in summary.unreadable_records] == [3]
+    assert "could not be read and were not upgraded" in summary.to_text()
+    assert summary.as_json()["records_not_read"][0]["line"] == 3
