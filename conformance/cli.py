@@ -718,38 +718,24 @@ def cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
     mutate = list(args.mutate)
     if "all" in mutate:
         mutate = every_mutable_rule(args.profile, args.format, period)
+    common: dict[str, Any] = {
+        "profile": args.profile,
+        "format": args.format,
+        "records": args.records,
+        "seed": args.seed,
+        "period": period,
+        "scenarios": args.scenario,
+        "answer_key": args.answer_key,
+        "progress": progress,
+        "workers": args.workers,
+    }
     try:
         if args.months != 1:
             if mutate or args.local_codes:
                 raise CannotRun("--mutate and --local-codes work on one month at a time (leave out --months)")
-            files = generate_months(
-                args.output,
-                months=args.months,
-                profile=args.profile,
-                format=args.format,
-                records=args.records,
-                seed=args.seed,
-                period=period,
-                scenarios=args.scenario,
-                answer_key=args.answer_key,
-                progress=progress,
-                workers=args.workers,
-            )
+            files = generate_months(args.output, months=args.months, **common)
         else:
-            written = generate(
-                args.output,
-                profile=args.profile,
-                format=args.format,
-                records=args.records,
-                seed=args.seed,
-                period=period,
-                scenarios=args.scenario,
-                mutate=mutate,
-                answer_key=args.answer_key,
-                local_codes=args.local_codes,
-                progress=progress,
-                workers=args.workers,
-            )
+            written = generate(args.output, mutate=mutate, local_codes=args.local_codes, **common)
     except (MutationError, ScenarioError, ValueError) as exc:
         raise CannotRun(str(exc)) from None
     if progress is not None:

@@ -97,6 +97,23 @@ class Builder:
         severe = [f for f in findings if self.pack.rule(f["rule"]).severity != "warning"]
         return "rejected" if severe else "accepted"
 
+    def record(
+        self,
+        case_id: str,
+        relative: str,
+        fmt: str,
+        description: str,
+        origin: str,
+        context: dict[str, str],
+        findings: list[dict[str, Any]],
+        tags: list[str],
+    ) -> None:
+        """Add a case to the manifest; its verdict follows from its findings' severities."""
+        verdict = self.verdict(findings)
+        self.cases.append(
+            Case(case_id, relative, fmt, f"{description} ({fmt.upper()})", origin, context, verdict, findings, tags)
+        )
+
     def path(self, case_id: str, fmt: str) -> tuple[Path, str]:
         relative = f"{self.profile}/{case_id}.{fmt}"
         return self.root / relative, relative
@@ -142,19 +159,7 @@ class Builder:
             f"dids generate --profile {self.profile} --format {fmt} --records {records} --seed {SEED} "
             f"--period {period:%Y-%m}{options}"
         )
-        self.cases.append(
-            Case(
-                case_id,
-                relative,
-                fmt,
-                f"{description} ({fmt.upper()})",
-                origin,
-                ctx,
-                self.verdict(findings),
-                findings,
-                tags or [],
-            )
-        )
+        self.record(case_id, relative, fmt, description, origin, ctx, findings, tags or [])
 
     def add_rows(
         self,
@@ -171,19 +176,7 @@ class Builder:
         target, relative = self.path(case_id, fmt)
         write_records(rows, target, pack=self.pack, format=fmt)
         findings = self.findings(expected)
-        self.cases.append(
-            Case(
-                case_id,
-                relative,
-                fmt,
-                f"{description} ({fmt.upper()})",
-                origin,
-                context,
-                self.verdict(findings),
-                findings,
-                tags,
-            )
-        )
+        self.record(case_id, relative, fmt, description, origin, context, findings, tags)
 
     def add_bytes(self, case_id: str, fmt: str, description: str, content: bytes, origin: str) -> None:
         target, relative = self.path(case_id, fmt)

@@ -18,7 +18,6 @@ CSV, 50,000 for XML, memory flat in the record count.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import tempfile
@@ -58,13 +57,7 @@ def run_mode(mode: str, records_and_path: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=100_000, help="the smaller size for the memory comparison")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = _harness.arguments(__doc__, MODES, repeats=3)
     if args.child:
         run_mode(*args.child)
         return
@@ -77,22 +70,7 @@ def main() -> None:
             for mode in args.modes:
                 target = f"{size}:{Path(tmp, 'out.' + mode[:3])}"
                 results[size][mode] = _harness.measure(__file__, mode, target, repeats)
-        full, small = results[args.records], results[args.small]
-        print(f"\nmedian of {args.repeats} runs, each mode in its own process\n")
-        print(
-            f"{'mode':<10} {'records':>10} {'records/s':>11} {'x baseline':>16} "
-            f"{'peak MiB @' + format(args.small, ','):>18} {'peak MiB @' + format(args.records, ','):>20} "
-            f"{'worker peak MiB':>16}"
-        )
-        for mode in args.modes:
-            r = full[mode]
-            base = BASELINE.get(mode)
-            ratio = f"{r['seconds'] / full[base]['seconds']:.2f} {base}" if base in full else "-"
-            workers = f"{r['worker_peak_mib']:.1f}" if r["worker_peak_mib"] else "-"
-            print(
-                f"{mode:<10} {r['count']:>10,.0f} {r['count'] / r['seconds']:>11,.0f} {ratio:>16} "
-                f"{small[mode]['peak_mib']:>18.1f} {r['peak_mib']:>20.1f} {workers:>16}"
-            )
+        _harness.print_table(results, args, BASELINE.get, workers=True)
 
 
 if __name__ == "__main__":

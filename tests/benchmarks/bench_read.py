@@ -17,7 +17,6 @@ small size and the full size, so growth with the record count shows.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -100,13 +99,7 @@ def measure(mode: str, path: Path, repeats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=100_000, help="the smaller size for the memory comparison")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = _harness.arguments(__doc__, MODES, repeats=5)
     if args.child:
         run_mode(*args.child)
         return
@@ -125,20 +118,7 @@ def main() -> None:
             # Repeats at the small size are only for the memory column; one pass is enough there.
             repeats = args.repeats if size == args.records else 1
             results[size] = {m: measure(m, csv_path if m.startswith("csv") else xml_path, repeats) for m in args.modes}
-        full, small = results[args.records], results[args.small]
-        print(f"\nmedian of {args.repeats} runs, each reader in its own process\n")
-        print(
-            f"{'reader':<10} {'records':>10} {'records/s':>11} {'x bare':>7} "
-            f"{'peak MiB @' + format(args.small, ','):>18} {'peak MiB @' + format(args.records, ','):>20}"
-        )
-        for mode in args.modes:
-            r = full[mode]
-            bare = full.get(("csv" if mode.startswith("csv") else "xml") + "-bare")
-            ratio = f"{r['seconds'] / bare['seconds']:.2f}" if bare else "-"
-            print(
-                f"{mode:<10} {r['count']:>10,.0f} {r['count'] / r['seconds']:>11,.0f} {ratio:>7} "
-                f"{small[mode]['peak_mib']:>18.1f} {r['peak_mib']:>20.1f}"
-            )
+        _harness.print_table(results, args, lambda mode: mode[:3] + "-bare" if not mode.endswith("-bare") else None)
 
 
 if __name__ == "__main__":
