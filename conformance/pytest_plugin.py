@@ -68,6 +68,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     config = metafunc.config
     root = config.getoption("dids_corpus") or str(Path(str(config.rootpath)) / "fixtures" / "corpus")
+    if not (Path(root) / "VERSION").is_file():
+        raise pytest.UsageError(f"no DIDS corpus at {root}: pass --dids-corpus DIR (a copy of fixtures/corpus)")
     profiles = config.getoption("dids_profile") or list(PROFILES)
     globs, tags = config.getoption("dids_case"), set(config.getoption("dids_tag"))
     params = []

@@ -236,3 +236,10 @@ def test_the_pytest_plugin_runs_one_test_per_case(pytester: pytest.Pytester) -> 
     windows = [c for c in load_corpus(CORPUS, "v2").cases if "window" in c.tags]
     refused = [c for c in windows if c.verdict != "accepted"]
     result.assert_outcomes(passed=len(windows) + len(windows) - len(refused), failed=len(refused))
+
+
+def test_the_plugin_says_where_the_corpus_is_missing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_vendor(dids_case):\n    pass\n")
+    result = pytester.runpytest("--dids-corpus=/no/such/corpus")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
+    result.stdout.fnmatch_lines(["*no DIDS corpus at /no/such/corpus: pass --dids-corpus DIR*"])
