@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from conformance.check._context import LONDON
+from conformance.check._context import LONDON, offset_text
 
 HOUR = 3600
 DAY = 86_400
@@ -29,12 +29,6 @@ def uk_offset(instant: int) -> int:
     return _offset_of_hour(instant // HOUR)
 
 
-def _offset_text(offset: int) -> str:
-    sign = "-" if offset < 0 else "+"
-    hours, minutes = divmod(abs(offset) // 60, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}"
-
-
 @lru_cache(maxsize=8192)
 def _hour(hour: int) -> tuple[str, str, str]:
     """For one UTC hour: the UK date, the UK clock's hour ("HH") and the offset text ("+01:00"). Whole-hour
@@ -44,7 +38,7 @@ def _hour(hour: int) -> tuple[str, str, str]:
         raise ValueError(f"UTC offset {offset} s is not a whole number of hours")
     local = hour + offset // HOUR
     day, clock_hour = divmod(local, 24)
-    return (_EPOCH + timedelta(days=day)).isoformat(), f"{clock_hour:02d}", _offset_text(offset)
+    return (_EPOCH + timedelta(days=day)).isoformat(), f"{clock_hour:02d}", offset_text(offset)
 
 
 def local_date(instant: int) -> str:

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from conformance.check._context import months_between
 from conformance.formats import write_records
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.breaks import V2_BASE, V2_VALID_VARIATIONS
@@ -40,7 +41,6 @@ SMALL = 6  # records in a breaking case: the mutant and neighbours that must sta
 MONTH = 40  # records in a clean month
 SEED = 20260401
 V1_MAPPINGS = "v1-dsp/X9T-local-mappings.csv"
-XML_NS = {"v1": "http://www.datadictionary.nhs.uk/data_dictionary/messages/DIDS-v1-0/"}
 
 
 @dataclass
@@ -237,7 +237,7 @@ class Builder:
 
     def base_row(self, period: date, changes: dict[str, str] | None = None) -> list[str]:
         base = BASE_PERIODS["v2"]
-        months = (period.year - base.year) * 12 + period.month - base.month
+        months = months_between(period, base)
         values = {k: shift_value(v, months) for k, v in {**V2_BASE, **(changes or {})}.items()}
         return [values[item.id] for item in self.pack.items]
 

@@ -21,7 +21,10 @@ from typing import Protocol
 from conformance.formats import XmlRecords, write_csv
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.local_codes import LocalCodesEdit, write_mapping
+from generators.mutations import answer_key as make_key
+from generators.mutations import plan_mutations
 from generators.records import v1_writer, v2_writer
+from generators.scenarios import plan_scenarios
 from generators.service import PROVIDER, Block, Mix, Service, blocks
 
 FORMATS = ("csv", "xml")
@@ -160,10 +163,6 @@ def generate(
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    from generators.mutations import answer_key as make_key
-    from generators.mutations import plan_mutations
-    from generators.scenarios import plan_scenarios
-
     work = blocks(period, records)
     plan = Plan(profile, format, records, seed, period, mix)
     applied = plan_scenarios(scenarios, profile=profile, period=period, records=records, seed=seed, months=months)

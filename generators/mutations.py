@@ -30,7 +30,8 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from conformance.check._context import LONDON, add_months, month_end
+from conformance.check._context import LONDON, add_months, month_end, months_between, offset_text
+from conformance.check.rules_v2 import window_close
 from conformance.formats import XmlRecords, xml_schema
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.breaks import V1_ALSO, V1_BASE, V1_BREAKS, V2_BASE, V2_BREAKS
@@ -143,8 +144,7 @@ def _shift_day(day: date, months: int) -> date:
 def _offset_text(moment: datetime) -> str:
     offset = moment.utcoffset()
     assert offset is not None
-    minutes = int(offset.total_seconds()) // 60
-    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return offset_text(int(offset.total_seconds()))
 
 
 def shift_value(value: str, months: int) -> str:
@@ -271,7 +271,7 @@ def plan_mutations(
     targets = [1 + (2 * k * records) // slots for k in range(len(wanted))]
     originals = source.rows({t for t in targets} | {t + 1 for t in targets})
     structure = _structure_rule(pack, format)
-    months = (period.year - BASE_PERIODS[version].year) * 12 + period.month - BASE_PERIODS[version].month
+    months = months_between(period, BASE_PERIODS[version])
     for rule, target in zip(wanted, targets, strict=True):
         op = ops[rule]
         row = originals[target]
@@ -350,7 +350,8 @@ def _plan_submission(
     planned = Planned(op, 0, expected=[(op.rule, None, None)])
     context = dict(plan.context)
     if op.rule == "V2P-WINDOW-CLOSED":
-        close = _window_close(pack, period)
+        close = window_close(pack, period)
+        assert close is not None  # v2 periods from April 2026 all have a window
         context["submitted"] = f"{(close + timedelta(days=1)).isoformat()}T09:00"
     elif op.rule == "V2P-WINDOW-NOT-OPEN":
         # On the period's last day, after the day's activity but before its late reports: those reports are
@@ -372,14 +373,6 @@ def _plan_submission(
     plan.context = context
     plan.planned.append(planned)
     return plan
-
-
-def _window_close(pack: Pack, period: date) -> date:
-    months = 0
-    for entry in pack.extras["windows"]["submission_months"]:
-        if f"{period:%Y-%m}" >= entry["from_period"]:
-            months = int(entry["months"])
-    return month_end(add_months(period.replace(day=1), months))
 
 
 def _first_after(pack: Pack, row: Sequence[str], submitted: datetime) -> str | None:

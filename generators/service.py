@@ -230,7 +230,8 @@ def blocks(period: date, records: int) -> list[Block]:
 
 
 class Service:
-    """A radiology service: `events(period)` yields the month's events in start order, deterministically."""
+    """A radiology service: `block_events(block)` yields one block of a month's events, deterministically
+    (the month's blocks are `blocks(period, records)`)."""
 
     def __init__(self, seed: int, mix: Mix | None = None, patients: int = MAX_PATIENTS, profile: str = "v2") -> None:
         """`profile` keeps every value one its rules accept: no screening code (08) outside v2; in v1, NHS number
@@ -298,12 +299,6 @@ class Service:
         )
         self._patients[index] = patient
         return patient
-
-    def events(self, period: date, records: int, per_event: int | None = None) -> Iterator[Event]:
-        """Events starting in `period` (a month) that make exactly `records` records: one per event when
-        `per_event` is 1 (v1), one per activity otherwise (v2). The month is made block by block (`blocks`)."""
-        for block in blocks(period, records):
-            yield from self.block_events(block, per_event)
 
     def block_events(self, block: Block, per_event: int | None = None) -> Iterator[Event]:
         """The events of one block: exactly `block.records` records, the last event cut short if it must be.

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from conformance.check._context import months_between
 from conformance.formats import XmlRecords, write_csv
 from conformance.spec import PROFILES, load_pack
 from generators.identifiers import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
@@ -111,7 +112,7 @@ def records(
         return one
     pack = load_pack(version)
     base = BASE_PERIODS[version]
-    months = (month.year - base.year) * 12 + month.month - base.month
+    months = months_between(month, base)
     operator = operators(version)[breaks]
     return one.map(lambda row: mutant_row(version, pack, row, operator, 0 if breaks in ABSOLUTE else months))
 

@@ -14,12 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from hashlib import blake2b
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from conformance.check._context import add_months, month_end
-from conformance.check.reference import load_local_mappings, load_reference
+from conformance.check.reference import load_local_mappings, load_reference, reference_folder
+from conformance.check.rules_v2 import submission_months, window_close
 from conformance.formats import open_submission
 from conformance.spec import load_pack
 from v1_to_v2._upgrade import ACTIVITY_FROM, UpgradeError, lenient_date, plan
@@ -98,11 +98,7 @@ def _descriptions(reference: str | None) -> dict[str, str]:
     """Code -> description from the reference folder's nicip.csv and snomed.csv, where they carry one."""
     if reference is None:
         return {}
-    folder = (
-        Path(str(resources.files("conformance.check").joinpath("reference_synthetic")))
-        if reference == "synthetic"
-        else Path(reference)
-    )
+    folder = reference_folder(reference)
     out: dict[str, str] = {}
     for name, key in (("nicip.csv", "code"), ("snomed.csv", "concept_id")):
         path = folder / name
@@ -115,23 +111,27 @@ def _descriptions(reference: str | None) -> dict[str, str]:
 
 
 def _window(month: date, today: date) -> str:
-    """Where a month of activity stands on `today`, as v1 (before April 2026) or as v2.0."""
+    """Where a month of activity stands on `today`, as v1 (before April 2026) or as v2.0: the packs' windows."""
     if month >= ACTIVITY_FROM:
-        months = 6 if month < date(2027, 4, 1) else 3
-        close = month_end(add_months(month, months))
+        v2 = load_pack("v2")
+        close, months = window_close(v2, month), submission_months(v2, month)
+        assert close is not None
         opens = add_months(month, 1)
         if today < opens:
             return f"v2.0; its window opens on {opens.isoformat()}"
         if today > close:
             return f"v2.0; its submission window closed on {close.isoformat()}"
         return f"v2.0; submit by {close.isoformat()} (window of {months} months)"
-    # v1 (DSP): a warning from the 4th calendar month after the test month (DIDS049), rejected from the 7th (DIDS055)
-    warn_from, reject_from = add_months(month, 4), add_months(month, 7)
+    # v1 (DSP): a warning once the test month is more than N months before the submission month (DIDS049), a
+    # reject after M (DIDS055)
+    dsp = load_pack("v1").extras["windows"]["v1-dsp"]
+    warn_after, reject_after = int(dsp["warn_after_months"]), int(dsp["reject_after_months"])
+    warn_from, reject_from = add_months(month, warn_after + 1), add_months(month, reject_after + 1)
     if today >= reject_from:
         return f"v1; too late since {reject_from.isoformat()} (DIDS055 rejects it)"
     if today >= warn_from:
-        return f"v1; accepted with a warning until {month_end(add_months(month, 6)).isoformat()} (DIDS049)"
-    return f"v1; accepted without warning until {month_end(add_months(month, 3)).isoformat()}"
+        return f"v1; accepted with a warning until {month_end(add_months(month, reject_after)).isoformat()} (DIDS049)"
+    return f"v1; accepted without warning until {month_end(add_months(month, warn_after)).isoformat()}"
 
 
 def readiness(
@@ -162,6 +162,7 @@ def readiness(
     known = ref.nicip if ref is not None else None
     descriptions = _descriptions(reference)
     at = pack.index
+    positions = [(item.id, at[item.id]) for item in pack.items]
     nhs, test, site, accession = at["nhs_number"], at["test_date"], at["site_code"], at["accession_number"]
     nicip, snomed = at["imaging_code_nicip"], at["imaging_code_snomed"]
     blank = Counter[str]()
@@ -175,9 +176,9 @@ def readiness(
     for record in submission.records():
         values = [v.strip() for v in record.values]
         records += 1
-        for item in pack.items:
-            if not values[at[item.id]]:
-                blank[item.id] += 1
+        for item_id, position in positions:
+            if not values[position]:
+                blank[item_id] += 1
         code = values[nicip]
         if code:
             if code.upper() in table:

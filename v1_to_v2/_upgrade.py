@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from conformance.check import Report, check, load_reference, make_context
-from conformance.check._context import LONDON
+from conformance.check._context import LONDON, offset_text
 from conformance.check.reference import ReferenceData, load_local_mappings
 from conformance.formats import XmlRecords, open_submission, write_csv
 from conformance.spec import Pack, load_pack
@@ -89,8 +89,7 @@ def uk_timestamp(iso_day: str, clock: str) -> str:
     moment = datetime.combine(date.fromisoformat(iso_day), time.fromisoformat(clock), LONDON)
     offset = moment.utcoffset()
     assert offset is not None
-    hours = int(offset.total_seconds()) // 3600
-    return f"{iso_day}T{clock}+{hours:02d}:00"
+    return f"{iso_day}T{clock}{offset_text(int(offset.total_seconds()))}"
 
 
 # ----- the plan ---------------------------------------------------------------------------------------------
@@ -109,6 +108,7 @@ class Step:
     why: str
     provenance: str
     normalise: str | None = None
+    is_date: bool = False  # a v2 date item: v1 dates are read leniently
 
 
 def plan(v1: Pack, v2: Pack) -> list[Step]:
@@ -132,6 +132,7 @@ def plan(v1: Pack, v2: Pack) -> list[Step]:
                 why=entry.get("why", "carried over from v1 unchanged" if how == "copy" else ""),
                 provenance=str(entry.get("provenance", item.provenance.status if item.provenance else "")),
                 normalise=entry.get("normalise"),
+                is_date=item.format.startswith("an10 CCYY"),
             )
         )
     return steps
@@ -312,7 +313,7 @@ class Upgrader:
         if step.normalise == "digits":
             digits = re.sub(r"[\s-]", "", raw)
             return (digits, ["normalised", f"{raw!r} -> {digits}"]) if digits != raw else (raw, None)
-        if self.v2.item(step.item).format.startswith("an10 CCYY"):  # a v2 date item: lenient v1 dates
+        if step.is_date:
             day, reformatted = lenient_date(raw)
             if day is None:
                 return "", ["dropped", f"{raw!r} is not a date"]
@@ -378,6 +379,7 @@ def upgrade(
     summary.outcomes = outcomes
     plain = {s.item: ("not-in-v1" if s.how == "none" else "copied") for s in upgrader.steps}
     nicip_position = submission.pack.index["imaging_code_nicip"]
+    start_position = v2.index["procedure_start_timestamp"]
 
     def rows(journal: IO[str] | None) -> Iterator[list[str]]:
         for record in submission.records():
@@ -393,7 +395,7 @@ def upgrade(
                     summary.local_mapped[code] += 1
                 elif nicip_note[0] == "unmapped":
                     summary.unmapped_codes[code] += 1
-            start = row[upgrader.v2.index["procedure_start_timestamp"]]
+            start = row[start_position]
             if start:
                 summary.months[start[:7]] += 1
                 if start[:10] < ACTIVITY_FROM.isoformat():

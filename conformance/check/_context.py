@@ -72,6 +72,13 @@ def make_context(
     return SubmissionContext(moment, month, submitter.strip().upper() if submitter else None)
 
 
+def offset_text(seconds: int) -> str:
+    """A UTC offset as DIDS v2 writes it: +01:00, +00:00."""
+    sign = "-" if seconds < 0 else "+"
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
 def months_between(later: date, earlier: date) -> int:
     """Whole calendar months from `earlier`'s month to `later`'s month (days ignored)."""
     return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)

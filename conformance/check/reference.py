@@ -179,11 +179,15 @@ def load_local_mappings(path: str | Path) -> dict[tuple[str, str], str]:
     return out
 
 
+def reference_folder(spec: str) -> Path:
+    """The folder a --reference value names: "synthetic" is the bundled synthetic pack."""
+    if spec == "synthetic":
+        return Path(str(resources.files("conformance.check").joinpath("reference_synthetic")))
+    return Path(spec)
+
+
 def load_reference(spec: str | None) -> ReferenceData:
     """None or "none": no reference data; "synthetic": the bundled synthetic pack; otherwise a directory."""
     if spec is None or spec == "none":
         return NO_REFERENCE
-    if spec == "synthetic":
-        folder = resources.files("conformance.check").joinpath("reference_synthetic")
-        return load_reference_dir(Path(str(folder)), name="synthetic")
-    return load_reference_dir(spec)
+    return load_reference_dir(reference_folder(spec), name="synthetic" if spec == "synthetic" else None)

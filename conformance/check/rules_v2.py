@@ -46,6 +46,7 @@ from conformance.check.rules_v1 import (
     site_known,
     six_months_on,
 )
+from conformance.spec import Pack
 from generators.identifiers import is_valid_nhs_number, is_well_formed_concept_id
 
 RULES, rule = registry()
@@ -486,18 +487,18 @@ def outside_period(s: Setup) -> RuleFn:
     return check
 
 
-def submission_months(s: Setup, period: date) -> int | None:
+def submission_months(pack: Pack, period: date) -> int | None:
     """How many months after `period` it may be submitted: the pack's windows, by the first period they cover."""
     months = None
-    for entry in sorted(s.pack.extras["windows"]["submission_months"], key=lambda e: e["from_period"]):
+    for entry in sorted(pack.extras["windows"]["submission_months"], key=lambda e: e["from_period"]):
         if f"{period:%Y-%m}" >= entry["from_period"]:
             months = int(entry["months"])
     return months
 
 
-def window_close(s: Setup, period: date) -> date | None:
+def window_close(pack: Pack, period: date) -> date | None:
     """The last day (UK clock) a period may be submitted: the end of the Nth month after it."""
-    months = submission_months(s, period)
+    months = submission_months(pack, period)
     return None if months is None else month_end(add_months(period, months))
 
 
@@ -527,7 +528,7 @@ def window_not_open(s: Setup) -> str | None:
 @_submission("V2P-WINDOW-CLOSED")
 def window_closed(s: Setup) -> str | None:
     period, today = s.context.period, s.context.submitted_local.date()
-    close = None if period is None else window_close(s, period)
+    close = None if period is None else window_close(s.pack, period)
     if period is None or close is None or today <= close:
         return None
     return f"the window for {period:%Y-%m} closed at the end of {close.isoformat()}; submitted {today.isoformat()}"
