@@ -32,6 +32,7 @@ from lxml import etree
 
 from conformance.check._context import LONDON, add_months, month_end, months_between, offset_text
 from conformance.check.rules_v2 import window_close
+from conformance.errors import DidsError
 from conformance.formats import XmlRecords, xml_schema
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.breaks import V1_ALSO, V1_BASE, V1_BREAKS, V2_BASE, V2_BREAKS
@@ -73,7 +74,7 @@ class RowSource(Protocol):
     def each(self) -> Iterator[list[str]]: ...
 
 
-class MutationError(ValueError):
+class MutationError(DidsError):
     """A mutation that cannot be made for this profile, format, period or file size: say why."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from conformance.errors import DidsError
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.service import Block
 
@@ -30,7 +31,7 @@ DUPLICATE_SHARE = 0.005
 SITE_WITHOUT_GENDER = "X9T02"
 
 
-class ScenarioError(ValueError):
+class ScenarioError(DidsError):
     """A scenario that cannot be applied as asked: say why."""
 
 

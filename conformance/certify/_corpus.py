@@ -11,8 +11,10 @@ from typing import Any
 
 import jsonschema
 
+from conformance.errors import DidsError
 
-class CorpusError(ValueError):
+
+class CorpusError(DidsError):
     """The corpus cannot be used: missing, unreadable, or a manifest that breaks its schema."""
 
 
@@ -68,6 +70,15 @@ def corpus_hash(root: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _inside(base: Path, relative: str, what: str) -> Path:
+    """A path the manifest names, which must resolve (links followed) inside the corpus folder: a manifest can
+    never send a validator, or certify, to a file elsewhere on the machine."""
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base):
+        raise CorpusError(f"{what} {relative!r} is outside the corpus folder {base}")
+    return path
+
+
 def load_corpus(root: str | Path, profile: str) -> Corpus:
     base = Path(root).resolve()
     manifest_path = base / profile / "manifest.json"
@@ -91,11 +102,11 @@ def load_corpus(root: str | Path, profile: str) -> Corpus:
         context = dict(entry["context"])
         for key in ("reference", "local_mappings"):
             if key in context:
-                context[key] = str(base / context[key])
+                context[key] = str(_inside(base, context[key], f"case {entry['id']}: {key}"))
         corpus.cases.append(
             Case(
                 id=entry["id"],
-                file=base / entry["file"],
+                file=_inside(base, entry["file"], f"case {entry['id']}: file"),
                 format=entry["format"],
                 description=entry["description"],
                 origin=entry["origin"],

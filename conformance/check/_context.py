@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from conformance.errors import DidsError
+
 LONDON = ZoneInfo("Europe/London")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class ContextError(ValueError):
+class ContextError(DidsError):
     """A submission context value that cannot be understood."""
 
 

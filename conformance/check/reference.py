@@ -8,13 +8,17 @@ reason. `load_reference("synthetic")` loads the bundled synthetic pack (the univ
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
 
 from conformance.check._rows import parse_date
+from conformance.errors import DidsError
+from conformance.files import DEFAULT_MAX_SMALL_FILE, InputError, bounded_lines, require_file
 
 TABLE_FILES = {
     "organisations": "organisations.csv",
@@ -25,7 +29,7 @@ TABLE_FILES = {
 MAP_FILE = "nicip_snomed_map.csv"
 
 
-class ReferenceError_(ValueError):
+class ReferenceError_(DidsError):
     """A reference file that cannot be read; the message names the file and line."""
 
 
@@ -82,14 +86,18 @@ def normalise_postcode(value: str) -> str:
     return "".join(value.split()).upper()
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, str]]:
+    """The rows of one reference CSV file, streamed (a national table never sits in memory as text)."""
     try:
+        require_file(path, what="reference file")
         with open(path, encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in columns if c not in (reader.fieldnames or [])]
             if missing:
                 raise ReferenceError_(f"{path}: missing column(s) {', '.join(missing)}")
-            return list(reader)
+            yield from reader
+    except InputError as exc:
+        raise ReferenceError_(str(exc)) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ReferenceError_(f"{path}: cannot be read ({exc})") from None
 
@@ -147,36 +155,55 @@ LOCAL_MAPPING_COLUMNS = ("SUBMITTER_ORGANISATION", "LOCAL_IMAGING_CODE", "IMAGIN
 
 def load_local_mappings(path: str | Path) -> dict[tuple[str, str], str]:
     """A trust's local-code mapping table, shaped like NHS England's `nicip_local_mappings`: CSV with the columns
-    SUBMITTER_ORGANISATION, LOCAL_IMAGING_CODE, IMAGING_CODE_NICIP, or JSON lines with those keys."""
-    source = Path(path)
+    SUBMITTER_ORGANISATION, LOCAL_IMAGING_CODE, IMAGING_CODE_NICIP, or JSON lines with those keys. Read as a
+    stream from a regular file of at most 256 MiB, each line at most 64 KiB."""
     try:
-        text = source.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceError_(f"cannot read local mappings {source}: {exc}") from None
-    rows: list[dict[str, str]] = []
-    if text.lstrip().startswith("{"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ReferenceError_(f"{source} line {n}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ReferenceError_(f"{source} line {n}: expected an object")
-            rows.append({k: str(v or "") for k, v in row.items()})
-    else:
-        reader = csv.DictReader(text.splitlines())
-        rows = [{k.strip().upper(): (v or "") for k, v in r.items() if k} for r in reader]
+        source = require_file(path, what="local mappings", max_bytes=DEFAULT_MAX_SMALL_FILE)
+    except InputError as exc:
+        raise ReferenceError_(str(exc)) from None
     out: dict[tuple[str, str], str] = {}
-    for n, row in enumerate(rows, 1):
-        missing = [c for c in LOCAL_MAPPING_COLUMNS if c not in row]
-        if missing:
-            raise ReferenceError_(f"{source} entry {n}: no {', '.join(missing)}")
-        submitter, local, nicip = (row[c].strip().upper() for c in LOCAL_MAPPING_COLUMNS)
-        if submitter and local and nicip:
-            out[submitter, local] = nicip
+    try:
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            lines = bounded_lines(handle, limit=_MAX_MAPPING_LINE, what=f"local mappings {source}")
+            first = next((line for line in lines if line.strip()), "")
+            rows = (
+                _json_rows(source, itertools.chain([first], lines))
+                if first.lstrip().startswith("{")
+                else _csv_rows(itertools.chain([first], lines))
+            )
+            for n, row in enumerate(rows, 1):
+                missing = [c for c in LOCAL_MAPPING_COLUMNS if c not in row]
+                if missing:
+                    raise ReferenceError_(f"{source} entry {n}: no {', '.join(missing)}")
+                submitter, local, nicip = (row[c].strip().upper() for c in LOCAL_MAPPING_COLUMNS)
+                if submitter and local and nicip:
+                    out[submitter, local] = nicip
+    except InputError as exc:
+        raise ReferenceError_(str(exc)) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ReferenceError_(f"cannot read local mappings {source}: {exc}") from None
     return out
+
+
+_MAX_MAPPING_LINE = 64 * 1024
+
+
+def _json_rows(source: Path, lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ReferenceError_(f"{source} line {n}: not JSON ({getattr(exc, 'msg', exc)})") from None
+        if not isinstance(row, dict):
+            raise ReferenceError_(f"{source} line {n}: expected an object")
+        yield {str(k): str(v or "") for k, v in row.items()}
+
+
+def _csv_rows(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    for r in csv.DictReader(lines):
+        yield {k.strip().upper(): (v or "") for k, v in r.items() if isinstance(k, str) and k}
 
 
 def reference_folder(spec: str) -> Path:

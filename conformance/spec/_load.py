@@ -6,10 +6,13 @@ import copy
 import json
 import tomllib
 from collections.abc import Iterable, Sequence
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from conformance.errors import DidsError
+from conformance.files import InputError, require_file
 from conformance.spec._model import (
     CONTEXT_NEEDS,
     PROVENANCE_STATUSES,
@@ -43,14 +46,23 @@ _MERGE_KEYS = {
 }
 
 
-class PackError(ValueError):
+_MAX_OVERRIDE_BYTES = 16 * 1024 * 1024
+
+
+class PackError(DidsError):
     """A spec pack or override file is malformed; the message says where and why."""
 
 
 def raw_pack(version: str) -> dict[str, Any]:
-    """The bundled pack for `version` as plain data, before overrides."""
+    """The bundled pack for `version` as plain data, before overrides (a copy the caller may change)."""
     if version not in VERSIONS:
         raise PackError(f"unknown spec version {version!r}; choose one of {', '.join(VERSIONS)}")
+    return copy.deepcopy(_bundled_data(version))
+
+
+@cache
+def _bundled_data(version: str) -> dict[str, Any]:
+    # Parsing the TOML costs ~40 ms a version; the bundled files do not change while the process runs.
     folder = resources.files("conformance.spec").joinpath(f"packs/{version}")
     data = tomllib.loads(folder.joinpath("pack.toml").read_text("utf-8"))
     rules = folder.joinpath("rules.toml")
@@ -59,11 +71,18 @@ def raw_pack(version: str) -> dict[str, Any]:
     return data
 
 
+@cache
+def _bundled_pack(version: str) -> Pack:
+    return build_pack(raw_pack(version), ())
+
+
 def read_override(path: str | Path) -> dict[str, Any]:
     """Read an override file (TOML, or JSON by its .json suffix)."""
     p = Path(path)
     try:
-        text = p.read_text("utf-8")
+        text = require_file(p, what="override file", max_bytes=_MAX_OVERRIDE_BYTES).read_text("utf-8")
+    except InputError as exc:
+        raise PackError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(f"cannot read override file {p}: {exc}") from None
     try:
@@ -118,6 +137,8 @@ def _merge_entries(current: list[Any], changes: list[Any], key: str, origin: str
 def load_pack(version_or_profile: str, overrides: Sequence[str | Path] = ()) -> Pack:
     """Load the bundled pack for a version (`v1`, `v2`) or a profile (`v1-dsp`, ...), with override files applied."""
     version = PROFILES.get(version_or_profile, version_or_profile)
+    if not overrides and version in VERSIONS:
+        return _bundled_pack(version)  # immutable, so one copy serves every caller
     data = raw_pack(version)
     for path in overrides:
         merge_override(data, read_override(path), str(path))

@@ -1,0 +1,308 @@
+"""Files in and out, safely: inputs that are regular files (or standard input), outputs that are whole or absent.
+
+Inputs. `open_input(path)` accepts a regular file, or "-" for standard input (read once, in one pass); a FIFO,
+socket, device or folder is refused at once with one line, so nothing blocks for ever on a pipe nobody writes
+and nothing reads /dev/zero until memory runs out. `require_file(path, what=..., max_bytes=...)` does the same
+for the smaller files a command reads whole (mapping tables, overrides, expected failures), with a size cap.
+
+Outputs. `OutputSet` writes every file of one command to a temporary file beside its final path and renames
+them all into place only when the block ends without an error; on an error, Ctrl-C or SIGTERM (raised as an
+exception by the CLI) every temporary file is removed, so a reader never finds half a file. A function that
+writes several files passes its set down explicitly. An output that names an existing non-regular file (a
+terminal, /dev/null, a FIFO) is written directly: it cannot be renamed onto.
+`refuse_overlap(inputs, outputs)` refuses, before anything is written, an output that is one of the inputs or
+another output.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any, BinaryIO, TextIO
+
+from conformance.errors import DidsError
+
+STDIN = "-"
+# What a command reads whole at most, unless it says otherwise: far above any real mapping table or override.
+DEFAULT_MAX_SMALL_FILE = 256 * 1024 * 1024
+_SNIFF = 64 * 1024
+
+
+class InputError(DidsError):
+    """An input or output path that cannot be used as asked; the message is the one line a user sees."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def require_file(path: str | Path, *, what: str = "input", max_bytes: int | None = None) -> Path:
+    """`path` as a Path when it is an existing regular file no larger than `max_bytes`; InputError otherwise."""
+    p = Path(path)
+    try:
+        info = p.stat()  # follows symbolic links: /dev/stdin -> a pipe is refused like the pipe itself
+    except FileNotFoundError:
+        raise InputError(f"{what} {p} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"{what} {p} cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        hint = "; to read a stream, pass '-' and pipe it to standard input" if what == "input" else ""
+        raise InputError(f"{what} {p} is {_kind(info.st_mode)}, not a regular file{hint}")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise InputError(f"{what} {p} is {info.st_size:,} bytes; the most this command reads is {max_bytes:,}")
+    return p
+
+
+class _Replay(io.RawIOBase):
+    """A one-pass binary stream that gives back bytes already read (the sniffed head), then the rest."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class Source:
+    """A DIDS input: a regular file (read as often as needed) or standard input (one pass, head replayed)."""
+
+    def __init__(self, name: str, head: bytes, path: Path | None, stream: BinaryIO | None = None) -> None:
+        self.name = name
+        self.head = head
+        self.path = path
+        self._stream = stream
+        self._opened = False
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path is None
+
+    def open(self) -> BinaryIO:
+        """A binary stream from the first byte. Standard input can be opened once only."""
+        if self.path is not None:
+            return open(self.path, "rb")
+        if self._opened or self._stream is None:
+            raise InputError("standard input can be read only once")
+        self._opened = True
+        return io.BufferedReader(_Replay(self.head, self._stream), buffer_size=1 << 20)
+
+
+def open_input(path: str | Path, *, stdin: BinaryIO | None = None) -> Source:
+    """The input named `path` ("-" for standard input), with its first 64 KiB read for detection."""
+    if str(path) == STDIN:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        chunks, size = [], 0
+        while size < _SNIFF:
+            chunk = stream.read(_SNIFF - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return Source("<stdin>", b"".join(chunks), None, stream)
+    p = require_file(path)
+    with open(p, "rb") as handle:
+        head = handle.read(_SNIFF)
+    return Source(str(path), head, p)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overlap(inputs: Iterable[str | Path | None], outputs: dict[str, str | Path | None]) -> None:
+    """Refuse (InputError) an output that is the same file as an input or as another output.
+
+    `outputs` maps each output's option name (for the message) to its path; None entries are ignored.
+    """
+    named = [(label, Path(p)) for label, p in outputs.items() if p is not None and str(p) != STDIN]
+    sources = [Path(p) for p in inputs if p is not None and str(p) != STDIN]
+    for label, out in named:
+        if _is_special(out):
+            continue
+        for source in sources:
+            if _same(out, source) or out.resolve() == source.resolve():
+                raise InputError(f"{label} {out} is the same file as the input {source}; choose another output")
+    for i, (label, out) in enumerate(named):
+        for other_label, other in named[i + 1 :]:
+            if out.resolve() == other.resolve() or _same(out, other):
+                raise InputError(f"{label} and {other_label} are the same file ({out}); give each its own path")
+
+
+def _is_special(path: Path) -> bool:
+    """An existing path that is not a regular file or folder (a terminal, /dev/null, a FIFO): written in place."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    """The process's umask (read once): temporary files and folders are made 0600/0700, and get the mode a plain
+    open() or mkdir() would have given them when they are renamed into place."""
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+class OutputSet:
+    """Files that appear together or not at all. Use as a context manager:
+
+        with OutputSet() as outputs:
+            with outputs.open("report.json", "w", encoding="utf-8") as handle:
+                handle.write(...)
+            tmp = outputs.path("month.xml")   # for writers that take a path
+
+    Every path is reserved as a temporary file in the final file's folder (so the rename is atomic); the renames
+    happen when the set ends without an exception. Folders (`folder()`) are built aside and swapped in whole.
+    """
+
+    def __init__(self) -> None:
+        self._temps: dict[Path, Path] = {}  # final -> temporary
+        self._folders: dict[Path, Path] = {}
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def path(self, final: str | Path) -> Path:
+        """The temporary path to write instead of `final` (created empty); the same one if asked twice."""
+        target = Path(final)
+        if target in self._temps:
+            return self._temps[target]
+        if _is_special(target):
+            self._temps[target] = target
+            return target
+        if target.is_dir():
+            raise InputError(f"cannot write {target}: it is a folder; name a file")
+        folder = target.parent if str(target.parent) else Path(".")
+        if not folder.is_dir():
+            raise InputError(f"cannot write {target}: folder {folder} does not exist")
+        try:
+            handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        except OSError as exc:
+            raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+        os.close(handle)
+        self._temps[target] = Path(name)
+        return Path(name)
+
+    def open(self, final: str | Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
+        """Open the temporary file that stands for `final`."""
+        return open(self.path(final), mode, **kwargs)
+
+    def text(self, final: str | Path, *, newline: str | None = None) -> TextIO:
+        """Open the temporary file that stands for `final` for writing UTF-8 text."""
+        return open(self.path(final), "w", encoding="utf-8", newline=newline)
+
+    def folder(self, final: str | Path) -> Path:
+        """A temporary folder to build `final` in; at commit it replaces `final` whole (the old one is removed)."""
+        target = Path(final)
+        if target in self._folders:
+            return self._folders[target]
+        parent = target.parent if str(target.parent) else Path(".")
+        parent.mkdir(parents=True, exist_ok=True)
+        built = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=parent))
+        self._folders[target] = built
+        return built
+
+    def commit(self) -> None:
+        mode = 0o666 & ~_umask()
+        try:
+            for final, temp in self._temps.items():
+                if temp == final:
+                    continue
+                os.chmod(temp, mode)
+                with open(temp, "rb") as handle:
+                    os.fsync(handle.fileno())  # whole on disk before the name points at it
+                os.replace(temp, final)
+            for final, built in self._folders.items():
+                old = None
+                if final.exists():
+                    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+                    os.rmdir(old)
+                    os.replace(final, old)
+                os.chmod(built, 0o777 & ~_umask())
+                os.replace(built, final)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            self.discard()
+            raise
+        self._temps.clear()
+        self._folders.clear()
+
+    def discard(self) -> None:
+        for final, temp in self._temps.items():
+            if temp != final:
+                with suppress(OSError):
+                    temp.unlink()
+        for built in self._folders.values():
+            shutil.rmtree(built, ignore_errors=True)
+        self._temps.clear()
+        self._folders.clear()
+
+
+@contextmanager
+def atomic_open(final: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """One output file, whole or absent: `with atomic_open(path, "w", encoding="utf-8") as handle: ...`."""
+    with OutputSet() as outputs, outputs.open(final, mode, **kwargs) as handle:
+        yield handle
+
+
+def bounded_lines(handle: IO[str], *, limit: int, what: str) -> Iterator[str]:
+    """A text file's lines, refusing (InputError) a line longer than `limit` characters instead of reading it
+    whole into memory."""
+    number = 0
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit:
+            raise InputError(f"{what} line {number} is longer than {limit:,} characters")
+        yield line
