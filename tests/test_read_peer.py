@@ -71,8 +71,14 @@ def test_peer_file_reads_to_records_or_located_problems(
     assert submission.version == "v1"
     assert submission.format == name[:3]
     assert len(read) == records
-    assert [(p.kind, p.line) for p in submission.problems] == problems
+    # Most peer CSV files end without a line end; that is a note (nothing lost), checked on its own below.
+    found = [(p.kind, p.line) for p in submission.problems if p.kind != "no-final-newline"]
+    assert found == problems
     assert all(p.message for p in submission.problems)
+    # (when the last row was read as a record; a last row that was not read is counted as lost instead)
+    unterminated = not (PEER / name).read_bytes().endswith(b"\n") and name.endswith(".csv") and records > 0
+    assert submission.ledger().notes.get("no-final-newline", 0) == int(unterminated)
+    assert submission.ledger().records_read == records
     assert [r.number for r in read] == list(range(1, records + 1))
     assert all(len(r.values) == 18 for r in read)
 

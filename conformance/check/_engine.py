@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from hashlib import blake2b
 from operator import itemgetter
 from pathlib import Path
@@ -11,7 +12,8 @@ from conformance.check._context import SubmissionContext, make_context
 from conformance.check._model import Finding, NotEvaluated, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check.reference import NO_REFERENCE, ReferenceData
-from conformance.formats import FileProblem, open_submission
+from conformance.errors import DidsError
+from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, open_submission
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
 
 Factory = Callable[[Setup], RuleFn]
@@ -21,12 +23,21 @@ Factory = Callable[[Setup], RuleFn]
 UNCHECKABLE = {"empty-file", "binary-content", "not-dids", "ambiguous", "version-mismatch", "xml-dtd"}
 # File problems that the format rules report, by layout; "bom" and a tolerated v1 header row are not findings.
 LAYOUT_PROBLEMS = {
-    "csv": {"csv-syntax", "column-count", "encoding", "missing-header", "no-records"},
-    "xml": {"xml-syntax", "xml-structure", "xml-repeated-element", "xsd", "encoding", "no-records"},
+    "csv": {
+        "csv-syntax",
+        "column-count",
+        "row-too-long",
+        "encoding",
+        "missing-header",
+        "header-columns",
+        "control-character",
+        "no-records",
+    },
+    "xml": {"xml-syntax", "xml-structure", "xml-repeated-element", "record-too-large", "xsd", "encoding", "no-records"},
 }
 
 
-class CannotCheck(Exception):
+class CannotCheck(DidsError):
     """The file cannot be checked; the message is the one line a user sees."""
 
 
@@ -68,8 +79,11 @@ def check(
     max_examples: int = 100,
     fail_on_warning: bool = False,
     input_format: str | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    display_name: str | None = None,
 ) -> Report:
-    """Check one file against a profile (default: the detected version's default profile)."""
+    """Check one file ("-" for standard input) against a profile (default: the detected version's default
+    profile). `display_name` is the name reports give the file (default: the path)."""
     context = context or make_context()
     reference = reference or NO_REFERENCE
     if profile is not None and profile not in PROFILES:
@@ -84,13 +98,15 @@ def check(
             overrides=overrides,
             validate_xml=True,
             max_examples=max_examples,
+            max_record_bytes=max_record_bytes,
         )
     except PackError as exc:
         raise CannotCheck(str(exc)) from None
+    name = display_name or submission.name
     fatal = submission.problems.fatal
     if submission.pack is None or (fatal is not None and fatal.kind in UNCHECKABLE):
         reason = fatal.describe() if fatal else "not a DIDS file"
-        raise CannotCheck(f"{path}: cannot be checked: {reason}")
+        raise CannotCheck(f"{name}: cannot be checked: {reason}")
     pack = submission.pack
     profile = profile or pack.default_profile
     specs = pack.rules_for(profile)
@@ -99,7 +115,7 @@ def check(
     report = Report(
         profile=profile,
         version=pack.version,
-        file=str(path),
+        file=name,
         format=submission.format,
         context=context.as_dict(),
         rules={r.id: r for r in pack.rules},
@@ -181,6 +197,7 @@ def check(
     report.file_problems = [
         {"kind": p.kind, "line": p.line, "message": p.message, "fatal": p.fatal} for p in submission.problems
     ]
+    report.input = replace(submission.ledger(), source=name)
     report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
     return report
 
@@ -207,17 +224,27 @@ def _context_finding(spec: RuleSpec, detail: str) -> Finding:
 
 
 def _file_finding(spec: RuleSpec | None, problem: FileProblem, pack: Pack) -> Finding:
+    # A problem in one value (a control character) keeps its record and field, so the submitter can find it.
     if spec is None:  # a profile with no layout rule still reports the problem, under a clearly local id
         return Finding(
-            "FILE", None, False, "file-reject", None, None, problem.line, None, problem.message, problem.path
+            "FILE",
+            None,
+            False,
+            "file-reject",
+            problem.record if problem.field else None,
+            problem.field,
+            problem.line,
+            None,
+            problem.message,
+            problem.path,
         )
     return Finding(
         spec.id,
         spec.code,
         spec.official,
         spec.severity,
-        None,
-        None,
+        problem.record if problem.field else None,
+        problem.field,
         problem.line,
         None,
         f"{spec.message}: {problem.message}",

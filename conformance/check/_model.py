@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.formats import Ledger
 from conformance.spec import RuleSpec
 
 VERDICTS = ("accepted", "rejected")
@@ -66,6 +67,7 @@ class Report:
     # One bit per record with a record-level error: 125 KiB for a million records, where a set would take ~60 MiB.
     rejected_bits: bytearray = field(default_factory=bytearray)
     fail_on_warning: bool = False
+    input: Ledger | None = None  # the account of the file read: records read, not read, what stopped reading
 
     def add(self, finding: Finding) -> None:
         self.counts[finding.rule] += 1
@@ -93,9 +95,13 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """DIDS rejects the whole file on any error (v1: DSP reject_on_error; the portal likewise; v2 assumed)."""
+        """DIDS rejects the whole file on any error (v1: DSP reject_on_error; the portal likewise; v2 assumed).
+        A file not read to its end, or with records that could not be read, is never accepted, whatever an
+        override makes of the layout rule's severity: what was not read was not checked."""
         by_severity = self.count_by_severity()
         errors = by_severity["file-reject"] + by_severity["record-reject"]
         if errors or (self.fail_on_warning and by_severity["warning"]):
+            return "rejected"
+        if self.input is not None and not self.input.complete:
             return "rejected"
         return "accepted"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from conformance import __version__
-from conformance.check._model import Report
+from conformance.check._model import Finding, Report
+from conformance.markup import visible, xml_attr, xml_text
 
 # Bump when a field is removed or changes meaning; adding a field is not a breaking change.
 REPORT_SCHEMA_VERSION = "1.0"
@@ -47,6 +47,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "examples_omitted": report.omitted(),
         "not_evaluated": [{"rule": n.rule, "reason": n.reason} for n in report.not_evaluated],
         "file_problems": report.file_problems,
+        "input": report.input.as_json() if report.input is not None else None,
     }
 
 
@@ -69,6 +70,10 @@ def to_text(report: Report, examples: int = 3) -> str:
         f"{totals['file-reject']} file-level, {totals['record-reject']} record-level error(s), "
         f"{totals['warning']} warning(s)"
     )
+    if report.input is not None:
+        lines += report.input.lines()
+        if not report.input.complete:
+            lines.append("Records that were not read were not checked: the file cannot be accepted.")
     if report.verdict == "rejected":
         lines.append(
             "Any error rejects the whole file"
@@ -104,7 +109,12 @@ def to_text(report: Report, examples: int = 3) -> str:
         lines += ["", f"Not evaluated ({len(report.not_evaluated)} rule(s)) - these were NOT checked:"]
         for n in report.not_evaluated:
             lines.append(f"  {n.rule}: {n.reason}")
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines)) + "\n"  # a submitted value never reaches a terminal as a control sequence
+
+
+def _junit_line(f: Finding) -> str:
+    where = f"record {f.record}" if f.record is not None else "file"
+    return f"{where} line {f.line}: {f.field or ''} {f.value or ''} {f.message}"
 
 
 def to_junit(report: Report) -> str:
@@ -113,30 +123,36 @@ def to_junit(report: Report) -> str:
     cases = []
     by_rule: dict[str, list[str]] = {}
     for f in report.findings:
-        where = f"record {f.record}" if f.record is not None else "file"
-        by_rule.setdefault(f.rule, []).append(f"{where} line {f.line}: {f.field or ''} {f.value or ''} {f.message}")
+        by_rule.setdefault(f.rule, []).append(_junit_line(f))
     skipped = {n.rule: n.reason for n in report.not_evaluated}
     failures = errors = 0
     for rule_id, spec in report.rules.items():
         if report.profile not in spec.profiles:
             continue
-        name = quoteattr(f"{rule_id} {spec.message}")
-        classname = quoteattr(f"dids.{report.profile}")
+        name = xml_attr(f"{rule_id} {spec.message}")
+        classname = xml_attr(f"dids.{report.profile}")
         count = report.counts.get(rule_id, 0)
         if rule_id in skipped:
-            body = f"<skipped message={quoteattr('not evaluated: ' + skipped[rule_id])}/>"
+            body = f"<skipped message={xml_attr('not evaluated: ' + skipped[rule_id])}/>"
         elif count and spec.severity != "warning":
             failures += 1
-            text = escape("\n".join(by_rule.get(rule_id, [])))
-            body = (
-                f"<failure message={quoteattr(f'{count} finding(s)')} type={quoteattr(spec.severity)}>{text}</failure>"
-            )
+            text = xml_text("\n".join(by_rule.get(rule_id, [])))
+            body = f"<failure message={xml_attr(f'{count} finding(s)')} type={xml_attr(spec.severity)}>{text}</failure>"
         elif count:
-            body = f"<system-out>{escape(chr(10).join(by_rule.get(rule_id, [])))}</system-out>"
+            body = f"<system-out>{xml_text(chr(10).join(by_rule.get(rule_id, [])))}</system-out>"
         else:
             body = ""
         cases.append(f"    <testcase classname={classname} name={name}>{body}</testcase>")
-    suite = quoteattr(f"{report.file} ({report.profile})")
+    if report.input is not None:  # the input itself: a test that fails when records were not read
+        ledger = report.input
+        body = "" if ledger.complete else f"<failure message={xml_attr(ledger.headline())}/>"
+        if not ledger.complete:
+            failures += 1
+        cases.insert(
+            0,
+            f'    <testcase classname={xml_attr(f"dids.{report.profile}")} name="input read in full">{body}</testcase>',
+        )
+    suite = xml_attr(f"{report.file} ({report.profile})")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuites name="dids check" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'

@@ -5,41 +5,95 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import BinaryIO, TextIO, cast
 
-from conformance.formats._model import FileProblem, ProblemLog, Record
+from conformance.files import Source
+from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record
+from conformance.markup import has_control, visible
 from conformance.spec import Pack
 
 _BUFFER = 1 << 20
+# Bytes XML cannot carry (C0 controls but TAB, LF, CR); found at C speed per chunk, then located per row.
+_CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f]")
 
 
-class _Utf8Guard(io.RawIOBase):
-    """Passes bytes through unchanged and reports the line of every chunk that is not valid UTF-8.
+class _Guard(io.RawIOBase):
+    """Passes a file's bytes through, watching them at C speed per chunk so the per-row loop stays plain:
 
-    Checking whole chunks at C speed keeps the per-row loop free of decoding checks; the text layer above decodes
-    with errors="replace", so a bad byte costs one U+FFFD and a reported problem, not the rest of the file.
+    - the line of every chunk that is not valid UTF-8 is reported (the text layer above decodes with
+      errors="replace", so a bad byte costs one U+FFFD and a reported problem, not the rest of the file);
+    - a line longer than `max_line` bytes is cut there (the rest of it is dropped, never held in memory) and its
+      number noted in `cut_lines`, so the reader reports that row as not read;
+    - `controls` turns on once any chunk holds a control character, so rows are searched only from then on;
+    - `ends_with_newline` says at the end whether the last byte was a line end.
     """
 
-    def __init__(self, raw: BinaryIO, on_error: Callable[[int, str], None]) -> None:
+    def __init__(self, raw: BinaryIO, on_error: Callable[[int, str], None], max_line: int) -> None:
         super().__init__()
-        self._raw = cast(io.BufferedIOBase, raw)  # open(..., "rb") with a buffer size: a BufferedReader
+        self._raw = cast(io.BufferedIOBase, raw)  # a binary stream with readinto
         self._on_error = on_error
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._lines = 0
+        self._max_line = max(max_line, 1024)
+        self._run = 0  # bytes since the last line end
+        self._dropping = False
+        self.cut_lines: set[int] = set()
+        self.controls = False
+        self.ends_with_newline = True
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = self._raw.readinto(buffer)
-        chunk = bytes(buffer[:n]) if n else b""
+        # Read at most max_line bytes at a time, so that a line wholly inside one chunk is never over the cap.
+        view = memoryview(buffer)[: self._max_line]
+        while True:
+            n = self._raw.readinto(view) or 0
+            if not n:
+                self._check_utf8(b"", final=True)
+                return 0
+            chunk = self._limit_lines(bytes(view[:n]))
+            if chunk:
+                break  # a chunk wholly inside a line being dropped gives nothing: read on
+        view[: len(chunk)] = chunk
+        self._check_utf8(chunk, final=False)
+        if not self.controls and _CONTROL_BYTES.search(chunk) is not None:
+            self.controls = True
+        self._lines += chunk.count(b"\n")
+        self.ends_with_newline = chunk.endswith(b"\n")
+        return len(chunk)
+
+    def _limit_lines(self, chunk: bytes) -> bytes:
+        first = chunk.find(b"\n")
+        if first < 0:
+            if self._dropping:
+                return b""
+            if self._run + len(chunk) <= self._max_line:
+                self._run += len(chunk)
+                return chunk
+            keep = self._max_line - self._run
+            self._dropping = True
+            self.cut_lines.add(self._lines + 1)
+            self._run = self._max_line
+            return chunk[:keep]
+        head = b""
+        if self._dropping:
+            self._dropping = False
+            chunk = chunk[first:]  # resume at the line end that closes the cut line
+        elif self._run + first > self._max_line:
+            self.cut_lines.add(self._lines + 1)
+            head, chunk = chunk[: self._max_line - self._run], chunk[first:]
+        self._run = len(chunk) - chunk.rfind(b"\n") - 1
+        return head + chunk
+
+    def _check_utf8(self, chunk: bytes, *, final: bool) -> None:
         start = 0
         while True:
             try:
-                self._decoder.decode(chunk[start:], final=not n)
-                break
+                self._decoder.decode(chunk[start:], final=final)
+                return
             except UnicodeDecodeError as exc:
                 # exc.object is the decoder's held-back bytes plus chunk[start:]; map its offsets onto chunk.
                 shift = len(chunk) - len(exc.object)
@@ -48,19 +102,19 @@ class _Utf8Guard(io.RawIOBase):
                 self._decoder = codecs.getincrementaldecoder("utf-8")()
                 start = max(exc.end + shift, start + 1)
                 if start >= len(chunk):
-                    break
-        self._lines += chunk.count(b"\n")
-        return n or 0
+                    return
 
 
 def read_csv(
-    path: str | Path,
+    source: Source,
     pack: Pack,
     problems: ProblemLog,
     *,
     header: bool,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> Iterator[Record]:
-    """Yield one Record per CSV data row, reporting rows and bytes that cannot be read as file problems."""
+    """Yield one Record per CSV data row. A row that cannot be read is a file problem that counts the records it
+    cost: one, or one per line when an unterminated quote swallowed several lines into one bad row."""
     bad_lines: set[int] = set()
 
     def on_decode_error(line: int, reason: str) -> None:
@@ -69,15 +123,25 @@ def read_csv(
             problems.add(FileProblem("encoding", f"bytes that are not valid UTF-8 ({reason})", line=line))
 
     n_items = len(pack.items)
-    with open(path, "rb", buffering=_BUFFER) as raw:
-        guarded = io.BufferedReader(_Utf8Guard(raw, on_decode_error), buffer_size=_BUFFER)
-        text = io.TextIOWrapper(guarded, encoding="utf-8-sig", errors="replace", newline="")
+    with source.open() as raw:
+        guard = _Guard(raw, on_decode_error, max_record_bytes)
+        buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.reader(text, delimiter=pack.csv.delimiter)
         order: list[int | None] | None = None  # header position -> value position, when the header is not exact
         width = n_items
         number = 0
         previous_end = 0
         expect_header = header
+        cut = guard.cut_lines
+        last_read = 0  # the number of the last row read as a record
+
+        def cut_in(first: int, last: int) -> bool:
+            hit = [n for n in cut if first <= n <= last]
+            for n in hit:
+                cut.discard(n)
+            return bool(hit)
+
         while True:
             try:
                 for row in reader:
@@ -85,6 +149,10 @@ def read_csv(
                     previous_end = reader.line_num
                     if not row:
                         continue  # a blank line carries no data
+                    if cut and cut_in(line, previous_end):
+                        number += 1
+                        problems.add(_too_long(line, number, max_record_bytes))
+                        continue
                     if expect_header:
                         expect_header = False
                         order, width = _read_header(row, pack, problems, line)
@@ -93,26 +161,69 @@ def read_csv(
                         continue
                     number += 1
                     if len(row) != width:
+                        spanned = previous_end - line + 1
                         problems.add(
                             FileProblem(
                                 "column-count",
-                                f"row has {len(row)} fields, expected {width}",
+                                f"row has {len(row)} fields, expected {width}"
+                                + (f"; it runs over {spanned} lines (an unterminated quote?)" if spanned > 1 else ""),
                                 line=line,
                                 record=number,
+                                lost=spanned,
                             )
                         )
                         continue
-                    if order is None:
-                        yield Record(number, line, tuple(row))
-                    else:
-                        yield Record(number, line, tuple(row[j] if j is not None else "" for j in order))
+                    values = tuple(row) if order is None else tuple(row[j] if j is not None else "" for j in order)
+                    if guard.controls:
+                        _report_controls(values, pack, problems, line, number)
+                    last_read = number
+                    yield Record(number, line, values)
                 break
             except csv.Error as exc:
+                line = previous_end + 1
                 previous_end = reader.line_num
                 number += 1
-                problems.add(FileProblem("csv-syntax", str(exc), line=reader.line_num, record=number))
+                if cut and cut_in(line, previous_end):
+                    problems.add(_too_long(line, number, max_record_bytes))
+                    continue
+                spanned = previous_end - line + 1
+                problems.add(FileProblem("csv-syntax", str(exc), line=line, record=number, lost=spanned))
     if number == 0:
         problems.add(FileProblem("no-records", "the file holds no data rows", fatal=False))
+    elif not guard.ends_with_newline and last_read == number:
+        problems.add(
+            FileProblem(
+                "no-final-newline",
+                "the last row has no line end: if the file was cut short, that row may be incomplete",
+                line=previous_end,
+                record=number,
+            )
+        )
+
+
+def _too_long(line: int, number: int, cap: int) -> FileProblem:
+    return FileProblem(
+        "row-too-long",
+        f"the row is longer than {cap:,} bytes (the record size cap); it is not read",
+        line=line,
+        record=number,
+        lost=1,
+    )
+
+
+def _report_controls(values: tuple[str, ...], pack: Pack, problems: ProblemLog, line: int, number: int) -> None:
+    for position, value in enumerate(values):
+        if has_control(value):
+            column = pack.columns[position]
+            problems.add(
+                FileProblem(
+                    "control-character",
+                    f"{column} holds a control character ({visible(value)!r})",
+                    line=line,
+                    record=number,
+                    field=pack.items[position].id,
+                )
+            )
 
 
 def _read_header(row: list[str], pack: Pack, problems: ProblemLog, line: int) -> tuple[list[int | None] | None, int]:
@@ -136,7 +247,7 @@ def _read_header(row: list[str], pack: Pack, problems: ProblemLog, line: int) ->
         parts.append(f"unknown column(s) {', '.join(unknown)} (their values are not read)")
     if not missing and not unknown:
         parts.append("columns are in a different order from the layout (read by name)")
-    problems.add(FileProblem("header-row", "header row differs from the layout: " + "; ".join(parts), line=line))
+    problems.add(FileProblem("header-columns", "header row differs from the layout: " + "; ".join(parts), line=line))
     return order, len(row)
 
 

@@ -50,7 +50,9 @@ def detect(
 ) -> Detection:
     """Sniff `path`. `version` or `format` given by the caller win over what the content suggests, but a clash
     between them and the content is reported."""
-    with open(path, "rb") as f:
+    from conformance.files import require_file
+
+    with open(require_file(path), "rb") as f:
         head = f.read(SNIFF_BYTES)
     return detect_bytes(head, version=version, format=format, packs=packs)
 

@@ -1,20 +1,22 @@
 """Streaming XML reading and writing for both DIDS versions.
 
-Reading parses one DIDSRecord at a time with lxml `iterparse` and frees it before the next, so memory does not
-grow with the file. The parser never touches the network, loads no DTD and expands no entities; detection has
-already refused any file with a DOCTYPE, and libxml2's own depth and size limits stay on (no huge_tree).
+Reading feeds the file to lxml's pull parser in chunks and frees each DIDSRecord (and anything else under the
+root) once passed, so memory is bounded by the largest record, not the file. The parser never touches the
+network, loads no DTD and expands no entities; detection has already refused any file with a DOCTYPE, and
+libxml2's own depth and size limits stay on (no huge_tree).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, TextIO, cast
 
 from lxml import etree
 
-from conformance.formats._model import FileProblem, ProblemLog, Record
+from conformance.files import Source
+from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record
+from conformance.markup import NOT_XML
 from conformance.spec import Pack
 
 # One value slot: (position in the values tuple, carrier attribute or None for text, inner tag for wrappers).
@@ -37,14 +39,24 @@ def _local(tag: object) -> str:
     return str(tag).rpartition("}")[2] if isinstance(tag, str) else "(comment or instruction)"
 
 
+_CHUNK = 64 * 1024
+
+
 def read_xml(
-    path: str | Path,
+    source: Source,
     pack: Pack,
     problems: ProblemLog,
     *,
     schema: etree.XMLSchema | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> Iterator[Record]:
-    """Yield one Record per ImagingActivity, carrying its DIDSRecord's person and referral values."""
+    """Yield one Record per ImagingActivity, carrying its DIDSRecord's person and referral values.
+
+    The file is fed to a pull parser in chunks. After each record its subtree is freed; between records, anything
+    else that has piled up under the root (elements DIDS does not have) is freed as soon as it is complete, so
+    memory is bounded by the largest record. A record that runs over `max_record_bytes` stops reading with a
+    file problem instead of exhausting memory; libxml2's own limits (no huge_tree) bound text and depth.
+    """
     ns = pack.xml.namespace
     root_tag = f"{{{ns}}}{pack.xml.root}"
     record_tag = f"{{{ns}}}{pack.xml.record}"
@@ -86,12 +98,16 @@ def read_xml(
                 found = child.find(inner)
                 values[position] = (found.text if found is not None else None) or ""
 
-    number = 0
-    record_no = 0
-    context = etree.iterparse(
-        str(path),
-        events=("end",),
-        tag=record_tag,
+    def stray(element: etree._Element) -> None:
+        problems.add(
+            FileProblem(
+                "xml-structure", f"unexpected element <{_local(element.tag)}> in <{root_name}>", line=_line(element)
+            )
+        )
+
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        tag=(root_tag, record_tag),
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -99,15 +115,37 @@ def read_xml(
         remove_comments=True,
         remove_pis=True,
     )
+    number = 0
+    record_no = 0
+    fed = 0
     root: etree._Element | None = None
-    try:
-        for _event, element in context:
-            record_no += 1
-            where = f"/{root_name}/{pack.xml.record}[{record_no}]"
-            parent = element.getparent()
-            if root is None:
-                root = parent
-                if parent is None or parent.tag != root_tag or parent.getparent() is not None:
+    open_record: etree._Element | None = None  # a DIDSRecord whose start has been read and its end not yet
+    record_from = 0  # bytes fed before the chunk in which it started
+    with source.open() as stream:
+        while True:
+            chunk = stream.read(_CHUNK)
+            error: etree.XMLSyntaxError | None = None
+            try:
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+            except etree.XMLSyntaxError as exc:
+                error = exc
+            for event, element in cast(Iterator[tuple[str, Any]], parser.read_events()):
+                if event == "start":
+                    if element.tag == record_tag:
+                        open_record, record_from = element, fed
+                    elif root is None:
+                        root = element
+                    continue
+                if element.tag != record_tag:
+                    continue  # the end of the root
+                open_record = None
+                record_no += 1
+                where = f"/{root_name}/{pack.xml.record}[{record_no}]"
+                parent = element.getparent()
+                if record_no == 1 and (parent is None or parent.tag != root_tag or parent.getparent() is not None):
                     problems.add(
                         FileProblem(
                             "xml-structure",
@@ -116,85 +154,121 @@ def read_xml(
                             path=where,
                         )
                     )
-            if schema is not None and not schema.validate(element):
-                for error in cast(Iterable[Any], schema.error_log):
-                    problems.add(FileProblem("xsd", error.message, line=error.line, record=number + 1, path=where))
-            base: list[str | None] = [None] * width
-            activities = []
-            for child in element:
-                tag = child.tag
-                if tag == activity_tag:
-                    activities.append(child)
-                    continue
-                slots = header_slots.get(tag)
-                if slots is None:
-                    report("xml-structure", f"unexpected element <{_local(tag)}> in <{pack.xml.record}>", child, where)
-                    continue
-                fill(child, slots, base, where)
-            if not activities:
-                problems.add(
-                    FileProblem(
-                        "xml-structure",
-                        f"<{pack.xml.record}> has no <{activity_group.element}>; it yields no record",
-                        line=_line(element),
-                        path=where,
-                    )
-                )
-            for k, activity in enumerate(activities, 1):
-                values = base.copy()
-                activity_where = f"{where}/{activity_group.element}[{k}]"
-                fill(activity, activity_slots, values, activity_where)
-                number += 1
-                yield Record(number, activity.sourceline or 0, tuple([v or "" for v in values]), activity_where, k)
-            # Free what has been read: this record's subtree, and anything before it under the root.
-            element.clear(keep_tail=True)
-            while (previous := element.getprevious()) is not None:
-                if previous.tag != record_tag:
+                if schema is not None and not schema.validate(element):
+                    for error_entry in cast(Iterable[Any], schema.error_log):
+                        problems.add(
+                            FileProblem(
+                                "xsd", error_entry.message, line=error_entry.line, record=number + 1, path=where
+                            )
+                        )
+                base: list[str | None] = [None] * width
+                activities = []
+                for child in element:
+                    tag = child.tag
+                    if tag == activity_tag:
+                        activities.append(child)
+                        continue
+                    slots = header_slots.get(tag)
+                    if slots is None:
+                        report(
+                            "xml-structure", f"unexpected element <{_local(tag)}> in <{pack.xml.record}>", child, where
+                        )
+                        continue
+                    fill(child, slots, base, where)
+                if not activities:
                     problems.add(
                         FileProblem(
                             "xml-structure",
-                            f"unexpected element <{_local(previous.tag)}> in <{root_name}>",
-                            line=_line(previous),
+                            f"<{pack.xml.record}> has no <{activity_group.element}>; it yields no record",
+                            line=_line(element),
+                            path=where,
                         )
                     )
-                parent.remove(previous)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        message = f"XML is not well-formed: {exc.msg}"
-        if line is None:
-            # With entity resolution off (for safety) libxml2 reports an undefined &name; only as a lost document.
-            message += " (an undefined entity reference such as &name;, or the file ends early)"
-        problems.add(FileProblem("xml-syntax", message, line=line, record=None, fatal=True))
-        return
-    remaining = context.root
-    if remaining is not None:
-        for child in remaining:
-            if child.tag != record_tag:
-                problems.add(
-                    FileProblem(
-                        "xml-structure",
-                        f"unexpected element <{_local(child.tag)}> in <{root_name}>",
-                        line=_line(child),
+                for k, activity in enumerate(activities, 1):
+                    values = base.copy()
+                    activity_where = f"{where}/{activity_group.element}[{k}]"
+                    fill(activity, activity_slots, values, activity_where)
+                    number += 1
+                    yield Record(number, activity.sourceline or 0, tuple([v or "" for v in values]), activity_where, k)
+                # Free what has been read: this record's subtree, and anything before it under its parent.
+                element.clear(keep_tail=True)
+                if parent is not None:
+                    while (previous := element.getprevious()) is not None:
+                        if previous.tag != record_tag:
+                            stray(previous)
+                        parent.remove(previous)
+            if error is not None:
+                _stopped(error, open_record, activity_tag, problems)
+                return
+            if not chunk:
+                break
+            fed += len(chunk)
+            if open_record is not None:
+                if fed - record_from > max_record_bytes:
+                    lost = len(open_record.findall(activity_tag))
+                    problems.add(
+                        FileProblem(
+                            "record-too-large",
+                            f"a <{pack.xml.record}> runs over {max_record_bytes:,} bytes (the record size cap); "
+                            "reading stops here",
+                            line=_line(open_record),
+                            fatal=True,
+                            lost=lost,
+                        )
                     )
-                )
-        if remaining.tag != root_tag:
+                    return
+            elif root is not None:
+                _prune(root, record_tag, stray)
+    if root is not None:
+        for child in root:
+            if child.tag != record_tag:
+                stray(child)
+        if root.tag != root_tag:
             problems.add(
                 FileProblem(
                     "xml-structure",
-                    f"the root element is <{_local(remaining.tag)}>, not <{root_name}>",
-                    line=_line(remaining),
+                    f"the root element is <{_local(root.tag)}>, not <{root_name}>",
+                    line=_line(root),
                 )
             )
     if number == 0:
         problems.add(FileProblem("no-records", f"the file holds no <{activity_group.element}> records"))
 
 
+def _prune(root: etree._Element, record_tag: str, stray: Callable[[etree._Element], None]) -> None:
+    """Between records: free every element under the root that is complete. Only the last child on each level
+    can still be open (the parser adds to the last open element), so everything before it goes; elements at the
+    root's level that are not records are reported as they go."""
+    node = root
+    while len(node):
+        for child in list(node)[:-1]:
+            if node is root and child.tag != record_tag:
+                stray(child)
+            node.remove(child)
+        node = node[-1]
+        if node.tag == record_tag:
+            return
+
+
+def _stopped(
+    exc: etree.XMLSyntaxError, open_record: etree._Element | None, activity_tag: str, problems: ProblemLog
+) -> None:
+    """The XML stops being well-formed: reading stops. The activities of a record cut short are not read."""
+    line = exc.lineno if exc.lineno else None
+    message = f"XML is not well-formed: {exc.msg}"
+    if line is None:
+        # With entity resolution off (for safety) libxml2 reports an undefined &name; only as a lost document.
+        message += " (an undefined entity reference such as &name;, or the file ends early)"
+    lost = len(open_record.findall(activity_tag)) if open_record is not None else 0
+    if lost:
+        message += f"; the {lost} <{_local(activity_tag)}> of the record open here are not read"
+    problems.add(FileProblem("xml-syntax", message, line=line, record=None, fatal=True, lost=lost))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------------------------
 
-# Characters XML 1.0 cannot carry at all, even escaped.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Characters that need escaping: in attributes also quote and the white space that attribute normalisation eats.
 _ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
 _TEXT_SPECIAL = re.compile("[&<>\r]")
@@ -297,24 +371,39 @@ class XmlRecords:
     def tail(self) -> str:
         return f"</{self.layout.root}>\n"
 
-    def write(self, records: Iterable[Record | Sequence[str]], out: TextIO, *, counted: int = 0) -> int:
-        """Write the records' DIDSRecord elements; returns how many records. `counted`: records already written
-        (for error messages)."""
+    def write(
+        self,
+        records: Iterable[Record | Sequence[str]],
+        out: TextIO,
+        *,
+        counted: int = 0,
+        on_refused: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Write the records' DIDSRecord elements; returns how many were written. `counted`: records already
+        written (for messages). A record holding a character XML cannot carry raises ValueError, or, with
+        `on_refused(record number, value position)`, is reported there and left out."""
         open_key: list[str] | None = None
         count = 0
+        seen = 0
         width, positions, group = self.width, self.header_positions, self.group
         activity_open, activity_renderers, activity_close = self.activity
         for record in records:
             values = record.values if isinstance(record, Record) else record
-            count += 1
+            seen += 1
+            number = record.number if isinstance(record, Record) else counted + seen
             if len(values) != width:
-                number = counted + count
                 raise ValueError(
                     f"record {number} has {len(values)} values; DIDS {self.pack.version} has {width} items"
                 )
             joined = "".join(values)
-            if _NOT_XML.search(joined):
-                raise ValueError(f"record {counted + count} holds a character that XML 1.0 cannot carry")
+            if NOT_XML.search(joined):
+                position = next(i for i, v in enumerate(values) if NOT_XML.search(v))
+                if on_refused is None:
+                    item = self.pack.items[position].id
+                    raise ValueError(f"record {number}: {item} holds a character that XML 1.0 cannot carry")
+                on_refused(number, position)
+                continue
+            count += 1
             plain = _ATTR_SPECIAL.search(joined) is None
             key = [values[i] for i in positions]
             parts = []
@@ -332,13 +421,21 @@ class XmlRecords:
         return count
 
 
-def write_xml(records: Iterable[Record | Sequence[str]], out: TextIO, pack: Pack, *, group: bool = True) -> int:
+def write_xml(
+    records: Iterable[Record | Sequence[str]],
+    out: TextIO,
+    pack: Pack,
+    *,
+    group: bool = True,
+    on_refused: Callable[[int, int], None] | None = None,
+) -> int:
     """Write records as DIDS XML; consecutive records with the same person and referral share one DIDSRecord.
 
-    `out` is a text stream opened with encoding="utf-8" and newline="\\n". Returns the record count.
+    `out` is a text stream opened with encoding="utf-8" and newline="\\n". Returns the record count written;
+    `on_refused` as for XmlRecords.write.
     """
     writer = XmlRecords(pack, group=group)
     out.write(writer.head())
-    count = writer.write(records, out)
+    count = writer.write(records, out, on_refused=on_refused)
     out.write(writer.tail())
     return count

@@ -31,6 +31,7 @@ from conformance.spec._model import (
     XmlGroup,
     XmlLayout,
 )
+from conformance.spec._render import diff_json, pack_json, render_diff_text, render_pack_text
 
 __all__ = [
     "CHANGE_KINDS",
@@ -55,8 +56,12 @@ __all__ = [
     "XmlGroup",
     "XmlLayout",
     "build_pack",
+    "diff_json",
     "diff_packs",
     "load_pack",
     "merge_override",
+    "pack_json",
     "raw_pack",
+    "render_diff_text",
+    "render_pack_text",
 ]

@@ -1,0 +1,131 @@
+"""A DIDS file opened for one streaming pass, and records written back whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from conformance.files import OutputSet, Source, open_input
+from conformance.formats._csv import read_csv, write_csv
+from conformance.formats._detect import Detection, detect_bytes
+from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, Ledger, ProblemLog, Record
+from conformance.formats._xml import read_xml, write_xml
+from conformance.formats._xsd import xml_schema
+from conformance.spec import Pack, load_pack
+
+FORMATS = ("csv", "xml")
+
+
+class Submission:
+    """A DIDS file opened for one streaming pass: its version, layout, the records, and the file problems.
+
+    After the pass, `ledger()` accounts for the input: records read, records not read by cause, what stopped
+    reading, other problems and notes."""
+
+    def __init__(
+        self,
+        source: Source,
+        detection: Detection,
+        pack: Pack | None,
+        problems: ProblemLog,
+        validate_xml: bool,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    ) -> None:
+        self.source = source
+        self.path = source.path if source.path is not None else Path(source.name)
+        self.name = source.name
+        self.version = detection.version
+        self.format = detection.format
+        self.header = detection.header
+        self.pack = pack
+        self.problems = problems
+        self.records_read = 0
+        self._validate_xml = validate_xml
+        self._max_record_bytes = max_record_bytes
+        self._consumed = False
+
+    @property
+    def readable(self) -> bool:
+        """False when the file could not be read as DIDS at all (the fatal problem says why)."""
+        return self.pack is not None and self.problems.fatal is None
+
+    def records(self) -> Iterator[Record]:
+        """Stream the records once; file problems accumulate in `problems` as reading goes."""
+        if self._consumed:
+            raise RuntimeError("a Submission streams its records once; open the file again to re-read it")
+        self._consumed = True
+        if not self.readable or self.pack is None:
+            return iter(())
+        if self.format == "xml":
+            schema = xml_schema(self.pack) if self._validate_xml else None
+            reader = read_xml(
+                self.source, self.pack, self.problems, schema=schema, max_record_bytes=self._max_record_bytes
+            )
+        else:
+            reader = read_csv(
+                self.source, self.pack, self.problems, header=self.header, max_record_bytes=self._max_record_bytes
+            )
+        return self._counted(reader)
+
+    def _counted(self, reader: Iterator[Record]) -> Iterator[Record]:
+        for record in reader:
+            self.records_read += 1
+            yield record
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.records()
+
+    def ledger(self) -> Ledger:
+        """The account of what has been read so far (call it after the pass)."""
+        return Ledger.of(self.name, self.records_read, self.problems)
+
+
+def open_submission(
+    path: str | Path,
+    *,
+    version: str | None = None,
+    format: str | None = None,
+    pack: Pack | None = None,
+    overrides: Sequence[str | Path] = (),
+    validate_xml: bool = False,
+    max_examples: int = 100,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    stdin: BinaryIO | None = None,
+) -> Submission:
+    """Open a DIDS file for streaming: a regular file, or "-" for standard input (one pass). `version`/`format`
+    force what detection would guess; `pack` (or `overrides` on the bundled pack) supplies the spec.
+    `max_record_bytes` caps one record (a CSV row, an XML DIDSRecord) held in memory. Raises InputError when the
+    path is not a regular file (a FIFO, a device, a folder) and OSError when it cannot be opened at all."""
+    source = open_input(path, stdin=stdin)
+    packs = {v: load_pack(v, overrides) for v in ("v1", "v2")}
+    if pack is not None:
+        packs[pack.version] = pack
+        version = version or pack.version
+    detection = detect_bytes(source.head, version=version, format=format, packs=packs)
+    problems = ProblemLog(max_examples)
+    for problem in detection.problems:
+        problems.add(problem)
+    chosen = packs.get(detection.version) if detection.version and detection.fatal is None else None
+    return Submission(source, detection, chosen, problems, validate_xml, max_record_bytes)
+
+
+def write_records(
+    records: Iterable[Record | Sequence[str]],
+    path: str | Path,
+    *,
+    pack: Pack,
+    format: str,
+    group_activities: bool = True,
+    on_refused: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write records to `path` in `format` ("csv" or "xml"), whole or not at all; returns the number written.
+    `on_refused(record number, value position)` receives the records XML cannot carry (else ValueError)."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    with OutputSet() as outputs:
+        if format == "csv":
+            with outputs.text(path, newline="") as out:
+                return write_csv(records, out, pack)
+        with outputs.text(path, newline="\n") as out:
+            return write_xml(records, out, pack, group=group_activities, on_refused=on_refused)
