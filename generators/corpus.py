@@ -18,7 +18,6 @@ The synthetic reference tables are copied to `reference/` so that any validator 
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.check._context import months_between
+from conformance.files import OutputSet
 from conformance.formats import write_records
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.breaks import V2_BASE, V2_VALID_VARIATIONS
@@ -408,11 +408,15 @@ class Builder:
 
 
 def build_corpus(folder: str | Path) -> dict[str, int]:
-    """Write the whole corpus into `folder` (emptied first); returns the number of cases per profile."""
-    root = Path(folder)
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    """Write the whole corpus into `folder` (replaced whole); returns the number of cases per profile.
+
+    The corpus is built in a temporary folder beside `folder` and swapped in only when complete: an error or an
+    interruption leaves the old corpus as it was."""
+    with OutputSet() as outputs:
+        return _build(outputs.folder(folder))
+
+
+def _build(root: Path) -> dict[str, int]:
     reference = resources.files("conformance.check").joinpath("reference_synthetic")
     (root / "reference").mkdir()
     for entry in sorted(reference.iterdir(), key=lambda e: e.name):

@@ -10,14 +10,18 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from conformance.check._context import add_months
+from conformance.files import OutputSet, refuse_overlap
 from conformance.formats import XmlRecords, write_csv
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.local_codes import LocalCodesEdit, write_mapping
@@ -109,6 +113,9 @@ _worker: _Renderer | None = None
 
 def _start_worker(plan: Plan) -> None:
     global _worker
+    # Ctrl-C reaches the whole process group: the parent stops the pool and removes its output; a worker that
+    # died of it too would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker = _Renderer(plan)
 
 
@@ -159,8 +166,54 @@ def generate(
     answer key goes (generators.mutations.answer_key). `workers` (default: by size and cores) never changes the
     bytes written. `local_codes` (v1 only): send local exam codes for some records and write the trust's
     mapping table to this path (generators.local_codes); the key then says to check with it. Raises
-    MutationError or ScenarioError (ValueErrors) for what cannot be made.
+    MutationError or ScenarioError (ValueErrors) for what cannot be made. Every file is written whole or not at
+    all: an error or an interruption leaves none of them behind.
     """
+    refuse_overlap([], {"the output (-o)": out, "--answer-key": answer_key, "--local-codes": local_codes})
+    keys: list[dict[str, Any]] = []
+    with OutputSet() as outputs:
+        written = _generate(
+            outputs,
+            out,
+            profile=profile,
+            format=format,
+            records=records,
+            seed=seed,
+            period=period,
+            mix=mix,
+            scenarios=scenarios,
+            months=months,
+            mutate=mutate,
+            key_sink=keys.append if answer_key is not None else None,
+            local_codes=local_codes,
+            progress=progress,
+            workers=workers,
+        )
+        if answer_key is not None:
+            with outputs.open(answer_key, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(keys[0], indent=2) + "\n")
+    return written
+
+
+def _generate(
+    outputs: OutputSet,
+    out: str | Path,
+    *,
+    profile: str,
+    format: str,
+    records: int,
+    seed: int,
+    period: date,
+    mix: Mix | None,
+    scenarios: Sequence[str],
+    months: int,
+    mutate: Sequence[str],
+    key_sink: Callable[[dict[str, Any]], None] | None,
+    local_codes: str | Path | None,
+    progress: Callable[[int], None] | None,
+    workers: int | None,
+) -> int:
+    """generate() within an output set; the answer key goes to `key_sink` rather than a file."""
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     work = blocks(period, records)
@@ -170,16 +223,16 @@ def generate(
     if local_codes is not None:
         if PROFILES[profile] != "v1":
             raise ValueError("local exam codes are v1 only: DIDS v2.0 accepts none")
-        write_mapping(local_codes)
+        write_mapping(outputs.path(local_codes))
         plan.edits.append(LocalCodesEdit(seed))
     renderer = _Renderer(plan)
     source = _Source(renderer, work)  # the rows with the scenarios, before any mutation
-    scenario_keys = [s.key(renderer.pack, source) for s in applied] if answer_key is not None else []
+    scenario_keys = [s.key(renderer.pack, source) for s in applied] if key_sink is not None else []
     mutation_plan = plan_mutations(
         mutate, profile=profile, format=format, period=period, records=records, source=source
     )
     plan.edits.append(mutation_plan)
-    if answer_key is not None:
+    if key_sink is not None:
         key = make_key(
             mutation_plan,
             profile=profile,
@@ -191,11 +244,11 @@ def generate(
         )
         if local_codes is not None:
             key["check_with"].update(local_mappings=str(local_codes), submitter=PROVIDER)
-        Path(answer_key).write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
+        key_sink(key)
     workers = default_workers(records) if workers is None else max(1, workers)
     written = 0
     newline = "" if format == "csv" else "\n"
-    with open(out, "w", encoding="utf-8", newline=newline) as handle:
+    with outputs.text(out, newline=newline) as handle:
         if renderer.xml is not None:
             handle.write(renderer.xml.head())
         else:
@@ -216,7 +269,8 @@ def _texts(renderer: _Renderer, plan: Plan, work: list[Block], workers: int) -> 
             yield renderer.text(block)
         return
     # A sliding window of blocks in flight, taken back in order: bounded memory, same bytes as one process.
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(plan,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(plan,))
+    try:
         pending: deque[Future[tuple[str, int]]] = deque()
         upcoming = iter(work)
         for block in upcoming:
@@ -228,6 +282,9 @@ def _texts(renderer: _Renderer, plan: Plan, work: list[Block], workers: int) -> 
             following = next(upcoming, None)
             if following is not None:
                 pending.append(pool.submit(_render_in_worker, following))
+    finally:
+        # On an error or an interruption, blocks not yet started are dropped rather than rendered for nothing.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def generate_months(
@@ -246,46 +303,55 @@ def generate_months(
 ) -> list[tuple[date, Path | None]]:
     """Several consecutive months, one file each in `folder` (`<profile>-<YYYY-MM>.<format>`), the same patients
     throughout. With the missing-month scenario one month (the middle one) is not written; the answer key (one
-    JSON file for all months) names it."""
-    from conformance.check._context import add_months
-
+    JSON file for all months) names it. All the files appear together, or none (and a folder made for them is
+    removed again)."""
     if months < 1:
         raise ValueError("--months must be 1 or more")
     out = Path(folder)
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     missing = months // 2 if "missing-month" in scenarios else None
     per_month = [s for s in scenarios if s != "missing-month"]
     written: list[tuple[date, Path | None]] = []
-    keys = []
-    for index in range(months):
-        month = add_months(period.replace(day=1), index)
-        if index == missing:
-            written.append((month, None))
-            continue
-        path = out / f"{profile}-{month:%Y-%m}.{format}"
-        key_path = out / f".{path.name}.key.json" if answer_key is not None else None
-        generate(
-            path,
-            profile=profile,
-            format=format,
-            records=records,
-            seed=seed,
-            period=month,
-            scenarios=per_month,
-            months=months,
-            answer_key=key_path,
-            progress=progress,
-            workers=workers,
-        )
-        if key_path is not None:
-            keys.append({"file": path.name, **json.loads(key_path.read_text(encoding="utf-8"))})
-            key_path.unlink()
-        written.append((month, path))
-    if answer_key is not None:
-        combined = {
-            "schema": "dids-answer-key-months/1.0",
-            "months": keys,
-            "missing_month": None if missing is None else f"{add_months(period.replace(day=1), missing):%Y-%m}",
-        }
-        Path(answer_key).write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
+    keys: list[dict[str, Any]] = []
+    try:
+        with OutputSet() as outputs:
+            for index in range(months):
+                month = add_months(period.replace(day=1), index)
+                if index == missing:
+                    written.append((month, None))
+                    continue
+                path = out / f"{profile}-{month:%Y-%m}.{format}"
+                month_keys: list[dict[str, Any]] = []
+                _generate(
+                    outputs,
+                    path,
+                    profile=profile,
+                    format=format,
+                    records=records,
+                    seed=seed,
+                    period=month,
+                    mix=None,
+                    scenarios=per_month,
+                    months=months,
+                    mutate=(),
+                    key_sink=month_keys.append if answer_key is not None else None,
+                    local_codes=None,
+                    progress=progress,
+                    workers=workers,
+                )
+                keys += [{"file": path.name, **key} for key in month_keys]
+                written.append((month, path))
+            if answer_key is not None:
+                combined = {
+                    "schema": "dids-answer-key-months/1.0",
+                    "months": keys,
+                    "missing_month": None if missing is None else f"{add_months(period.replace(day=1), missing):%Y-%m}",
+                }
+                with outputs.open(answer_key, "w", encoding="utf-8") as handle:
+                    handle.write(json.dumps(combined, indent=2) + "\n")
+    except BaseException:
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return written

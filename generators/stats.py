@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.formats import open_submission
+from conformance.errors import DidsError
+from conformance.formats import Ledger, open_submission
 from generators.service import TABLE_C_2024_25
 
 # Table C field -> (v1 item, v2 item); "imaging_code" is present when either code is.
@@ -34,16 +35,25 @@ TABLE_C_ITEMS = {
 DISTRIBUTIONS = ("patient_source_setting", "ethnic_category", "nhs_number_status")
 
 
+class StatsError(DidsError):
+    """The file cannot be read as DIDS at all."""
+
+
 @dataclass
 class Stats:
     version: str
     records: int
     present: dict[str, float]  # Table C field -> percentage of records with it
     distributions: dict[str, Counter[str]]
+    input: Ledger | None = None
 
     def to_text(self) -> str:
-        lines = [
-            f"{self.records} record(s), DIDS {self.version}",
+        lines = [f"{self.records} record(s), DIDS {self.version}"]
+        if self.input is not None:
+            lines += self.input.lines()
+            if not self.input.complete:
+                lines.append("INCOMPLETE: the figures below cover only the records that were read")
+        lines += [
             "",
             f"{'field':<26} {'file':>7} {'Table C 2024/25':>16}",
         ]
@@ -57,10 +67,12 @@ class Stats:
 
 
 def completeness(path: str | Path) -> Stats:
+    """Completeness and distributions of the file at `path` ("-" for standard input), with its input ledger."""
     submission = open_submission(path)
     pack = submission.pack
     if pack is None:
-        raise ValueError(f"{path}: not a DIDS file")
+        fatal = submission.problems.fatal
+        raise StatsError(f"{path}: cannot be read as DIDS: {fatal.describe() if fatal else 'not a DIDS file'}")
     column = 0 if pack.version == "v1" else 1
     positions = {name: pack.index[items[column]] for name, items in TABLE_C_ITEMS.items()}
     codes = [
@@ -85,4 +97,4 @@ def completeness(path: str | Path) -> Stats:
         for name in DISTRIBUTIONS:
             distributions[name][values[pack.index[name]].strip()] += 1
     pct = {name: 100 * present[name] / records if records else 0.0 for name in TABLE_C_2024_25}
-    return Stats(pack.version, records, pct, distributions)
+    return Stats(pack.version, records, pct, distributions, submission.ledger())

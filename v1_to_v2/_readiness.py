@@ -20,7 +20,8 @@ from typing import Any
 from conformance.check._context import add_months, month_end
 from conformance.check.reference import load_local_mappings, load_reference, reference_folder
 from conformance.check.rules_v2 import submission_months, window_close
-from conformance.formats import open_submission
+from conformance.formats import Ledger, open_submission
+from conformance.markup import visible
 from conformance.spec import load_pack
 from v1_to_v2._upgrade import ACTIVITY_FROM, UpgradeError, lenient_date, plan
 
@@ -45,6 +46,7 @@ class Readiness:
     today: date
     findings: list[Finding] = field(default_factory=list)
     months: dict[str, dict[str, Any]] = field(default_factory=dict)
+    input: Ledger | None = None
 
     @property
     def blocking(self) -> bool:
@@ -56,6 +58,7 @@ class Readiness:
             "source": self.source,
             "format": self.format,
             "records": self.records,
+            "input": self.input.as_json() if self.input is not None else None,
             "as_of": self.today.isoformat(),
             "ready": not self.blocking,
             "findings": [
@@ -69,6 +72,7 @@ class Readiness:
         lines = [
             f"DIDS v2.0 readiness of {self.source} ({self.records:,} v1 record(s), {self.format}), as of "
             f"{self.today.isoformat()}",
+            *(self.input.lines() if self.input is not None else []),
             "",
         ]
         for level, title in (("blocking", "Blocking"), ("action", "To do before v2.0"), ("info", "For information")):
@@ -208,15 +212,32 @@ def readiness(
     when = today or datetime.now(UTC).date()
     result = Readiness(str(source), submission.format or "csv", records, when)
     add = result.findings.append
-    not_read = [p for p in submission.problems if not p.fatal]
-    if not_read:
+    ledger = submission.ledger()
+    result.input = ledger
+    if not ledger.complete:
+        examples = [f"line {p.line}: {visible(p.message)}" for p in submission.problems if p.lost or p.fatal][:3]
         add(
             Finding(
                 "blocking",
                 "unreadable-records",
-                f"{len(not_read)} record(s) could not be read at all",
-                len(not_read),
-                [f"line {p.line}: {p.message}" for p in not_read[:3]],
+                f"the file could not be read in full: {ledger.headline()}. Nothing in this report covers what was "
+                "not read: fix the extract and run readiness again",
+                ledger.records_not_read,
+                examples,
+            )
+        )
+    if ledger.records_read == 0:
+        add(Finding("blocking", "no-records", "the file holds no records: there is nothing to judge", 0))
+    damaged = {k: n for k, n in ledger.other_problems.items() if k != "no-records"}
+    if damaged:
+        add(
+            Finding(
+                "action",
+                "file-problems",
+                "file problems in records that were read (values may be wrong): "
+                + ", ".join(f"{kind} {n:,}" for kind, n in damaged.items()),
+                sum(damaged.values()),
+                [f"line {p.line}: {visible(p.message)}" for p in submission.problems if p.kind in damaged][:3],
             )
         )
     if late:

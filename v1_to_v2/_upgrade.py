@@ -21,7 +21,6 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -31,7 +30,10 @@ from typing import IO, Any
 from conformance.check import Report, check, load_reference, make_context
 from conformance.check._context import LONDON, offset_text
 from conformance.check.reference import ReferenceData, load_local_mappings
-from conformance.formats import XmlRecords, open_submission, write_csv
+from conformance.errors import DidsError
+from conformance.files import OutputSet, refuse_overlap
+from conformance.formats import Ledger, Record, XmlRecords, open_submission, write_csv
+from conformance.markup import visible
 from conformance.spec import Pack, load_pack
 
 OUTCOMES = (
@@ -48,7 +50,7 @@ OUTCOMES = (
 ACTIVITY_FROM = date(2026, 4, 1)
 
 
-class UpgradeError(ValueError):
+class UpgradeError(DidsError):
     """The file cannot be upgraded at all (not DIDS v1, unreadable, bad options): one line saying why."""
 
 
@@ -154,7 +156,8 @@ class Summary:
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     unmapped_codes: Counter[str] = field(default_factory=Counter)
     local_mapped: Counter[str] = field(default_factory=Counter)
-    unreadable_records: list[dict[str, Any]] = field(default_factory=list)
+    input: Ledger | None = None  # what was read and written: every record accounted for
+    problem_examples: list[dict[str, Any]] = field(default_factory=list)  # the first few file problems
     codes_checked: bool = False
     before_v2: int = 0
     months: Counter[str] = field(default_factory=Counter)
@@ -171,7 +174,9 @@ class Summary:
             "output_format": self.output_format,
             "time_policy": self.time_policy,
             "records": self.records,
-            "records_not_read": self.unreadable_records,
+            "complete": self.complete,
+            "input": self.input.as_json() if self.input is not None else None,
+            "problem_examples": self.problem_examples,
             "items": [
                 {
                     "item": s.item,
@@ -200,15 +205,29 @@ class Summary:
             }
         return out
 
+    @property
+    def complete(self) -> bool:
+        """Every record of the input was read and written."""
+        return self.input is not None and self.input.complete
+
+    @property
+    def clean(self) -> bool:
+        """Complete, the input had no file problem, and the upgraded file (when checked) is accepted."""
+        return self.input is not None and self.input.clean and (self.check is None or self.check.verdict == "accepted")
+
     def to_text(self) -> str:
         lines = [
             f"Upgraded {self.records:,} v1 record(s) ({self.input_format}) to DIDS v2.0 ({self.output_format}): "
             f"{self.output}",
             f"time policy: {self.time_policy}",
         ]
-        if self.unreadable_records:
-            lines.append(f"{len(self.unreadable_records)} record(s) could not be read and were not upgraded:")
-            lines += [f"  line {r['line']}: {r['message']}" for r in self.unreadable_records[:10]]
+        if self.input is not None:
+            if not self.input.complete:
+                lines.append(
+                    "INCOMPLETE: records of the input were not upgraded; the upgraded file holds only what was read"
+                )
+            lines += self.input.lines()
+            lines += [f"  line {p['line']}: {p['kind']}: {visible(p['message'])}" for p in self.problem_examples[:10]]
         lines.append("")
         lines.append("Per v2 item (records):")
         for s in self.steps:
@@ -236,6 +255,8 @@ class Summary:
                 f"Check of the upgraded file (profile v2{', ' + self.period_note if self.period_note else ''}):"
             )
             lines.append(f"  verdict {self.check.verdict.upper()}; {self.check.records_rejected:,} record(s) rejected")
+            if not self.complete:
+                lines.append("  (the verdict covers the records that were upgraded, not the ones that were not read)")
             for rule, count in sorted(self.check.counts.items()):
                 spec = self.check.rules[rule]
                 lines.append(f"  {rule:<36} {spec.severity:<14} {count:>8,}  {spec.message}")
@@ -352,6 +373,7 @@ def upgrade(
     `check_output`: check the upgraded file with the v2 profile (the period is inferred when every procedure falls
     in one month and `period` is not given). `account`: write a JSON-lines account, one line per record.
     """
+    refuse_overlap([source, local_codes, *overrides], {"the output (-o)": output, "the account (--account)": account})
     submission = open_submission(source, overrides=overrides)
     if submission.pack is None or not submission.readable:
         fatal = submission.problems.fatal
@@ -380,8 +402,9 @@ def upgrade(
     plain = {s.item: ("not-in-v1" if s.how == "none" else "copied") for s in upgrader.steps}
     nicip_position = submission.pack.index["imaging_code_nicip"]
     start_position = v2.index["procedure_start_timestamp"]
+    not_written: Counter[str] = Counter()
 
-    def rows(journal: IO[str] | None) -> Iterator[list[str]]:
+    def rows(journal: IO[str] | None) -> Iterator[Record]:
         for record in submission.records():
             notes: dict[str, list[str]] = {}
             row = upgrader.upgrade_row(record.values, notes)
@@ -405,35 +428,54 @@ def upgrade(
                 journal.write(json.dumps(entry, separators=(",", ":")) + "\n")
             if progress is not None and summary.records % 100_000 == 0:
                 progress(summary.records)
-            yield row
+            yield Record(record.number, record.line, tuple(row))
+
+    def refused(number: int, position: int) -> None:  # a value XML cannot carry: the record is not written
+        not_written["control-character"] += 1
 
     newline = "" if output_format == "csv" else "\n"
-    with ExitStack() as files:
-        journal = files.enter_context(open(account, "w", encoding="utf-8")) if account is not None else None
-        handle = files.enter_context(open(output, "w", encoding="utf-8", newline=newline))
-        if output_format == "csv":
-            write_csv(rows(journal), handle, v2)
-        else:
-            writer = XmlRecords(v2)
-            handle.write(writer.head())
-            writer.write(rows(journal), handle)
-            handle.write(writer.tail())
-    for item, counter in outcomes.items():
-        rest = summary.records - sum(counter.values())
-        if rest:
-            counter[plain[item]] += rest
-    summary.unreadable_records = [
-        {"line": p.line, "kind": p.kind, "message": p.message} for p in submission.problems if not p.fatal
-    ]
-    if check_output:
-        chosen = period
-        if chosen is None and len(summary.months) == 1:
-            chosen = next(iter(summary.months))
-            summary.period_note = f"period {chosen} inferred from the procedure dates"
-        elif chosen is not None:
-            summary.period_note = f"period {chosen}"
-        else:
-            summary.period_note = "no period (the procedures span several months; give --period)"
-        context = make_context(submitted, chosen, submitter)
-        summary.check = check(output, profile="v2", context=context, reference=ref or load_reference(None))
+    with OutputSet() as outputs:
+        # Everything is written to temporary files and checked there; only a finished upgrade is renamed into
+        # place, so an interrupted or failed run leaves no output behind.
+        journal = outputs.open(account, "w", encoding="utf-8") if account is not None else None
+        try:
+            with outputs.text(output, newline=newline) as handle:
+                if output_format == "csv":
+                    written = write_csv(rows(journal), handle, v2)
+                else:
+                    writer = XmlRecords(v2)
+                    handle.write(writer.head())
+                    written = writer.write(rows(journal), handle, on_refused=refused)
+                    handle.write(writer.tail())
+        finally:
+            if journal is not None:
+                journal.close()
+        for item, counter in outcomes.items():
+            rest = summary.records - sum(counter.values())
+            if rest:
+                counter[plain[item]] += rest
+        ledger = submission.ledger()
+        ledger.records_written = written
+        ledger.not_written = dict(not_written)
+        summary.input = ledger
+        summary.problem_examples = [
+            {"line": p.line, "kind": p.kind, "message": p.message, "lost": p.lost} for p in submission.problems
+        ]
+        if check_output:
+            chosen = period
+            if chosen is None and len(summary.months) == 1:
+                chosen = next(iter(summary.months))
+                summary.period_note = f"period {chosen} inferred from the procedure dates"
+            elif chosen is not None:
+                summary.period_note = f"period {chosen}"
+            else:
+                summary.period_note = "no period (the procedures span several months; give --period)"
+            context = make_context(submitted, chosen, submitter)
+            summary.check = check(
+                outputs.path(output),
+                profile="v2",
+                context=context,
+                reference=ref or load_reference(None),
+                display_name=str(output),
+            )
     return summary

@@ -1,0 +1,106 @@
+"""The `dids` command: a thin front door over the library.
+
+Exit codes: 0 success (or an accepted file), 1 the job ran and found problems, 2 the job could not be done (bad
+arguments, unreadable input); in that last case one line on stderr says why, never a traceback. Ctrl-C ends with
+130 and SIGTERM with 143, each with one line, after every output file in progress has been removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn, TextIO
+
+from conformance import __version__
+from conformance.cli import check, corpus, demo, generate, reading, spec, upgrade
+from conformance.cli._common import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from conformance.errors import DidsError
+
+COMMANDS = (spec, reading, check, generate, upgrade, corpus, demo)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that output files in progress are removed on the way out.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way can swallow it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (the usage itself is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CANNOT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dids",
+        description="Conformance and migration harness for NHS England's Diagnostic Imaging Data Set (DIDS). "
+        "Exit codes: 0 ok, 1 problems found, 2 could not run.",
+    )
+    parser.add_argument("--version", action="version", version=f"dids {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
+    """Parse `argv`, run the subcommand, and turn every failure into an exit code and at most one line."""
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its one-line usage error (or --help, --version)
+        return EXIT_OK if exc.code == 0 else EXIT_CANNOT
+    try:
+        code: int = args.handler(args, stdout)
+        return code
+    except DidsError as exc:
+        stderr.write(f"dids: error: {exc}\n")
+    except KeyboardInterrupt:
+        stderr.write("dids: interrupted; no output was left behind\n")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        stderr.write("dids: terminated; no output was left behind\n")
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: main() ends quietly
+    except OSError as exc:
+        stderr.write(f"dids: error: {exc}\n")
+    except RecursionError:
+        stderr.write("dids: error: the input is nested too deeply to read\n")
+    except MemoryError:
+        stderr.write("dids: error: out of memory (a record or reference table too large for this machine)\n")
+    except Exception as exc:
+        if args.debug:
+            raise
+        stderr.write(f"dids: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)\n")
+    return EXIT_CANNOT
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr)
+    except BrokenPipeError:
+        # `dids ... | head`: stop writing, and keep Python from complaining about the closed pipe at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

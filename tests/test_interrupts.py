@@ -1,0 +1,184 @@
+"""Long runs killed part way, and disks that fill: every command ends with one line and its exit code (130 for
+SIGINT, 143 for SIGTERM, 2 for a full disk), and leaves nothing at its output paths, not even a temporary file.
+
+The signal arrives at a point drawn from a seeded random generator (so a failure can be replayed), inside a run
+long enough that the command is still working when it comes; a run that had already finished fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from generators.generate import generate
+
+SUBMITTED = "2026-06-10T09:00"
+DIDS = [sys.executable, "-m", "conformance.cli"]
+
+
+def temporary_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".part") or ".part" in p.name)
+
+
+@pytest.fixture(scope="module")
+def big_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("big") / "big-v1.csv"
+    generate(path, profile="v1-dsp", records=400_000, seed=9, period=__import__("datetime").date(2026, 5, 1))
+    return path
+
+
+def interrupt(argv: list[str], sig: signal.Signals, delay: float, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run dids in a process group of its own and signal it after `delay` seconds: SIGINT to the whole group, as a
+    terminal's Ctrl-C does (worker processes included), SIGTERM to the command alone, as `kill PID` does."""
+    process = subprocess.Popen(
+        [*DIDS, *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    time.sleep(delay)
+    assert process.poll() is None, f"{argv[0]} finished before the signal; make the run longer"
+    if sig == signal.SIGINT:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+JOBS = {
+    "generate": lambda big, out: ["generate", "--records", "3000000", "-o", str(out / "month.csv")],
+    "generate-xml": lambda big, out: [
+        "generate",
+        "--records",
+        "2000000",
+        "--format",
+        "xml",
+        "--answer-key",
+        str(out / "key.json"),
+        "-o",
+        str(out / "month.xml"),
+    ],
+    "upgrade": lambda big, out: [
+        "upgrade",
+        str(big),
+        "-o",
+        str(out / "up.xml"),
+        "--format",
+        "xml",
+        "--account",
+        str(out / "account.jsonl"),
+        "--submitted",
+        SUBMITTED,
+    ],
+    "check": lambda big, out: ["check", str(big), "--submitted", SUBMITTED, "-o", str(out / "report.json")],
+    "convert": lambda big, out: ["convert", str(big), "-o", str(out / "big.xml")],
+    "fixtures": lambda big, out: ["fixtures", "build", "--out", str(out / "corpus")],
+}
+CASES = [(job, sig) for job in JOBS for sig in (signal.SIGINT, signal.SIGTERM)]
+
+
+@pytest.mark.parametrize(("job", "sig"), CASES, ids=[f"{j}-{s.name}" for j, s in CASES])
+def test_a_signal_part_way_leaves_no_output_and_no_traceback(
+    tmp_path: Path, big_v1: Path, job: str, sig: signal.Signals
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    delay = random.Random(f"{job}:{sig.name}").uniform(0.8, 2.5)
+    done = interrupt(JOBS[job](big_v1, out), sig, delay, tmp_path)
+    assert done.returncode == (130 if sig == signal.SIGINT else 143), (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("dids: interrupted" if sig == signal.SIGINT else "dids: terminated")
+    assert sorted(p.name for p in out.iterdir()) == [], f"left behind after {delay:.2f} s"
+
+
+def test_an_interrupted_corpus_build_keeps_the_old_corpus(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "VERSION").write_text("old\n")
+    done = interrupt(["fixtures", "build", "--out", str(corpus)], signal.SIGTERM, 1.5, tmp_path)
+    assert done.returncode == 143
+    assert sorted(p.name for p in corpus.iterdir()) == ["VERSION"] and (corpus / "VERSION").read_text() == "old\n"
+    assert temporary_files(tmp_path) == []
+
+
+def _in_a_tiny_filesystem(argv: list[str], folder: Path, size: str = "256k") -> tuple[int, str, list[str]]:
+    """Run dids with `folder` as a tmpfs of `size` (in a private mount namespace); exit code, stderr, and what the
+    folder held afterwards."""
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to give the command a tiny filesystem of its own")
+    command = " ".join(["exec", *(f"'{a}'" for a in [*DIDS, *argv])])
+    script = (
+        f"mount -t tmpfs -o size={size} tmpfs '{folder}' || exit 99\n"
+        f"( {command} ) 2> '{folder.parent}/stderr'\n"
+        "code=$?\n"
+        f"ls -A '{folder}' > '{folder.parent}/listing'\n"
+        "exit $code\n"
+    )
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 99, f"cannot mount a tmpfs here: {done.stderr}"
+    stderr = (folder.parent / "stderr").read_text()
+    listing = (folder.parent / "listing").read_text().split()
+    return done.returncode, stderr, listing
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "--records", "20000", "-o", "{out}/month.csv", "--answer-key", "{out}/key.json"],
+        ["upgrade", "{big}", "-o", "{out}/up.csv", "--no-check", "--account", "{out}/account.jsonl"],
+        ["convert", "{big}", "-o", "{out}/big.xml"],
+        ["fixtures", "build", "--out", "{out}/corpus"],
+    ],
+    ids=["generate", "upgrade", "convert", "fixtures"],
+)
+def test_a_full_disk_is_one_line_exit_2_and_no_output(tmp_path: Path, big_v1: Path, argv: list[str]) -> None:
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    filled = [a.replace("{out}", str(folder)).replace("{big}", str(big_v1)) for a in argv]
+    code, stderr, listing = _in_a_tiny_filesystem(filled, folder)
+    assert code == 2, stderr
+    assert stderr.startswith("dids: error:") and stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    assert "No space left on device" in stderr
+    assert listing == []
+
+
+def test_a_file_size_limit_is_the_same_one_line_and_no_output(tmp_path: Path) -> None:
+    """Where no tmpfs can be had, RLIMIT_FSIZE makes writes fail the same way (EFBIG instead of ENOSPC)."""
+    import resource
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    out = tmp_path / "month.csv"
+    done = subprocess.run(
+        [*DIDS, "generate", "--records", "20000", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,  # the child only sets a limit before exec
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "File too large" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_last_output_is_not_renamed_into_place_when_an_earlier_one_fails(tmp_path: Path) -> None:
+    """Outputs appear together: generate with a key in a folder that does not exist writes neither file."""
+    out = tmp_path / "month.csv"
+    done = subprocess.run(
+        [*DIDS, "generate", "--records", "50", "-o", str(out), "--answer-key", str(tmp_path / "nowhere" / "k.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert os.listdir(tmp_path) == []
