@@ -7,6 +7,9 @@ fixture; such a test then runs once per corpus case:
         verdict, findings = my_validator(dids_case.file, dids_case.context)   # findings: (rule, record) pairs
         dids_case.expect(verdict, findings)                                    # fails with what differed
 
+The verdict is one of the manifest's words: accepted, rejected, or unreadable (the validator refused to read
+the file). A selection that matches no case is a usage error, never an empty green run.
+
 Options: --dids-corpus DIR (default: fixtures/corpus under the rootdir), --dids-profile P (repeatable; default
 all three), --dids-case GLOB and --dids-tag TAG (repeatable) to narrow the cases.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conformance.certify import Case, Outcome, load_corpus, score_case
+from conformance.certify._validators import ANSWERS
 
 PROFILES = ("v1-dsp", "v1-portal", "v2")
 
@@ -49,8 +53,10 @@ class CorpusCase:
         return {"profile": self.profile, "format": self.case.format, **self.case.context}
 
     def expect(self, verdict: str, findings: Iterable[tuple[str, int | None]] | None = None) -> None:
-        """Fail unless (verdict, findings) is what the corpus expects: the verdict (accepted, rejected, or error
-        for an unreadable file) and, when given, exactly the expected (rule, record) findings."""
+        """Fail unless (verdict, findings) is what the corpus expects: the verdict (accepted, rejected, or
+        unreadable) and, when given, exactly the expected (rule, record) findings."""
+        if verdict not in ANSWERS:
+            pytest.fail(f"unknown verdict {verdict!r}: say one of {', '.join(ANSWERS)}", pytrace=False)
         outcome = Outcome(verdict, None if findings is None else frozenset(findings))
         result = score_case(self.case, outcome)
         if result.category not in ("correct-accept", "correct-reject"):
@@ -63,21 +69,36 @@ class CorpusCase:
             pytest.fail("\n".join(lines), pytrace=False)
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "dids_case" not in metafunc.fixturenames:
-        return
-    config = metafunc.config
+def _selected(config: pytest.Config) -> list[CorpusCase]:
+    """The corpus cases the options select; a usage error when the corpus is missing or nothing matches."""
     root = config.getoption("dids_corpus") or str(Path(str(config.rootpath)) / "fixtures" / "corpus")
     if not (Path(root) / "VERSION").is_file():
         raise pytest.UsageError(f"no DIDS corpus at {root}: pass --dids-corpus DIR (a copy of fixtures/corpus)")
     profiles = config.getoption("dids_profile") or list(PROFILES)
     globs, tags = config.getoption("dids_case"), set(config.getoption("dids_tag"))
-    params = []
+    chosen = []
     for profile in profiles:
         for case in load_corpus(root, profile).cases:
             if globs and not any(fnmatch.fnmatchcase(case.id, g) for g in globs):
                 continue
             if tags and not tags & set(case.tags):
                 continue
-            params.append(pytest.param(CorpusCase(profile, case), id=f"{profile}:{case.id}"))
+            chosen.append(CorpusCase(profile, case))
+    if not chosen:
+        said = " ".join([*(f"--dids-case {g}" for g in globs), *(f"--dids-tag {t}" for t in sorted(tags))])
+        raise pytest.UsageError(f"no DIDS corpus case matches {said or 'the selection'} in {', '.join(profiles)}")
+    return chosen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A selection given on the command line is checked before collection, so one that matches nothing stops the
+    # run as a usage error (exit 4) instead of producing zero tests and a green run.
+    if config.getoption("dids_case", None) or config.getoption("dids_tag", None):
+        _selected(config)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dids_case" not in metafunc.fixturenames:
+        return
+    params = [pytest.param(c, id=f"{c.profile}:{c.case.id}") for c in _selected(metafunc.config)]
     metafunc.parametrize("dids_case", params)

@@ -25,7 +25,7 @@ from conformance.certify import (
     to_json,
     to_junit,
 )
-from conformance.check import check, load_reference, make_context
+from conformance.check import CannotCheck, check, load_reference, make_context
 from conformance.check.reference import load_local_mappings
 from conformance.cli import run
 
@@ -47,8 +47,8 @@ def ours(profile: str, drop: set[str] = frozenset(), always: str | None = None):
         when = make_context(context["submitted"], context.get("period"), context.get("submitter"))
         try:
             report = check(path, profile=profile, context=when, reference=reference, max_examples=1_000_000)
-        except Exception:  # unreadable: our checker refuses it (the CLI's exit 2)
-            return Outcome("error")
+        except CannotCheck:  # unreadable: our checker refuses it (the CLI's exit 2)
+            return Outcome("unreadable")
         findings = frozenset((f.rule, f.record) for f in report.findings if f.rule not in drop)
         severe = any(report.rules[r].severity != "warning" for r, _ in findings)
         return Outcome("rejected" if severe else "accepted", findings)
@@ -163,7 +163,9 @@ def test_reports_json_junit_and_a_self_contained_html_certificate() -> None:
 def test_adapters_read_each_shape() -> None:
     assert read_output("exit", 0, b"", b"") == Outcome("accepted")
     assert read_output("exit", 1, b"", b"") == Outcome("rejected")
-    assert read_output("exit", 2, b"", b"dids: error: unreadable\n").verdict == "error"
+    assert read_output("exit", 2, b"", b"dids: error: unreadable\n").verdict == "unreadable"
+    assert read_output("exit", 3, b"", b"").verdict == "error"
+    assert read_output("exit", -11, b"", b"").verdict == "error"  # killed by SIGSEGV
     dq = read_output("dq-xml", 1, PEER_DQ.read_bytes(), b"")
     assert dq.verdict == "rejected" and ("DIDS066", 1) in (dq.findings or set())
     junit = (
@@ -175,7 +177,7 @@ def test_adapters_read_each_shape() -> None:
     )
     assert read_output("json", 1, b"not json", b"").verdict == "error"
     hostile = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><ROWS>&x;</ROWS>'
-    assert read_output("dq-xml", 1, hostile, b"").verdict in ("error", "accepted")
+    assert read_output("dq-xml", 1, hostile, b"").verdict == "error"
 
 
 def test_command_validators_report_timeouts_and_missing_programs_as_errors(tmp_path: Path) -> None:
@@ -216,7 +218,7 @@ pytest_plugins = ["pytester"]
 def test_the_pytest_plugin_runs_one_test_per_case(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from conformance.check import check, load_reference, make_context
+        from conformance.check import CannotCheck, check, load_reference, make_context
 
         def test_vendor(dids_case):
             context = dids_case.context
@@ -224,7 +226,7 @@ def test_the_pytest_plugin_runs_one_test_per_case(pytester: pytest.Pytester) -> 
                 report = check(dids_case.file, profile="v2", reference=load_reference(context["reference"]),
                                context=make_context(context["submitted"], context.get("period")))
             except Exception:
-                dids_case.expect("error")
+                dids_case.expect("unreadable")
                 return
             dids_case.expect(report.verdict, {(f.rule, f.record) for f in report.findings})
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from conformance import __version__
 from conformance.certify._score import CATEGORIES, CaseResult, Certification
+from conformance.markup import html_text as escape
+from conformance.markup import visible, xml_attr, xml_text
 
 JSON_SCHEMA = "dids-certification/1.0"
 
@@ -23,7 +23,9 @@ def _why(r: CaseResult) -> str:
         parts.append(r.outcome.detail)
     if r.expected_failure is not None:
         parts.append(f"expected failure: {r.expected_failure.reason}")
-    return "; ".join(parts)
+    if r.control:
+        parts.append("control case: added because the selection held no case to accept")
+    return visible("; ".join(parts))
 
 
 def _order(pair: tuple[str, int | None]) -> tuple[str, int]:
@@ -47,6 +49,13 @@ def to_text(cert: Certification, *, show: int = 50) -> str:
         "",
     ]
     failing = [r for r in cert.results if r.status != "pass"]
+    errors = counts.get("error", 0)
+    if errors:
+        lines.append(f"  {errors} case(s) ended in a validator error (crash, timeout, unreadable answer): an error")
+        lines.append("  is never an answer, so the validator cannot be certified until they pass")
+    controls = [r.case.id for r in cert.results if r.control]
+    if controls:
+        lines.append(f"  control case added (the selection held no case to accept): {', '.join(controls)}")
     for r in failing[:show]:
         lines.append(f"  {r.status:<26} {r.category:<14} {r.case.id}: {_why(r)}")
     if len(failing) > show:
@@ -74,6 +83,7 @@ def to_json(cert: Certification) -> str:
                 "outcome": r.outcome.verdict,
                 "category": r.category,
                 "status": r.status,
+                "control": r.control,
                 "reasons_checked": r.reasons_checked,
                 "missing": [{"rule": a, "record": b} for a, b in sorted(r.missing, key=_order)],
                 "extra": [{"rule": a, "record": b} for a, b in sorted(r.extra, key=_order)],
@@ -87,25 +97,27 @@ def to_json(cert: Certification) -> str:
 
 def to_junit(cert: Certification) -> str:
     cases = []
-    failures = skipped = 0
+    failures = skipped = errors = 0
     for r in cert.results:
         body = ""
-        if r.status in ("fail", "expired-expected-failure"):
+        if r.category == "error":
+            errors += 1
+            body = f"<error message={xml_attr(r.category)}>{xml_text(_why(r))}</error>"
+        elif r.status in ("fail", "expired-expected-failure"):
             failures += 1
-            body = f"<failure message={quoteattr(r.category)}>{escape(_why(r))}</failure>"
+            body = f"<failure message={xml_attr(r.category)}>{xml_text(_why(r))}</failure>"
         elif r.status == "expected-failure":
             skipped += 1
-            body = f"<skipped message={quoteattr('expected failure: ' + _why(r))}/>"
-        name = quoteattr(f"{r.case.id}: {r.case.description}")
+            body = f"<skipped message={xml_attr('expected failure: ' + _why(r))}/>"
+        name = xml_attr(f"{r.case.id}: {r.case.description}")
         cases.append(
-            f"    <testcase classname={quoteattr('dids.certify.' + cert.corpus.profile)} name={name}>{body}</testcase>"
+            f"    <testcase classname={xml_attr('dids.certify.' + cert.corpus.profile)} name={name}>{body}</testcase>"
         )
-    suite = quoteattr(f"DIDS corpus {cert.corpus.version} {cert.corpus.profile}: {cert.validator}")
+    suite = xml_attr(f"DIDS corpus {cert.corpus.version} {cert.corpus.profile}: {cert.validator}")
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n'
-        f'  <testsuite name={suite} tests="{len(cert.results)}" failures="{failures}" skipped="{skipped}" errors="0">\n'
-        + "\n".join(cases)
-        + "\n  </testsuite>\n</testsuites>\n"
+        f'  <testsuite name={suite} tests="{len(cert.results)}" failures="{failures}" skipped="{skipped}" '
+        f'errors="{errors}">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
     )
 
 

@@ -6,9 +6,15 @@ Per case, one category:
   wrong-reason     the right verdict with other findings: missing, extra, or on other records
   false-reject     expected accepted, rejected
   false-accept     expected rejected or unreadable, accepted
-  error            the validator failed, timed out, or its output could not be read (for an unreadable file an
-                   error is a refusal, so it counts as correct-reject)
+  error            the validator crashed, timed out, could not start, or said something its adapter cannot read:
+                   whatever the case expected, an error is not an answer, and any error means NOT CERTIFIED (an
+                   expected-failure entry cannot waive it)
+A refusal is `rejected` or `unreadable`: a file-level reject satisfies an unreadable case; an `unreadable` answer
+to a case expecting findings satisfies it only when the adapter cannot show findings (exit codes).
 Per rule: in how many cases it was expected and caught, expected and missed, or reported where not expected.
+
+When the selected cases hold none that should be accepted, certify adds one (the corpus's first) as a control,
+so that a validator which refuses every file can never be certified on a selection of refusals.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 
 from conformance.certify._corpus import Case, Corpus
 from conformance.certify._validators import CertifyError, Outcome
+from conformance.files import InputError, require_file
 
 CATEGORIES = ("correct-accept", "correct-reject", "wrong-reason", "false-reject", "false-accept", "error")
 PASSING = {"correct-accept", "correct-reject"}
@@ -45,7 +52,9 @@ class ExpectedFailure:
 def load_expected_failures(path: str | Path) -> list[ExpectedFailure]:
     """TOML: [[expected-failure]] with `case` or `rule`, `reason`, and optional `expires` (a date)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(require_file(path, what="expected failures", max_bytes=16 << 20).read_text("utf-8"))
+    except InputError as exc:
+        raise CertifyError(str(exc)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CertifyError(f"cannot read expected failures {path}: {exc}") from None
     out = []
@@ -71,6 +80,7 @@ class CaseResult:
     reasons_checked: bool = True
     expected_failure: ExpectedFailure | None = None
     status: str = ""  # pass | fail | expected-failure | unexpected-pass | expired-expected-failure
+    control: bool = False  # added by certify because the selection held no case to accept
 
     @property
     def missing_rules(self) -> set[str]:
@@ -83,7 +93,7 @@ class CaseResult:
 
 def score_case(case: Case, outcome: Outcome) -> CaseResult:
     expected = case.verdict
-    if outcome.verdict == "error" and expected != "unreadable":
+    if outcome.verdict == "error":
         return CaseResult(case, outcome, "error")
     result = CaseResult(case, outcome, "")
     if expected != "unreadable" and outcome.findings is not None:
@@ -91,7 +101,7 @@ def score_case(case: Case, outcome: Outcome) -> CaseResult:
         result.missing, result.extra = want - set(outcome.findings), set(outcome.findings) - want
     else:
         result.reasons_checked = expected == "unreadable"
-    refused = outcome.verdict in ("rejected", "error") if expected == "unreadable" else outcome.verdict == "rejected"
+    refused = outcome.verdict in ("rejected", "unreadable")
     if expected == "accepted":
         result.category = "false-reject" if refused else "correct-accept"
     else:
@@ -148,18 +158,38 @@ def certify(
     today: date | None = None,
 ) -> Certification:
     """Run the validator over every (selected) case and score it. `jobs` runs cases in parallel threads (for
-    command validators, each in its own process)."""
+    command validators, each in its own process). On Ctrl-C or SIGTERM every running validator is stopped."""
+    if jobs < 1:
+        raise CertifyError(f"jobs must be 1 or more, not {jobs}")
     cases = [c for c in corpus.cases if select is None or select(c)]
     if not cases:
         raise CertifyError("no cases selected")
+    controls: set[str] = set()
+    if not any(c.verdict == "accepted" for c in cases):
+        control = next((c for c in corpus.cases if c.verdict == "accepted"), None)
+        if control is not None:
+            cases.insert(0, control)
+            controls.add(control.id)
     day = today or date.today()
     waivers = list(expected_failures)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        outcomes = list(pool.map(lambda c: validator(c, corpus.profile), cases))
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = [pool.submit(validator, case, corpus.profile) for case in cases]
+    try:
+        outcomes = [future.result() for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        stop = getattr(validator, "stop", None)
+        if callable(stop):
+            stop()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     results = [score_case(case, outcome) for case, outcome in zip(cases, outcomes, strict=True)]
     for result in results:
-        waiver = next((w for w in waivers if w.covers(result)), None)
+        result.control = result.case.id in controls
         passing = result.category in PASSING
+        waiver = None if result.category == "error" else next((w for w in waivers if w.covers(result)), None)
         if waiver is None:
             result.status = "pass" if passing else "fail"
             continue

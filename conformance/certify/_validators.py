@@ -4,92 +4,193 @@ A validator is a command (`CommandValidator`: a template with {placeholders}, ru
 callable (`CallableValidator`). Its output is read by an adapter into an `Outcome`: the verdict and, where the
 adapter can see them, the findings as (rule, record).
 
+Verdicts: `accepted`, `rejected`, `unreadable` (the validator refused to read the file, as `dids check` does with
+exit 2), and `error`: the validator crashed (killed by a signal), timed out, could not start, printed more than
+certify captures, or said something its adapter cannot read (an unknown verdict word, JSON that is not a report,
+an exit code that contradicts what it printed). An error is never taken for an answer.
+
 Adapters:
-  exit    the exit code alone: 0 accepted, 1 rejected, anything else an error (no findings visible)
-  json    our `dids check --format json` report (verdict, findings[].rule/.record)
+  exit    the exit code alone: 0 accepted, 1 rejected, 2 unreadable, anything else an error (no findings visible)
+  json    our `dids check --format json` report (verdict, findings[].rule/.record); exit 2 and no output: unreadable
   junit   JUnit XML: a failed testcase whose name starts with a rule id is that rule (records not visible)
   dq-xml  NHS England's DQ XML (ROWS/ROW with ROW_INDEX from 0, CODE, TYPE error|warning), as in the peer data
+For json, junit and dq-xml the exit code must agree with the answer: 0 with accepted, 1 with rejected.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shlex
+import signal
 import string
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lxml import etree
 
 from conformance.certify._corpus import Case
+from conformance.errors import DidsError
 
 ADAPTERS = ("exit", "json", "junit", "dq-xml")
 PLACEHOLDERS = ("file", "format", "profile", "submitted", "period", "submitter", "reference", "local_mappings")
+VERDICTS = ("accepted", "rejected", "unreadable", "error")
+ANSWERS = ("accepted", "rejected", "unreadable")  # what a validator may say; "error" is what certify concludes
+# What certify keeps of a validator's output: far above any honest report of a corpus case, far below a flood.
+STDOUT_CAP = 64 * 1024 * 1024
+STDERR_CAP = 1024 * 1024
+_EXIT_VERDICT = {0: "accepted", 1: "rejected"}
 
 
 @dataclass(frozen=True)
 class Outcome:
-    verdict: str  # accepted | rejected | error
+    verdict: str  # accepted | rejected | unreadable | error
     findings: frozenset[tuple[str, int | None]] | None = None  # None: the adapter cannot see findings
     records_visible: bool = True  # False: findings carry rules but not records (junit)
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; a validator says one of {', '.join(ANSWERS)}")
 
-class CertifyError(ValueError):
+
+class CertifyError(DidsError):
     """certify cannot run at all (a bad template, an unknown adapter)."""
+
+
+def _error(detail: str) -> Outcome:
+    return Outcome("error", detail=detail)
 
 
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
 
-def read_output(adapter: str, code: int, stdout: bytes, stderr: bytes) -> Outcome:
-    """Turn a command's exit code and output into an Outcome."""
+def _last_line(stderr: bytes) -> str:
     said = stderr.decode("utf-8", "replace").strip().splitlines()
-    last = said[-1] if said else ""
+    return said[-1][:300] if said else ""
+
+
+def read_output(adapter: str, code: int, stdout: bytes, stderr: bytes) -> Outcome:
+    """Turn a command's exit code and output into an Outcome. A negative code is death by that signal."""
+    if adapter not in ADAPTERS:
+        raise CertifyError(f"unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}")
+    last = _last_line(stderr)
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        return _error(f"killed by {name}: {last}".rstrip(": "))
+    if code == 2 and (adapter == "exit" or not stdout.strip()):
+        return Outcome("unreadable", None if adapter == "exit" else frozenset(), detail=last)
+    if code not in _EXIT_VERDICT:
+        return _error(f"exit {code}: {last}".rstrip(": "))
     if adapter == "exit":
-        verdict = {0: "accepted", 1: "rejected"}.get(code, "error")
-        return Outcome(verdict, None, detail="" if verdict != "error" else f"exit {code}: {last}")
-    if code not in (0, 1):
-        return Outcome("error", detail=f"exit {code}: {last}")
+        return Outcome(_EXIT_VERDICT[code])
     try:
-        if adapter == "json":
-            report = json.loads(stdout)
-            pairs = frozenset((f["rule"], f.get("record")) for f in report["findings"])
-            return Outcome(report["verdict"], pairs)
-        if adapter == "junit":
-            root = etree.fromstring(stdout, _parser())
-            rules: set[tuple[str, int | None]] = set()
-            for case in root.iter("testcase"):
-                if case.find("failure") is not None or case.find("system-out") is not None:
-                    rules.add((str(case.get("name", "")).split(" ", 1)[0], None))
-            failed = any(c.find("failure") is not None for c in root.iter("testcase"))
-            return Outcome("rejected" if failed else "accepted", frozenset(rules), records_visible=False)
-        if adapter == "dq-xml":
-            root = etree.fromstring(stdout, _parser())
-            pairs_dq: set[tuple[str, int | None]] = set()
-            severe = False
-            for row in root.iter("ROW"):
-                index = row.findtext("ROW_INDEX")
-                record = int(index) + 1 if index and index.strip().lstrip("-").isdigit() and int(index) >= 0 else None
-                pairs_dq.add(((row.findtext("CODE") or "").strip(), record))
-                severe = severe or (row.findtext("TYPE") or "").strip().lower() == "error"
-            return Outcome("rejected" if severe else "accepted", frozenset(pairs_dq))
-    except (ValueError, KeyError, TypeError, etree.XMLSyntaxError) as exc:
-        return Outcome("error", detail=f"cannot read the {adapter} output: {exc}")
-    raise CertifyError(f"unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}")
+        said = _ADAPTERS[adapter](stdout)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, etree.XMLSyntaxError) as exc:
+        return _error(f"cannot read the {adapter} output: {type(exc).__name__}: {str(exc)[:200]}")
+    if said.verdict != _EXIT_VERDICT[code]:
+        return _error(f"exit {code} contradicts the {adapter} answer {said.verdict!r}")
+    return said
+
+
+def _read_json(stdout: bytes) -> Outcome:
+    report = json.loads(stdout)
+    if not isinstance(report, dict):
+        raise ValueError("the JSON is not an object")
+    verdict = report.get("verdict")
+    if verdict not in ("accepted", "rejected"):
+        raise ValueError(f"verdict {verdict!r} is not accepted or rejected")
+    findings = report.get("findings")
+    if not isinstance(findings, list):
+        raise ValueError("no findings list")
+    pairs = set()
+    for f in findings:
+        rule, record = f["rule"], f.get("record")
+        if not isinstance(rule, str) or not (record is None or (isinstance(record, int) and record >= 0)):
+            raise ValueError(f"a finding with rule {rule!r} and record {record!r}")
+        pairs.add((rule, record))
+    return Outcome(verdict, frozenset(pairs))
+
+
+def _read_junit(stdout: bytes) -> Outcome:
+    root = etree.fromstring(stdout, _parser())
+    rules: set[tuple[str, int | None]] = set()
+    failed = False
+    for case in root.iter("testcase"):
+        failure = case.find("failure") is not None or case.find("error") is not None
+        failed = failed or failure
+        if failure or case.find("system-out") is not None:
+            rules.add((str(case.get("name", "")).split(" ", 1)[0], None))
+    return Outcome("rejected" if failed else "accepted", frozenset(rules), records_visible=False)
+
+
+def _read_dq_xml(stdout: bytes) -> Outcome:
+    root = etree.fromstring(stdout, _parser())
+    pairs: set[tuple[str, int | None]] = set()
+    severe = False
+    for row in root.iter("ROW"):
+        index = (row.findtext("ROW_INDEX") or "").strip()
+        record = int(index) + 1 if index.isdigit() else None
+        pairs.add(((row.findtext("CODE") or "").strip(), record))
+        severe = severe or (row.findtext("TYPE") or "").strip().lower() == "error"
+    return Outcome("rejected" if severe else "accepted", frozenset(pairs))
+
+
+_ADAPTERS: dict[str, Callable[[bytes], Outcome]] = {"json": _read_json, "junit": _read_junit, "dq-xml": _read_dq_xml}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Running a command
+# --------------------------------------------------------------------------------------------------------------
+
+
+class _Capture(threading.Thread):
+    """Reads one pipe to its end, keeping at most `cap` bytes; past the cap it calls `overflow` once."""
+
+    def __init__(self, pipe: IO[bytes], cap: int, overflow: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.pipe, self.cap, self.overflow = pipe, cap, overflow
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.over = False
+
+    def run(self) -> None:
+        try:
+            while chunk := self.pipe.read1(65536) if hasattr(self.pipe, "read1") else self.pipe.read(65536):
+                if self.size + len(chunk) > self.cap:
+                    if not self.over:
+                        self.over = True
+                        self.overflow()
+                    continue  # keep draining so the validator is never blocked on a full pipe before it dies
+                self.chunks.append(chunk)
+                self.size += len(chunk)
+        except (OSError, ValueError):
+            pass
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 class CommandValidator:
     """`template` is a command line with {placeholders} (PLACEHOLDERS), split like a shell would but never run
-    through one: each word is filled in for the case, so a path with spaces stays one argument."""
+    through one: each word is filled in for the case, so a path with spaces stays one argument.
+
+    Each case runs in a session (process group) of its own, so a timeout, a flood of output or an interruption
+    kills the validator and everything it started. What it prints is captured up to STDOUT_CAP / STDERR_CAP."""
 
     def __init__(self, template: str, adapter: str, *, timeout: float = 60.0) -> None:
         if adapter not in ADAPTERS:
             raise CertifyError(f"unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}")
+        if not timeout > 0 or timeout == float("inf"):
+            raise CertifyError(f"the timeout must be a positive number of seconds, not {timeout!r}")
         try:
             self.words = shlex.split(template)
         except ValueError as exc:
@@ -97,12 +198,19 @@ class CommandValidator:
         if not self.words:
             raise CertifyError("the validator command is empty")
         for word in self.words:
-            for _, name, _, _ in string.Formatter().parse(word):
+            try:
+                fields = list(string.Formatter().parse(word))
+            except ValueError as exc:
+                raise CertifyError(f"bad placeholder in {word!r}: {exc}") from None
+            for _, name, _, _ in fields:
                 if name is not None and name not in PLACEHOLDERS:
                     raise CertifyError(f"unknown placeholder {{{name}}}; use {', '.join(PLACEHOLDERS)}")
         self.template = template
         self.adapter = adapter
         self.timeout = timeout
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._stopped = False
 
     def describe(self) -> str:
         return f"{self.template} (adapter: {self.adapter})"
@@ -118,19 +226,93 @@ class CommandValidator:
         try:
             argv = self.argv(case, profile)
         except CertifyError as exc:
-            return Outcome("error", detail=str(exc))
+            return _error(str(exc))
+        return self.run(argv)
+
+    def run(self, argv: list[str]) -> Outcome:
+        """Run one command line and read its answer."""
+        if self._stopped:
+            return _error("certify was interrupted before this case ran")
+        options: dict[str, Any] = {}
+        if os.name == "posix":
+            options["start_new_session"] = True
+        else:  # pragma: no cover - Windows
+            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=self.timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return Outcome("error", detail=f"timed out after {self.timeout:g} s")
-        except OSError as exc:
-            return Outcome("error", detail=f"cannot run {argv[0]}: {exc}")
-        return read_output(self.adapter, done.returncode, done.stdout, done.stderr)
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options
+            )
+        except (OSError, ValueError) as exc:
+            return _error(f"cannot run {argv[0]}: {exc}")
+        with self._lock:
+            self._running.add(process)
+        flooded: list[str] = []
+
+        def overflow(stream: str) -> Callable[[], None]:
+            def stop() -> None:
+                flooded.append(stream)
+                _kill(process)
+
+            return stop
+
+        assert process.stdout is not None and process.stderr is not None
+        out = _Capture(process.stdout, STDOUT_CAP, overflow("standard output"))
+        err = _Capture(process.stderr, STDERR_CAP * 16, overflow("standard error"))
+        out.start()
+        err.start()
+        deadline = time.monotonic() + self.timeout
+        try:
+            try:
+                code = process.wait(self.timeout)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                return _error(f"timed out after {self.timeout:g} s (the validator and its children were killed)")
+            # The validator has exited; anything it started and left holding its output is stopped once the
+            # output is read or the time is up.
+            for reader in (out, err):
+                reader.join(max(0.0, deadline - time.monotonic()) + 1.0)
+            if out.is_alive() or err.is_alive():
+                _kill(process)
+                return _error("the validator exited but something it started kept its output open past the timeout")
+        finally:
+            _kill(process)
+            for reader in (out, err):
+                reader.join(5)
+            for pipe in (process.stdout, process.stderr):
+                pipe.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(5)  # reap it: killed above if it had not finished
+            with self._lock:
+                self._running.discard(process)
+        if flooded:
+            return _error(f"printed more on {flooded[0]} than certify captures; stopped")
+        if self._stopped:
+            return _error("certify was interrupted while this case ran")
+        return read_output(self.adapter, code, out.data, err.data[:STDERR_CAP])
+
+    def stop(self) -> None:
+        """Kill every validator process running now and refuse to start more (Ctrl-C, SIGTERM)."""
+        with self._lock:
+            self._stopped = True
+            running = list(self._running)
+        for process in running:
+            _kill(process)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the validator's whole process group (its session); it may have gone already."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    else:  # pragma: no cover - Windows
+        with contextlib.suppress(OSError):
+            process.kill()
 
 
 class CallableValidator:
-    """A Python validator: `function(path, context) -> Outcome | dict` where a dict has "verdict" and optionally
-    "findings" as (rule, record) pairs. An exception is the validator's error, not certify's."""
+    """A Python validator: `function(path, context) -> Outcome | dict` where a dict has "verdict" (accepted,
+    rejected or unreadable) and optionally "findings" as (rule, record) pairs. An exception, or an answer that is
+    none of these, is the validator's error, not certify's."""
 
     def __init__(self, function: Callable[[Path, dict[str, str]], Any], name: str | None = None) -> None:
         self.function = function
@@ -143,8 +325,15 @@ class CallableValidator:
         try:
             said = self.function(case.file, {"profile": profile, "format": case.format, **case.context})
         except Exception as exc:  # the validator under test failed: that is its result, not ours
-            return Outcome("error", detail=f"{type(exc).__name__}: {exc}")
+            return _error(f"{type(exc).__name__}: {exc}")
         if isinstance(said, Outcome):
             return said
-        findings = said.get("findings")
-        return Outcome(said["verdict"], None if findings is None else frozenset(map(tuple, findings)))
+        try:
+            verdict = said["verdict"]
+            if verdict not in ANSWERS:
+                raise ValueError(f"verdict {verdict!r} is not one of {', '.join(ANSWERS)}")
+            findings = said.get("findings")
+            pairs = None if findings is None else frozenset((str(r), n) for r, n in findings)
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            return _error(f"cannot read the answer {said!r:.200}: {exc}")
+        return Outcome(verdict, pairs)
