@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.certify import Case, Outcome, load_corpus, score_case
-from conformance.certify._validators import ANSWERS
+from conformance.certify import ANSWERS, Case, Outcome, load_corpus, score_case
 
 PROFILES = ("v1-dsp", "v1-portal", "v2")
 

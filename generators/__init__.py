@@ -1,5 +1,2 @@
-"""Synthetic DIDS data: identifiers from reserved test ranges (more generators arrive with the generators issue)."""
-
-from generators.identifiers import is_valid_nhs_number, nhs_number_check_digit, synthetic_nhs_number
-
-__all__ = ["is_valid_nhs_number", "nhs_number_check_digit", "synthetic_nhs_number"]
+"""Synthetic DIDS data: a seeded model of a radiology service's month (generate), mutants that break named rules
+with answer keys (mutations), data-quality scenarios, Hypothesis strategies, and the conformance corpus builder."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from conformance.check._context import LONDON, offset_text
+from conformance.calendar import LONDON, offset_text
 
 HOUR = 3600
 DAY = 86_400
@@ -22,11 +22,6 @@ def _offset_of_hour(hour: int) -> int:
     offset = datetime.fromtimestamp(hour * HOUR, LONDON).utcoffset()
     assert offset is not None
     return int(offset.total_seconds())
-
-
-def uk_offset(instant: int) -> int:
-    """Seconds the UK clock is ahead of UTC at `instant` (3600 in BST)."""
-    return _offset_of_hour(instant // HOUR)
 
 
 @lru_cache(maxsize=8192)
@@ -41,15 +36,15 @@ def _hour(hour: int) -> tuple[str, str, str]:
     return (_EPOCH + timedelta(days=day)).isoformat(), f"{clock_hour:02d}", offset_text(offset)
 
 
-def local_date(instant: int) -> str:
+def uk_date_text(instant: int) -> str:
     return _hour(instant // HOUR)[0]
 
 
-def local_day(instant: int) -> date:
-    return date.fromisoformat(local_date(instant))
+def uk_date(instant: int) -> date:
+    return date.fromisoformat(uk_date_text(instant))
 
 
-def local_time(instant: int) -> str:
+def uk_time_text(instant: int) -> str:
     hour, seconds = divmod(instant, HOUR)
     return f"{_hour(hour)[1]}:{seconds // 60:02d}:{seconds % 60:02d}"
 

@@ -26,13 +26,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from conformance.check._context import months_between
+from conformance.calendar import months_between
 from conformance.files import OutputSet
 from conformance.formats import write_records
 from conformance.spec import PROFILES, Pack, load_pack
 from generators.breaks import V2_BASE, V2_VALID_VARIATIONS
 from generators.generate import generate
-from generators.mutations import BASE_PERIODS, every_mutable_rule, operators, shift_value, submission_context
+from generators.mutations import (
+    BASE_PERIODS,
+    every_mutable_rule,
+    operators,
+    shift_value,
+    submission_break_period,
+    submission_context,
+)
 
 CORPUS_VERSION = "1.0.0"
 SCHEMA_ID = "dids-corpus-manifest/1.0"
@@ -242,22 +249,31 @@ class Builder:
         return [values[item.id] for item in self.pack.items]
 
     def v2_readiness(self) -> None:
-        may = BASE_PERIODS["v2"]
-        # The submission rules, broken through the check context of a generated month (answer key).
-        for rule, period in (
-            ("V2P-WINDOW-NOT-OPEN", may),
-            ("V2P-WINDOW-CLOSED", may),
-            ("V2P-PERIOD-BEFORE-V2", date(2026, 3, 1)),
-        ):
+        """The v2.0 readiness cases: submission rules, valid variations, clock changes, the v2 start, windows."""
+        self._v2_submission_breaks()
+        self._v2_valid_variations()
+        self._v2_clock_changes()
+        self._v2_start_edges()
+        self._v2_windows()
+
+    def _v2_submission_breaks(self) -> None:
+        """The submission rules (the catalogue's), each broken through the check context of a generated month (its
+        answer key), latest period first."""
+        rules = [r for r in self.pack.rules if r.kind == "submission"]
+        periods = {r.id: submission_break_period(r.id, self.pack) for r in rules}
+        for spec in sorted(rules, key=lambda r: periods[r.id], reverse=True):
             self.add_generated(
-                f"break-{rule}-csv",
+                f"break-{spec.id}-csv",
                 "csv",
-                f"breaks {rule}: {self.pack.rule(rule).message}",
-                period=period,
+                f"breaks {spec.id}: {spec.message}",
+                period=periods[spec.id],
                 records=SMALL,
-                mutate=[rule],
+                mutate=[spec.id],
                 tags=["break", "submission", "window"],
             )
+
+    def _v2_valid_variations(self) -> None:
+        may = BASE_PERIODS["v2"]
         for name, changes, why in V2_VALID_VARIATIONS:
             for fmt in FORMATS:
                 rows = [self.base_row(may), self.base_row(may, {"accession_number": "ACC0002", **changes})]
@@ -280,6 +296,8 @@ class Builder:
                 records=MONTH,
                 tags=["v2-readiness", "bst"],
             )
+
+    def _v2_clock_changes(self) -> None:
         clock = {
             "bst-repeated-hour-first": "2026-10-25T01:30:00+01:00",
             "bst-repeated-hour-second": "2026-10-25T01:30:00+00:00",
@@ -309,8 +327,11 @@ class Builder:
                 origin="generators/breaks.py V2_BASE with its timeline on a clock-change day",
                 tags=["v2-readiness", "bst"],
             )
+
+    def _v2_start_edges(self) -> None:
         # Activity either side of 1 April 2026, reported for April 2026.
-        april = date(2026, 4, 1)
+        april = self.pack.activity_from
+        assert april is not None  # the v2 pack says when v2.0 activity starts
         edges: dict[str, tuple[str, list[tuple[str, int | None, str | None]]]] = {
             "activity-first-minute-of-v2": ("2026-04-01T00:00:00+01:00", []),
             "activity-last-minute-before-v2": (
@@ -342,6 +363,9 @@ class Builder:
                 origin="generators/breaks.py V2_BASE around 1 April 2026",
                 tags=["v2-readiness", "v2-start"],
             )
+
+    def _v2_windows(self) -> None:
+        may = BASE_PERIODS["v2"]
         # Submission windows at their edges: 6 months for periods April 2026 - March 2027, 3 months from April 2027.
         Expected = list[tuple[str, int | None, str | None]]
         windows: list[tuple[str, date, str, Expected]] = [

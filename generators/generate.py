@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from conformance.check._context import add_months
+from conformance.calendar import add_months
 from conformance.files import OutputSet, refuse_overlap
 from conformance.formats import XmlRecords, write_csv
 from conformance.spec import PROFILES, Pack, load_pack

@@ -30,8 +30,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from conformance.check._context import LONDON, add_months, month_end, months_between, offset_text
-from conformance.check.rules_v2 import window_close
+from conformance.calendar import LONDON, add_months, month_end, months_between, offset_text
 from conformance.errors import DidsError
 from conformance.formats import XmlRecords, xml_schema
 from conformance.spec import PROFILES, Pack, load_pack
@@ -78,6 +77,14 @@ class MutationError(DidsError):
     """A mutation that cannot be made for this profile, format, period or file size: say why."""
 
 
+def submission_break_period(rule: str, pack: Pack) -> date:
+    """The month to generate a file for when breaking submission rule `rule`: the base period, or for the rule
+    about periods before v2.0, the month before v2.0 began."""
+    if rule == "V2P-PERIOD-BEFORE-V2" and pack.activity_from is not None:
+        return add_months(pack.activity_from, -1)
+    return BASE_PERIODS[pack.version]
+
+
 def submission_context(version: str, period: date) -> dict[str, str]:
     """The check context a generated month is meant for: submitted at 09:00 on the 10th of the next month."""
     after = add_months(period.replace(day=1), 1)
@@ -111,19 +118,22 @@ def _record_operators(version: str) -> dict[str, Operator]:
     return out
 
 
+# How a rule that is not a record rule is broken, by the catalogue's kind (and a file rule's layout).
+_NON_RECORD = {"cross-record": "duplicate", "submission": "submission"}
+_FILE = {"csv": "layout", "xml": "structure"}
+
+
 def operators(version: str) -> dict[str, Operator]:
-    """Every operator of a version, by rule id."""
+    """Every operator of a version, by rule id: the break tables' record changes, and for every other rule of
+    the catalogue the kind of change its kind calls for."""
     ops = _record_operators(version)
-    if version == "v1":
-        ops["DIDS071"] = Operator("DIDS071", "duplicate", "accession_number")
-        ops["DIDS075"] = Operator("DIDS075", "layout", None, formats=("csv",))
-        ops["DIDS076"] = Operator("DIDS076", "structure", None, formats=("xml",))
-    else:
-        ops["V2P-DUPLICATE-ACTIVITY"] = Operator("V2P-DUPLICATE-ACTIVITY", "duplicate", "accession_number")
-        ops["V2P-CSV-LAYOUT"] = Operator("V2P-CSV-LAYOUT", "layout", None, formats=("csv",))
-        ops["V2P-XML-STRUCTURE"] = Operator("V2P-XML-STRUCTURE", "structure", None, formats=("xml",))
-        for rule in ("V2P-WINDOW-NOT-OPEN", "V2P-WINDOW-CLOSED", "V2P-PERIOD-BEFORE-V2"):
-            ops[rule] = Operator(rule, "submission", None)
+    for spec in load_pack(version).rules:
+        if spec.kind == "file":
+            assert spec.layout is not None
+            ops[spec.id] = Operator(spec.id, _FILE[spec.layout], None, formats=(spec.layout,))
+        elif spec.kind in _NON_RECORD:
+            item = spec.items[0] if spec.kind == "cross-record" else None
+            ops[spec.id] = Operator(spec.id, _NON_RECORD[spec.kind], item)
     return ops
 
 
@@ -351,7 +361,7 @@ def _plan_submission(
     planned = Planned(op, 0, expected=[(op.rule, None, None)])
     context = dict(plan.context)
     if op.rule == "V2P-WINDOW-CLOSED":
-        close = window_close(pack, period)
+        close = pack.window("v2", period).closes
         assert close is not None  # v2 periods from April 2026 all have a window
         context["submitted"] = f"{(close + timedelta(days=1)).isoformat()}T09:00"
     elif op.rule == "V2P-WINDOW-NOT-OPEN":
@@ -365,8 +375,9 @@ def _plan_submission(
                 planned.expected.append(("V2P-AFTER-SUBMISSION", number, item))
         planned.also = ["V2P-AFTER-SUBMISSION"] if len(planned.expected) > 1 else []
     elif op.rule == "V2P-PERIOD-BEFORE-V2":
-        if period >= date(2026, 4, 1):
-            raise MutationError("V2P-PERIOD-BEFORE-V2 needs a file generated for a period before 2026-04")
+        first = pack.activity_from
+        if first is None or period >= first:
+            raise MutationError(f"V2P-PERIOD-BEFORE-V2 needs a file generated for a period before {first:%Y-%m}")
         # Every record of a pre-v2 month is before v2.0 too (one finding per record, on its start).
         planned.expected += [("V2P-BEFORE-V2", n, "procedure_start_timestamp") for n in range(1, records + 1)]
         planned.also = ["V2P-BEFORE-V2"]

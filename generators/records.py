@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from conformance.spec import Pack
-from generators.clock import local_date, local_time, timestamp
+from generators.clock import timestamp, uk_date_text, uk_time_text
 from generators.service import Activity, Event, complexity
 
 V1_GENDER = {"1": "1", "2": "2", "9": "9", "X": "0"}  # PERSON GENDER CODE: 0 = not known
@@ -25,11 +25,11 @@ def most_complex(event: Event) -> Activity:
 
 
 def _date(instant: int | None) -> str:
-    return "" if instant is None else local_date(instant)
+    return "" if instant is None else uk_date_text(instant)
 
 
 def _time(instant: int | None) -> str:
-    return "" if instant is None else local_time(instant)
+    return "" if instant is None else uk_time_text(instant)
 
 
 def _patient_setter(pack: Pack, version: str) -> Callable[[list[str], Event], None]:
@@ -83,7 +83,7 @@ def v1_writer(pack: Pack) -> Callable[[Event], list[str]]:
         patient(row, event)
         row[setting], row[referrer], row[org] = event.source_setting, event.referrer, event.referring_org
         row[request], row[received] = _date(event.request), _date(event.received)
-        row[test], row[nicip], row[snomed] = local_date(activity.start), activity.nicip, activity.snomed
+        row[test], row[nicip], row[snomed] = uk_date_text(activity.start), activity.nicip, activity.snomed
         row[report], row[site], row[accession] = _date(event.report), event.site, event.accession
         return row
 

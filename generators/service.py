@@ -27,8 +27,8 @@ from hashlib import blake2b
 from importlib import resources
 from itertools import accumulate
 
-from generators.clock import DAY, HOUR, local_day, uk_instant
-from generators.identifiers import SYNTHETIC_CAPACITY, synthetic_nhs_number
+from conformance.identifiers import SYNTHETIC_CAPACITY, synthetic_nhs_number
+from generators.clock import DAY, HOUR, uk_date, uk_instant
 
 # Table C, DID Technical Report 2024/25: percentage of records with the field present.
 TABLE_C_2024_25 = {
@@ -336,34 +336,8 @@ class Service:
         emergency = setting == "05"
         low, high = spans[0] if emergency else spans[1]
         start = low + int(random_() * (high - low))
-        # Table C counts "NICIP code used" per record: decide that first, then draw from the procedures that can
-        # be coded that way (NICIP, or SNOMED CT alone).
-        nicip_used = random_() < present["imaging_code_nicip"]
-        if screening:
-            procedures = [self.screening]
-            nicip_used = True
-        else:
-            modality = self._modality.pick(random_())
-            k = int(self._per_event.pick(random_()))
-            pool = self._pools[modality, nicip_used]
-            if not pool:  # a modality with no SNOMED-CT-only code: use its NICIP codes after all
-                pool, nicip_used = self._pools[modality, True], True
-            procedures = self.rng.sample(pool, k) if k > 1 and k <= len(pool) else [pool[int(random_() * len(pool))]]
-        activities = []
-        at = start
-        for procedure in procedures:
-            if at >= period_end:
-                # An evening event running past midnight on the month's last day: activities that start after
-                # the month belong to the next reporting period's file.
-                break
-            end = at + 60 * (1 + int(random_() * 2 * TYPICAL_MINUTES[procedure.modality]))
-            if nicip_used:  # with the mapped SNOMED CT code too, half the time (assumed)
-                activities.append(
-                    Activity(procedure, at, end, procedure.nicip, procedure.snomed if random_() < 0.5 else "")
-                )
-            else:
-                activities.append(Activity(procedure, at, end, "", procedure.snomed))
-            at = end + 60 * int(random_() * 11)
+        procedures, nicip_used = self._procedures(screening)
+        activities = self._activities(procedures, start, period_end, nicip_used)
         last_end = activities[-1].end
         # Request and receipt before the start: minutes in A&E, days for inpatients, weeks otherwise.
         low_days, high_days = LEAD_DAYS.get(setting, (1, 42))
@@ -375,21 +349,10 @@ class Service:
         report = None
         if evaluation == "N" and random_() < self._report_share:
             report = last_end + HOUR * (int(random_() * 9) if emergency else 1 + int(random_() * 120))
-        if setting == "04":
-            referrer, referring_org, tfc = self.gps[int(random_() * 120)], patient.gp_practice, ""
-        elif setting in ("06", "07") and self.profile != "v1-portal":
-            referrer, referring_org = self.nurses[int(random_() * 40)], PROVIDER
-            tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
-        elif emergency:
-            referrer, referring_org, tfc = self.consultants[int(random_() * 300)], PROVIDER, EMERGENCY_MEDICINE
-        else:
-            referrer, referring_org = self.consultants[int(random_() * 300)], PROVIDER
-            tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
-        if random_() < DEFAULT_REFERRER_SHARE:  # the referrer's own code not known: the kind's default code
-            referrer = DEFAULT_REFERRERS.get(referrer[0], "N9999998")
+        referrer, referring_org, tfc = self._referral(setting, patient, emergency)
         waiting = None
         if setting in ("03", "04") and random_() < 0.3:
-            waiting = local_day(request)
+            waiting = uk_date(request)
         gone = [item for item in PATIENT_ITEMS if random_() >= present[item]]
         if len(gone) == 6:  # at least one personal item must be given (DIDS073): keep the NHS number
             gone.remove("nhs_number")
@@ -412,3 +375,56 @@ class Service:
             accession=accession,
             waiting_list_start=waiting,
         )
+
+    def _procedures(self, screening: bool) -> tuple[list[Procedure], bool]:
+        """The event's procedures, and whether they are coded with NICIP. Table C counts "NICIP code used" per
+        record: decide that first, then draw from the procedures that can be coded that way (NICIP, or SNOMED CT
+        alone)."""
+        random_ = self.rng.random
+        nicip_used = random_() < self._completeness["imaging_code_nicip"]
+        if screening:
+            return [self.screening], True
+        modality = self._modality.pick(random_())
+        k = int(self._per_event.pick(random_()))
+        pool = self._pools[modality, nicip_used]
+        if not pool:  # a modality with no SNOMED-CT-only code: use its NICIP codes after all
+            pool, nicip_used = self._pools[modality, True], True
+        procedures = self.rng.sample(pool, k) if k > 1 and k <= len(pool) else [pool[int(random_() * len(pool))]]
+        return procedures, nicip_used
+
+    def _activities(self, procedures: list[Procedure], start: int, period_end: int, nicip_used: bool) -> list[Activity]:
+        """One activity per procedure, one after another from `start`."""
+        random_ = self.rng.random
+        activities = []
+        at = start
+        for procedure in procedures:
+            if at >= period_end:
+                # An evening event running past midnight on the month's last day: activities that start after
+                # the month belong to the next reporting period's file.
+                break
+            end = at + 60 * (1 + int(random_() * 2 * TYPICAL_MINUTES[procedure.modality]))
+            if nicip_used:  # with the mapped SNOMED CT code too, half the time (assumed)
+                activities.append(
+                    Activity(procedure, at, end, procedure.nicip, procedure.snomed if random_() < 0.5 else "")
+                )
+            else:
+                activities.append(Activity(procedure, at, end, "", procedure.snomed))
+            at = end + 60 * int(random_() * 11)
+        return activities
+
+    def _referral(self, setting: str, patient: Patient, emergency: bool) -> tuple[str, str, str]:
+        """Referrer, referring organisation and treatment function, by source setting."""
+        random_ = self.rng.random
+        if setting == "04":
+            referrer, referring_org, tfc = self.gps[int(random_() * 120)], patient.gp_practice, ""
+        elif setting in ("06", "07") and self.profile != "v1-portal":
+            referrer, referring_org = self.nurses[int(random_() * 40)], PROVIDER
+            tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
+        elif emergency:
+            referrer, referring_org, tfc = self.consultants[int(random_() * 300)], PROVIDER, EMERGENCY_MEDICINE
+        else:
+            referrer, referring_org = self.consultants[int(random_() * 300)], PROVIDER
+            tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
+        if random_() < DEFAULT_REFERRER_SHARE:  # the referrer's own code not known: the kind's default code
+            referrer = DEFAULT_REFERRERS.get(referrer[0], "N9999998")
+        return referrer, referring_org, tfc

@@ -22,15 +22,23 @@ from datetime import date, timedelta
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from conformance.check._context import months_between
+from conformance.calendar import months_between
 from conformance.formats import XmlRecords, write_csv
+from conformance.identifiers import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
 from conformance.spec import PROFILES, load_pack
-from generators.identifiers import SYNTHETIC_CAPACITY, is_valid_nhs_number, synthetic_nhs_number
 from generators.mutations import ABSOLUTE, BASE_PERIODS, FIXED_PERIODS, mutant_row, operators, submission_context
 from generators.records import v1_writer, v2_writer
 from generators.service import Block, Service, month_days
 
-DEFAULT_PERIODS = {"v1": date(2018, 8, 1), "v2": date(2026, 4, 1)}
+
+def _v2_start() -> date:
+    first = load_pack("v2").activity_from
+    assert first is not None  # the v2 pack says when v2.0 activity starts
+    return first
+
+
+V2_START = _v2_start()
+DEFAULT_PERIODS = {"v1": date(2018, 8, 1), "v2": V2_START}
 
 
 def _check_profile(profile: str) -> str:
@@ -44,8 +52,8 @@ def _check_period(period: date | None, version: str) -> date:
         return DEFAULT_PERIODS[version]
     if not isinstance(period, date):
         raise InvalidArgument(f"period={period!r} must be a date (its day is ignored)")
-    if version == "v2" and period < date(2026, 4, 1):
-        raise InvalidArgument(f"period={period:%Y-%m} is before DIDS v2.0 (April 2026)")
+    if version == "v2" and period < V2_START:
+        raise InvalidArgument(f"period={period:%Y-%m} is before DIDS v2.0 ({V2_START:%B %Y})")
     return period.replace(day=1)
 
 

@@ -11,9 +11,9 @@ import pytest
 from lxml import etree
 
 from conformance.certify import load_corpus
+from conformance.identifiers import is_valid_nhs_number
 from conformance.spec import PROFILES, load_pack
 from generators.corpus import build_corpus
-from generators.identifiers import is_valid_nhs_number
 from generators.mutations import operators
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"

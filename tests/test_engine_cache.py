@@ -11,8 +11,8 @@ import pytest
 import test_check_v1
 import test_check_v2
 
-from conformance.check import check, load_reference, make_context
-from conformance.check._engine import RuleGroup, registry
+from conformance.check import check, load_reference, make_context, rule_tables
+from conformance.check._engine import RuleGroup
 from conformance.check._rows import Row, Setup
 from conformance.formats import open_submission, write_records
 from conformance.spec import load_pack
@@ -39,7 +39,7 @@ def _rows(profile: str, count: int) -> list[list[str]]:
 def _every_rule_on_every_record(path: Path, profile: str) -> set[tuple[str, int, str, str]]:
     pack = load_pack(profile)
     setup = Setup(pack, profile, CASES[profile][1], SYNTHETIC)
-    factories = registry(pack.version)[0]
+    factories = rule_tables(pack.version)[0]
     rules = [(spec.id, factories[spec.id](setup)) for spec in pack.rules_for(profile) if spec.kind == "record"]
     found = set()
     for record in open_submission(path, version=pack.version).records():

@@ -15,9 +15,9 @@ import pytest
 
 from conformance.check import check, load_reference, make_context
 from conformance.cli import run
+from conformance.identifiers import is_valid_nhs_number
 from conformance.spec import PROFILES
 from generators.generate import generate
-from generators.identifiers import is_valid_nhs_number
 from generators.mutations import submission_context
 from generators.service import TABLE_C_2024_25
 from generators.stats import completeness

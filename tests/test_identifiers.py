@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generators.identifiers import (
+from conformance.identifiers import (
     SYNTHETIC_CAPACITY,
     is_valid_nhs_number,
     nhs_number_check_digit,

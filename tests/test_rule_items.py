@@ -14,8 +14,7 @@ from test_check_v2 import BREAKS as V2_BREAKS
 from test_check_v2 import CONTEXT as V2_CONTEXT
 from test_check_v2 import row as v2_row
 
-from conformance.check import load_reference, make_context
-from conformance.check._engine import registry
+from conformance.check import load_reference, make_context, rule_tables
 from conformance.check._rows import Row, Setup
 from conformance.spec import load_pack
 
@@ -53,7 +52,7 @@ def test_rule_reads_only_its_catalogued_items(profile: str, rule_id: str) -> Non
     context = V2_CONTEXT if version == "v2" else make_context("2018-09-01T00:00")
     setup = Setup(pack, profile, context, SYNTHETIC)
     spec = pack.rule(rule_id)
-    fn = registry(version)[0][rule_id](setup)
+    fn = rule_tables(version)[0][rule_id](setup)
     allowed = {pack.index[item] for item in spec.items}
     read: set[int] = set()
     for values in _rows(version):

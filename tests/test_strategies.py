@@ -13,8 +13,8 @@ from hypothesis.errors import InvalidArgument
 
 from conformance.check import check, load_reference, make_context
 from conformance.formats import write_records
+from conformance.identifiers import is_valid_nhs_number
 from conformance.spec import PROFILES, load_pack
-from generators.identifiers import is_valid_nhs_number
 from generators.mutations import operators, submission_context
 from generators.strategies import nhs_numbers, records, submissions
 

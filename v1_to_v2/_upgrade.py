@@ -27,12 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+from conformance.calendar import LONDON, offset_text
 from conformance.check import Report, check, load_reference, make_context
-from conformance.check._context import LONDON, offset_text
 from conformance.check.reference import ReferenceData, load_local_mappings
 from conformance.errors import DidsError
 from conformance.files import OutputSet, refuse_overlap
-from conformance.formats import Ledger, Record, XmlRecords, open_submission, write_csv
+from conformance.formats import Ledger, Record, Submission, XmlRecords, open_submission, write_csv
 from conformance.markup import visible
 from conformance.spec import Pack, load_pack
 
@@ -47,7 +47,6 @@ OUTCOMES = (
     "empty",
     "not-in-v1",
 )
-ACTIVITY_FROM = date(2026, 4, 1)
 
 
 class UpgradeError(DidsError):
@@ -113,14 +112,18 @@ class Step:
     is_date: bool = False  # a v2 date item: v1 dates are read leniently
 
 
+COPIED = "carried over from v1 unchanged"
+
+
 def plan(v1: Pack, v2: Pack) -> list[Step]:
     """The pack's [upgrade] decisions, one step per v2 item in column order."""
-    decisions = v2.extras.get("upgrade", {}).get("items", {})
+    if v2.upgrade is None:
+        raise UpgradeError(f"the {v2.version} pack has no [upgrade] section")
     steps = []
     for item in v2.items:
-        entry = decisions.get(item.id, {})
-        how = entry.get("how", "copy" if item.from_v1 or item.id in v1.index else "none")
+        decision = v2.upgrade.items.get(item.id)
         source = item.from_v1 or (item.id if item.id in v1.index else None)
+        how = decision.how if decision is not None else ("copy" if source is not None else "none")
         if how != "none" and source is None:
             raise UpgradeError(f"[upgrade] says {item.id} is filled by {how} but it has no v1 item")
         steps.append(
@@ -130,10 +133,12 @@ def plan(v1: Pack, v2: Pack) -> list[Step]:
                 how=how,
                 source=source if how != "none" else None,
                 source_position=v1.index[source] if source and how != "none" else None,
-                values=dict(entry.get("values", {})),
-                why=entry.get("why", "carried over from v1 unchanged" if how == "copy" else ""),
-                provenance=str(entry.get("provenance", item.provenance.status if item.provenance else "")),
-                normalise=entry.get("normalise"),
+                values=dict(decision.values) if decision is not None else {},
+                why=decision.why
+                if decision is not None
+                else ("carried over from v1 unchanged" if how == "copy" else ""),
+                provenance=(decision.provenance if decision is not None else item.provenance).status,
+                normalise=decision.normalise if decision is not None else None,
                 is_date=item.format.startswith("an10 CCYY"),
             )
         )
@@ -283,12 +288,14 @@ class Upgrader:
         v2: Pack | None = None,
     ) -> None:
         self.v1, self.v2 = v1 or load_pack("v1"), v2 or load_pack("v2")
-        settings = self.v2.extras.get("upgrade", {})
-        policies = settings.get("time_policies", {})
-        self.time_policy = time_policy or settings.get("default_time_policy", "midday")
+        settings = self.v2.upgrade
+        if settings is None:
+            raise UpgradeError(f"the {self.v2.version} pack has no [upgrade] section")
+        policies = settings.time_policies
+        self.time_policy = time_policy or settings.default_time_policy
         if self.time_policy not in policies:
             raise UpgradeError(f"unknown time policy {self.time_policy!r}; choose one of {', '.join(policies)}")
-        self.clock = str(policies[self.time_policy]["time"])
+        self.clock = policies[self.time_policy].time
         self.steps = plan(self.v1, self.v2)
         self.local_codes = {k.upper(): v for k, v in (local_codes or {}).items()}
         self.known_nicip = reference.nicip if reference is not None else None
@@ -383,99 +390,141 @@ def upgrade(
     output_format = format or submission.format or "csv"
     if output_format not in ("csv", "xml"):
         raise UpgradeError(f"unknown format {output_format!r}; choose csv or xml")
-    table: dict[str, str] = {}
-    if local_codes is not None:
-        if not submitter:
-            raise UpgradeError("--local-codes needs --submitter (the table holds each organisation's own codes)")
-        every = load_local_mappings(local_codes)
-        table = {local: nicip for (org, local), nicip in every.items() if org == submitter.strip().upper()}
-        if not table:
-            raise UpgradeError(f"the local-code table has no rows for submitter {submitter.strip().upper()}")
     ref = load_reference(reference) if reference else None
     v2 = load_pack("v2", overrides)
+    table = _local_table(local_codes, submitter)
     upgrader = Upgrader(time_policy=time_policy, local_codes=table, reference=ref, v1=submission.pack, v2=v2)
     summary = Summary(str(source), str(output), submission.format or "csv", output_format, upgrader.time_policy)
     summary.steps = upgrader.steps
     summary.codes_checked = ref is not None and ref.nicip is not None
-    outcomes = {s.item: Counter[str]() for s in upgrader.steps}
-    summary.outcomes = outcomes
-    plain = {s.item: ("not-in-v1" if s.how == "none" else "copied") for s in upgrader.steps}
-    nicip_position = submission.pack.index["imaging_code_nicip"]
-    start_position = v2.index["procedure_start_timestamp"]
-    not_written: Counter[str] = Counter()
-
-    def rows(journal: IO[str] | None) -> Iterator[Record]:
-        for record in submission.records():
-            notes: dict[str, list[str]] = {}
-            row = upgrader.upgrade_row(record.values, notes)
-            summary.records += 1
-            for item, (outcome, _) in notes.items():  # plain copies are counted once at the end, by difference
-                outcomes[item][outcome] += 1
-            nicip_note = notes.get("coded_procedure_nicip")
-            if nicip_note is not None:
-                code = record.values[nicip_position].strip()
-                if nicip_note[0] == "local-mapped":
-                    summary.local_mapped[code] += 1
-                elif nicip_note[0] == "unmapped":
-                    summary.unmapped_codes[code] += 1
-            start = row[start_position]
-            if start:
-                summary.months[start[:7]] += 1
-                if start[:10] < ACTIVITY_FROM.isoformat():
-                    summary.before_v2 += 1
-            if journal is not None:
-                entry = {"record": record.number, "line": record.line, "items": notes}
-                journal.write(json.dumps(entry, separators=(",", ":")) + "\n")
-            if progress is not None and summary.records % 100_000 == 0:
-                progress(summary.records)
-            yield Record(record.number, record.line, tuple(row))
-
-    def refused(number: int, position: int) -> None:  # a value XML cannot carry: the record is not written
-        not_written["control-character"] += 1
-
-    newline = "" if output_format == "csv" else "\n"
     with OutputSet() as outputs:
         # Everything is written to temporary files and checked there; only a finished upgrade is renamed into
         # place, so an interrupted or failed run leaves no output behind.
         journal = outputs.open(account, "w", encoding="utf-8") if account is not None else None
         try:
-            with outputs.text(output, newline=newline) as handle:
-                if output_format == "csv":
-                    written = write_csv(rows(journal), handle, v2)
-                else:
-                    writer = XmlRecords(v2)
-                    handle.write(writer.head())
-                    written = writer.write(rows(journal), handle, on_refused=refused)
-                    handle.write(writer.tail())
+            translation = _Translation(submission, upgrader, summary, journal, progress)
+            written = translation.write(outputs, output, output_format)
         finally:
             if journal is not None:
                 journal.close()
-        for item, counter in outcomes.items():
-            rest = summary.records - sum(counter.values())
-            if rest:
-                counter[plain[item]] += rest
+        translation.finish()
         ledger = submission.ledger()
         ledger.records_written = written
-        ledger.not_written = dict(not_written)
+        ledger.not_written = dict(translation.not_written)
         summary.input = ledger
         summary.problem_examples = [
             {"line": p.line, "kind": p.kind, "message": p.message, "lost": p.lost} for p in submission.problems
         ]
         if check_output:
-            chosen = period
-            if chosen is None and len(summary.months) == 1:
-                chosen = next(iter(summary.months))
-                summary.period_note = f"period {chosen} inferred from the procedure dates"
-            elif chosen is not None:
-                summary.period_note = f"period {chosen}"
-            else:
-                summary.period_note = "no period (the procedures span several months; give --period)"
-            context = make_context(submitted, chosen, submitter)
-            summary.check = check(
-                outputs.path(output),
-                profile="v2",
-                context=context,
-                reference=ref or load_reference(None),
-                display_name=str(output),
-            )
+            summary.check = _check(outputs.path(output), str(output), summary, period, submitted, submitter, ref)
     return summary
+
+
+def _local_table(local_codes: str | Path | None, submitter: str | None) -> dict[str, str]:
+    """The submitter's rows of the trust's local-code table (none without a table)."""
+    if local_codes is None:
+        return {}
+    if not submitter:
+        raise UpgradeError("--local-codes needs --submitter (the table holds each organisation's own codes)")
+    org = submitter.strip().upper()
+    table = {local: nicip for (owner, local), nicip in load_local_mappings(local_codes).items() if owner == org}
+    if not table:
+        raise UpgradeError(f"the local-code table has no rows for submitter {org}")
+    return table
+
+
+class _Translation:
+    """One pass of the upgrade: records through the Upgrader to the writer, each item's outcome counted for the
+    summary and, with a journal, every record's account written as it goes."""
+
+    def __init__(
+        self,
+        submission: Submission,
+        upgrader: Upgrader,
+        summary: Summary,
+        journal: IO[str] | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        assert submission.pack is not None
+        self.submission, self.upgrader, self.summary = submission, upgrader, summary
+        self.journal, self.progress = journal, progress
+        self.outcomes = {s.item: Counter[str]() for s in upgrader.steps}
+        summary.outcomes = self.outcomes
+        self.nicip_position = submission.pack.index["imaging_code_nicip"]
+        self.start_position = upgrader.v2.index["procedure_start_timestamp"]
+        first = upgrader.v2.activity_from
+        self.v2_from = first.isoformat() if first else ""
+        self.not_written: Counter[str] = Counter()
+
+    def write(self, outputs: OutputSet, output: str | Path, output_format: str) -> int:
+        v2 = self.upgrader.v2
+        with outputs.text(output, newline="" if output_format == "csv" else "\n") as handle:
+            if output_format == "csv":
+                return write_csv(self.rows(), handle, v2)
+            writer = XmlRecords(v2)
+            handle.write(writer.head())
+            written = writer.write(self.rows(), handle, on_refused=self.refused)
+            handle.write(writer.tail())
+            return written
+
+    def refused(self, number: int, position: int) -> None:
+        """A value XML cannot carry: the record is not written (counted in the ledger)."""
+        self.not_written["control-character"] += 1
+
+    def rows(self) -> Iterator[Record]:
+        summary, outcomes = self.summary, self.outcomes
+        for record in self.submission.records():
+            notes: dict[str, list[str]] = {}
+            row = self.upgrader.upgrade_row(record.values, notes)
+            summary.records += 1
+            for item, (outcome, _) in notes.items():  # plain copies are counted once at the end, by difference
+                outcomes[item][outcome] += 1
+            nicip_note = notes.get("coded_procedure_nicip")
+            if nicip_note is not None:
+                code = record.values[self.nicip_position].strip()
+                if nicip_note[0] == "local-mapped":
+                    summary.local_mapped[code] += 1
+                elif nicip_note[0] == "unmapped":
+                    summary.unmapped_codes[code] += 1
+            start = row[self.start_position]
+            if start:
+                summary.months[start[:7]] += 1
+                if start[:10] < self.v2_from:
+                    summary.before_v2 += 1
+            if self.journal is not None:
+                entry = {"record": record.number, "line": record.line, "items": notes}
+                self.journal.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            if self.progress is not None and summary.records % 100_000 == 0:
+                self.progress(summary.records)
+            yield Record(record.number, record.line, tuple(row))
+
+    def finish(self) -> None:
+        """Plain copies (and items v1 lacks) are the records no other outcome was counted for."""
+        for step in self.upgrader.steps:
+            counter = self.outcomes[step.item]
+            rest = self.summary.records - sum(counter.values())
+            if rest:
+                counter["not-in-v1" if step.how == "none" else "copied"] += rest
+
+
+def _check(
+    path: Path,
+    name: str,
+    summary: Summary,
+    period: str | None,
+    submitted: str | None,
+    submitter: str | None,
+    reference: ReferenceData | None,
+) -> Report:
+    """The upgraded file checked with the v2 profile; the period is inferred when every procedure falls in one
+    month."""
+    chosen = period
+    if chosen is None and len(summary.months) == 1:
+        chosen = next(iter(summary.months))
+        summary.period_note = f"period {chosen} inferred from the procedure dates"
+    elif chosen is not None:
+        summary.period_note = f"period {chosen}"
+    else:
+        summary.period_note = "no period (the procedures span several months; give --period)"
+    context = make_context(submitted, chosen, submitter)
+    return check(path, profile="v2", context=context, reference=reference or load_reference(None), display_name=name)

@@ -19,6 +19,7 @@ from conformance.certify._score import (
 )
 from conformance.certify._validators import (
     ADAPTERS,
+    ANSWERS,
     PLACEHOLDERS,
     CallableValidator,
     CertifyError,
@@ -29,6 +30,7 @@ from conformance.certify._validators import (
 
 __all__ = [
     "ADAPTERS",
+    "ANSWERS",
     "CATEGORIES",
     "PLACEHOLDERS",
     "CallableValidator",

@@ -7,8 +7,9 @@ from typing import Any
 
 from conformance import __version__
 from conformance.certify._score import CATEGORIES, CaseResult, Certification
+from conformance.junit import TestCase, junit_xml
 from conformance.markup import html_text as escape
-from conformance.markup import visible, xml_attr, xml_text
+from conformance.markup import visible
 
 JSON_SCHEMA = "dids-certification/1.0"
 
@@ -96,29 +97,21 @@ def to_json(cert: Certification) -> str:
 
 
 def to_junit(cert: Certification) -> str:
+    """One test case per corpus case: an error for a validator error, a failure for a case that fails, skipped
+    for an unexpired expected failure."""
+    classname = f"dids.certify.{cert.corpus.profile}"
     cases = []
-    failures = skipped = errors = 0
     for r in cert.results:
-        body = ""
+        name = f"{r.case.id}: {r.case.description}"
         if r.category == "error":
-            errors += 1
-            body = f"<error message={xml_attr(r.category)}>{xml_text(_why(r))}</error>"
+            cases.append(TestCase(classname, name, "error", r.category, _why(r)))
         elif r.status in ("fail", "expired-expected-failure"):
-            failures += 1
-            body = f"<failure message={xml_attr(r.category)}>{xml_text(_why(r))}</failure>"
+            cases.append(TestCase(classname, name, "failure", r.category, _why(r)))
         elif r.status == "expected-failure":
-            skipped += 1
-            body = f"<skipped message={xml_attr('expected failure: ' + _why(r))}/>"
-        name = xml_attr(f"{r.case.id}: {r.case.description}")
-        cases.append(
-            f"    <testcase classname={xml_attr('dids.certify.' + cert.corpus.profile)} name={name}>{body}</testcase>"
-        )
-    suite = xml_attr(f"DIDS corpus {cert.corpus.version} {cert.corpus.profile}: {cert.validator}")
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n'
-        f'  <testsuite name={suite} tests="{len(cert.results)}" failures="{failures}" skipped="{skipped}" '
-        f'errors="{errors}">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
-    )
+            cases.append(TestCase(classname, name, "skipped", "expected failure: " + _why(r)))
+        else:
+            cases.append(TestCase(classname, name))
+    return junit_xml(cases, suite=f"DIDS corpus {cert.corpus.version} {cert.corpus.profile}: {cert.validator}")
 
 
 _STYLE = """

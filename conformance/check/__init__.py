@@ -5,7 +5,7 @@ in rules_v1.py / rules_v2.py. Rules that need national reference data are report
 """
 
 from conformance.check._context import ContextError, SubmissionContext, make_context
-from conformance.check._engine import CannotCheck, check
+from conformance.check._engine import CannotCheck, check, rule_tables
 from conformance.check._model import Finding, NotEvaluated, Report
 from conformance.check.reference import ReferenceData, load_reference, load_reference_dir
 
@@ -21,4 +21,5 @@ __all__ = [
     "load_reference",
     "load_reference_dir",
     "make_context",
+    "rule_tables",
 ]

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
-from conformance.errors import DidsError
-
-LONDON = ZoneInfo("Europe/London")
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+from conformance.calendar import LONDON, CalendarError, parse_period
 
 
-class ContextError(DidsError):
+class ContextError(CalendarError):
     """A submission context value that cannot be understood."""
 
 
@@ -51,13 +46,6 @@ def parse_submitted(text: str) -> datetime:
     return value
 
 
-def parse_period(text: str) -> date:
-    match = _PERIOD.match(text.strip())
-    if match is None:
-        raise ContextError(f"--period {text!r} is not a month as YYYY-MM (e.g. 2026-04)")
-    return date(int(match.group(1)), int(match.group(2)), 1)
-
-
 def make_context(
     submitted: str | datetime | None = None, period: str | date | None = None, submitter: str | None = None
 ) -> SubmissionContext:
@@ -68,29 +56,10 @@ def make_context(
         moment = submitted if submitted.tzinfo else submitted.replace(tzinfo=LONDON)
     else:
         moment = parse_submitted(submitted)
-    month = parse_period(period) if isinstance(period, str) else period
+    try:
+        month = parse_period(period) if isinstance(period, str) else period
+    except CalendarError as exc:
+        raise ContextError(str(exc)) from None
     if month is not None:
         month = month.replace(day=1)
     return SubmissionContext(moment, month, submitter.strip().upper() if submitter else None)
-
-
-def offset_text(seconds: int) -> str:
-    """A UTC offset as DIDS v2 writes it: +01:00, +00:00."""
-    sign = "-" if seconds < 0 else "+"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}"
-
-
-def months_between(later: date, earlier: date) -> int:
-    """Whole calendar months from `earlier`'s month to `later`'s month (days ignored)."""
-    return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
-
-
-def add_months(day: date, months: int) -> date:
-    """The first day of the month `months` after `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(day: date) -> date:
-    return add_months(day, 1) - timedelta(days=1)

@@ -1,9 +1,15 @@
-"""Run a profile's rules over a submission in one streaming pass."""
+"""Run a profile's rules over a submission in one streaming pass.
+
+`check()` reads as four steps, each a function below: open the file (or say why it cannot be checked), plan the
+rules (which run, which cannot for want of reference data or context, which the submission context breaks), run
+the records through them (the hot loop, with the rule groups' caches), and add the file's own problems and the
+input ledger.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from hashlib import blake2b
 from operator import itemgetter
 from pathlib import Path
@@ -13,7 +19,7 @@ from conformance.check._model import Finding, NotEvaluated, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check.reference import NO_REFERENCE, ReferenceData
 from conformance.errors import DidsError
-from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, open_submission
+from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Submission, open_submission
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
 
 Factory = Callable[[Setup], RuleFn]
@@ -21,7 +27,8 @@ Factory = Callable[[Setup], RuleFn]
 # File problems that mean the file could not be identified as a DIDS file of the profile's version at all: there
 # is nothing to check, so `check` raises CannotCheck (exit 2) instead of reporting findings.
 UNCHECKABLE = {"empty-file", "binary-content", "not-dids", "ambiguous", "version-mismatch", "xml-dtd"}
-# File problems that the format rules report, by layout; "bom" and a tolerated v1 header row are not findings.
+# File problems that the format rules report, by layout; notes that lose nothing (a BOM, a tolerated v1 header
+# row, no final line end) are not findings.
 LAYOUT_PROBLEMS = {
     "csv": {
         "csv-syntax",
@@ -41,32 +48,15 @@ class CannotCheck(DidsError):
     """The file cannot be checked; the message is the one line a user sees."""
 
 
-def registry(version: str) -> tuple[dict[str, Factory], dict[str, SubmissionRule]]:
+def rule_tables(version: str) -> tuple[dict[str, Factory], dict[str, SubmissionRule]]:
     """The version's record-rule factories and its submission-context rules, by rule id."""
     if version == "v1":
-        from conformance.check.rules_v1 import RULES
+        from conformance.check.rules_v1 import RULES_V1
 
-        return RULES, {}
-    from conformance.check.rules_v2 import RULES as RULES_V2
-    from conformance.check.rules_v2 import SUBMISSION_RULES
+        return RULES_V1, {}
+    from conformance.check.rules_v2 import RULES_V2, SUBMISSION_RULES_V2
 
-    return RULES_V2, SUBMISSION_RULES
-
-
-def _unmet_needs(spec: RuleSpec, reference: ReferenceData, context: SubmissionContext) -> str | None:
-    """Why a rule cannot run here (reference data or context it needs is absent), or None."""
-    reasons = []
-    missing = reference.missing(tuple(n for n in spec.needs if n != "period"))
-    if missing:
-        reasons.append(f"needs reference data: {', '.join(missing)} (pass --reference synthetic or a directory)")
-    if "period" in spec.needs and context.period is None:
-        reasons.append("needs the reporting period (pass --period YYYY-MM)")
-    return "; ".join(reasons) or None
-
-
-def _file_rule(rules: Sequence[RuleSpec], layout: str) -> RuleSpec | None:
-    """The profile's file-level rule for a layout (the catalogue's `layout` field)."""
-    return next((r for r in rules if r.kind == "file" and r.layout == layout), None)
+    return RULES_V2, SUBMISSION_RULES_V2
 
 
 def check(
@@ -86,6 +76,39 @@ def check(
     profile). `display_name` is the name reports give the file (default: the path)."""
     context = context or make_context()
     reference = reference or NO_REFERENCE
+    submission = _open(path, profile, overrides, input_format, max_examples, max_record_bytes, display_name)
+    assert submission.pack is not None
+    pack = submission.pack
+    profile = profile or pack.default_profile
+    name = display_name or submission.name
+    report = Report(
+        profile=profile,
+        version=pack.version,
+        file=name,
+        format=submission.format,
+        context=context.as_dict(),
+        rules={r.id: r for r in pack.rules},
+        max_examples=max_examples,
+        fail_on_warning=fail_on_warning,
+    )
+    plan = _plan(Setup(pack, profile, context, reference), report)
+    report.records = _run(submission, plan, LocalCodes.of(pack, context, reference), report)
+    _add_file_findings(report, submission, pack, profile)
+    report.input = replace(submission.ledger(), source=name)
+    report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
+    return report
+
+
+def _open(
+    path: str | Path,
+    profile: str | None,
+    overrides: Sequence[str | Path],
+    input_format: str | None,
+    max_examples: int,
+    max_record_bytes: int,
+    display_name: str | None,
+) -> Submission:
+    """The submission, opened for the profile's version; CannotCheck when it is not a DIDS file to check."""
     if profile is not None and profile not in PROFILES:
         raise CannotCheck(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     try:
@@ -102,155 +125,188 @@ def check(
         )
     except PackError as exc:
         raise CannotCheck(str(exc)) from None
-    name = display_name or submission.name
     fatal = submission.problems.fatal
     if submission.pack is None or (fatal is not None and fatal.kind in UNCHECKABLE):
         reason = fatal.describe() if fatal else "not a DIDS file"
-        raise CannotCheck(f"{name}: cannot be checked: {reason}")
-    pack = submission.pack
-    profile = profile or pack.default_profile
-    specs = pack.rules_for(profile)
-    if not specs:  # never report "accepted" for a profile that checks nothing
+        raise CannotCheck(f"{display_name or submission.name}: cannot be checked: {reason}")
+    if not submission.pack.rules_for(profile or submission.pack.default_profile):
+        # never report "accepted" for a profile that checks nothing
         raise CannotCheck(f"profile {profile} has no rules in its catalogue yet; nothing would be checked")
-    report = Report(
-        profile=profile,
-        version=pack.version,
-        file=name,
-        format=submission.format,
-        context=context.as_dict(),
-        rules={r.id: r for r in pack.rules},
-        max_examples=max_examples,
-        fail_on_warning=fail_on_warning,
-    )
-    setup = Setup(pack, profile, context, reference)
-    factories, submission_rules = registry(pack.version)
+    return submission
 
+
+@dataclass
+class _Plan:
+    """What runs over the records: record rules (as cached groups) and the uniqueness indexes."""
+
+    groups: list[RuleGroup] = field(default_factory=list)
+    uniqueness: list[UniqueKey] = field(default_factory=list)
+
+
+def _plan(setup: Setup, report: Report) -> _Plan:
+    """Sort the profile's rules: those that cannot run here are listed as not evaluated, submission rules are
+    judged now from the context, record rules are grouped for the hot loop, cross-record rules get an index."""
+    pack = setup.pack
+    factories, submission_rules = rule_tables(pack.version)
     record_rules: list[tuple[RuleSpec, RuleFn]] = []
-    cross_rules: list[RuleSpec] = []
-    for spec in specs:
+    plan = _Plan()
+    for spec in pack.rules_for(setup.profile):
         if spec.kind == "file":
-            continue
-        unmet = _unmet_needs(spec, reference, context)
+            continue  # the readers' file problems, added after the pass
+        unmet = _unmet_needs(spec, setup)
         if unmet:
             report.not_evaluated.append(NotEvaluated(spec.id, unmet))
             continue
         if spec.kind == "cross-record":
-            cross_rules.append(spec)
+            plan.uniqueness.append(UniqueKey(spec, pack, report))
             continue
+        table = submission_rules if spec.kind == "submission" else factories
+        if spec.id not in table:
+            raise CannotCheck(f"rule {spec.id} is in the {pack.version} catalogue but has no implementation")
         if spec.kind == "submission":
-            if spec.id not in submission_rules:
-                raise CannotCheck(f"rule {spec.id} is in the {pack.version} catalogue but has no implementation")
             detail = submission_rules[spec.id](setup)
             if detail is not None:
-                report.add(_context_finding(spec, detail))
+                report.add(_finding(spec, message=f"{spec.message} ({detail})"))
             continue
-        if spec.id not in factories:
-            raise CannotCheck(f"rule {spec.id} is in the {pack.version} catalogue but has no implementation")
         record_rules.append((spec, factories[spec.id](setup)))
+    plan.groups = _group_by_items(record_rules, pack)
+    return plan
 
-    groups = _group_by_items(record_rules, pack)
-    uniqueness = [UniqueKey(spec, pack, report) for spec in cross_rules]
-    add = report.add
-    # The hot loop. Each group is looked up in its cache by its values and evaluated only on a miss; once the
-    # trial is over, groups that stopped caching run their rules directly, without the look-up.
-    plan = [(group.cache.get, group.key, group.miss) for group in groups]
+
+def _unmet_needs(spec: RuleSpec, setup: Setup) -> str | None:
+    """Why a rule cannot run here (reference data or context it needs is absent), or None."""
+    reasons = []
+    missing = setup.reference.missing(tuple(n for n in spec.needs if n != "period"))
+    if missing:
+        reasons.append(f"needs reference data: {', '.join(missing)} (pass --reference synthetic or a directory)")
+    if "period" in spec.needs and setup.context.period is None:
+        reasons.append("needs the reporting period (pass --period YYYY-MM)")
+    return "; ".join(reasons) or None
+
+
+def _run(submission: Submission, plan: _Plan, local: LocalCodes | None, report: Report) -> int:
+    """The hot loop: every record through every rule group (answered from its cache when its values repeat) and
+    the uniqueness indexes; after a trial, groups are re-planned (see RuleGroup). Returns the records read."""
+    groups, uniqueness, add = plan.groups, plan.uniqueness, report.add
     direct: list[tuple[RuleSpec, RuleFn]] = []
+    steps = [(group.cache.get, group.key, group.miss) for group in groups]
     count = 0
-    local = _local_codes(pack, context, reference)
     for record in submission.records():
         row = Row(record.number, record.line, record.values, record.path)
-        values = row.v
         count += 1
         if local is not None:
-            position, codes = local
-            mapped = codes.get(values[position].upper())
-            if mapped is not None:  # the DSP maps a trust's local exam code before it validates (peer case 00026)
-                values[position] = mapped
-        for cached, key, miss in plan:
+            local.apply(row)
+        values = row.v
+        for cached, key, miss in steps:
             hits = cached(key(values))
             if hits is None:
                 hits = miss(row)
-            if hits:
-                for spec, hit in hits:
-                    add(_finding(spec, hit, row))
+            for spec, hit in hits:
+                add(_record_finding(spec, hit, row))
         for spec, fn in direct:
             one = fn(row)
             if one is not None:
-                add(_finding(spec, one, row))
+                add(_record_finding(spec, one, row))
         for unique in uniqueness:
             unique.see(row)
         if count == RuleGroup.TRIAL:
             groups, direct = _replan(groups, count)
-            plan = [(g.cache.get, g.key, g.miss) for g in groups]
-    report.records = count
+            steps = [(g.cache.get, g.key, g.miss) for g in groups]
+    return count
 
-    layout_rule = _file_rule(specs, submission.format or "csv")
-    interesting = LAYOUT_PROBLEMS.get(submission.format or "csv", set())
+
+class LocalCodes:
+    """v1 only: a trust's local exam codes, mapped to NICIP before the rules run, as the DSP does (peer case
+    00026). The rules see the mapped code; findings show the value the trust submitted, and say it was mapped."""
+
+    ITEM = "imaging_code_nicip"
+
+    def __init__(self, position: int, codes: dict[str, str]) -> None:
+        self.position = position
+        self.codes = codes
+
+    @classmethod
+    def of(cls, pack: Pack, context: SubmissionContext, reference: ReferenceData) -> LocalCodes | None:
+        if pack.version != "v1" or not reference.local_nicip or context.submitter is None:
+            return None
+        codes = {local: nicip for (org, local), nicip in reference.local_nicip.items() if org == context.submitter}
+        return cls(pack.index[cls.ITEM], codes) if codes else None
+
+    def apply(self, row: Row) -> None:
+        submitted = row.v[self.position]
+        mapped = self.codes.get(submitted.upper())
+        if mapped is not None:
+            row.v[self.position] = mapped
+            row.submitted = {self.ITEM: submitted}
+
+
+def _record_finding(spec: RuleSpec, hit: Hit, row: Row) -> Finding:
+    message = spec.message if hit.detail is None else f"{spec.message} ({hit.detail})"
+    value = hit.value
+    if row.submitted is not None and hit.field in row.submitted:
+        value = row.submitted[hit.field]
+        message = f"{message} [local code {value} mapped to {hit.value}]"
+    return _finding(
+        spec, record=row.number, field=hit.field, line=row.line, value=value, message=message, path=row.path
+    )
+
+
+def _finding(
+    spec: RuleSpec | None,
+    *,
+    message: str,
+    record: int | None = None,
+    field: str | None = None,
+    line: int | None = None,
+    value: str | None = None,
+    path: str | None = None,
+) -> Finding:
+    """A finding of `spec`, stamped with its id, code and severity; None stands for a profile with no layout
+    rule, whose file problems are still reported, under a clearly local id."""
+    if spec is None:
+        return Finding(
+            rule="FILE", code=None, official=False, severity="file-reject", record=record, field=field, line=line,
+            value=value, message=message, path=path,
+        )  # fmt: skip
+    return Finding(
+        rule=spec.id, code=spec.code, official=spec.official, severity=spec.severity, record=record, field=field,
+        line=line, value=value, message=message, path=path,
+    )  # fmt: skip
+
+
+def _add_file_findings(report: Report, submission: Submission, pack: Pack, profile: str) -> None:
+    """The readers' file problems, as findings of the profile's layout rule: every problem counted, examples kept
+    as the reader kept them. A problem in one value (a control character) keeps its record and field."""
+    layout = submission.format or "csv"
+    spec = next((r for r in pack.rules_for(profile) if r.kind == "file" and r.layout == layout), None)
+    wanted = LAYOUT_PROBLEMS.get(layout, set())
     for kind, count in submission.problems.counts.items():
-        if kind not in interesting:
+        if kind not in wanted:
             continue
         examples = [p for p in submission.problems if p.kind == kind]
         for problem in examples:
-            report.add(_file_finding(layout_rule, problem, pack))
-        if layout_rule is not None:  # every problem is counted, even those the reader kept no example of
-            report.counts[layout_rule.id] += count - len(examples)
+            report.add(_file_finding(spec, problem))
+        if spec is not None:  # every problem is counted, even those the reader kept no example of
+            report.counts[spec.id] += count - len(examples)
     report.file_problems = [
         {"kind": p.kind, "line": p.line, "message": p.message, "fatal": p.fatal} for p in submission.problems
     ]
-    report.input = replace(submission.ledger(), source=name)
-    report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
-    return report
 
 
-def _local_codes(pack: Pack, context: SubmissionContext, reference: ReferenceData) -> tuple[int, dict[str, str]] | None:
-    """v1 only: the submitter's local exam codes, when a mapping table and the submitter are both given."""
-    if pack.version != "v1" or not reference.local_nicip or context.submitter is None:
-        return None
-    codes = {local: nicip for (org, local), nicip in reference.local_nicip.items() if org == context.submitter}
-    return (pack.index["imaging_code_nicip"], codes) if codes else None
-
-
-def _finding(spec: RuleSpec, hit: Hit, row: Row) -> Finding:
-    message = spec.message if hit.detail is None else f"{spec.message} ({hit.detail})"
-    return Finding(
-        spec.id, spec.code, spec.official, spec.severity, row.number, hit.field, row.line, hit.value, message, row.path
+def _file_finding(spec: RuleSpec | None, problem: FileProblem) -> Finding:
+    return _finding(
+        spec,
+        message=problem.message if spec is None else f"{spec.message}: {problem.message}",
+        record=problem.record if problem.field else None,
+        field=problem.field,
+        line=problem.line,
+        path=problem.path,
     )
 
 
-def _context_finding(spec: RuleSpec, detail: str) -> Finding:
-    return Finding(
-        spec.id, spec.code, spec.official, spec.severity, None, None, None, None, f"{spec.message} ({detail})", None
-    )
-
-
-def _file_finding(spec: RuleSpec | None, problem: FileProblem, pack: Pack) -> Finding:
-    # A problem in one value (a control character) keeps its record and field, so the submitter can find it.
-    if spec is None:  # a profile with no layout rule still reports the problem, under a clearly local id
-        return Finding(
-            "FILE",
-            None,
-            False,
-            "file-reject",
-            problem.record if problem.field else None,
-            problem.field,
-            problem.line,
-            None,
-            problem.message,
-            problem.path,
-        )
-    return Finding(
-        spec.id,
-        spec.code,
-        spec.official,
-        spec.severity,
-        problem.record if problem.field else None,
-        problem.field,
-        problem.line,
-        None,
-        f"{spec.message}: {problem.message}",
-        problem.path,
-    )
-
+# --------------------------------------------------------------------------------------------------------------
+# Rule groups and their caches
+# --------------------------------------------------------------------------------------------------------------
 
 Hits = tuple[tuple[RuleSpec, Hit], ...]
 NO_HITS: Hits = ()
@@ -342,9 +398,9 @@ def _group_by_items(record_rules: list[tuple[RuleSpec, RuleFn]], pack: Pack) -> 
 
 
 class UniqueKey:
-    """Flags every record whose key (e.g. accession number and site) another record in the file shares. The key
-    is the pack's [uniqueness] key (else the rule's items); a record whose first rule item (the accession number)
-    is blank is skipped: that is the missing-accession rule's finding, not a duplicate.
+    """Flags every record whose key (the pack's [uniqueness] key, e.g. accession number and site) another record
+    in the file shares; a record whose first rule item (the accession number) is blank is skipped: that is the
+    missing-accession rule's finding, not a duplicate.
 
     Memory: one dictionary entry per distinct key, a 64-bit digest of the key mapped to one int packing the first
     record's number and line (about 100 bytes a key), never the values: 1,000,000 distinct keys cost ~100 MiB. So
@@ -354,8 +410,7 @@ class UniqueKey:
     """
 
     def __init__(self, spec: RuleSpec, pack: Pack, report: Report) -> None:
-        key_items = pack.extras.get("uniqueness", {}).get("key") or list(spec.items)
-        positions = [pack.index[i] for i in key_items]
+        positions = [pack.index[i] for i in pack.uniqueness.key]
         self.key: Callable[[list[str]], tuple[str, ...]] = (
             itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
         )
@@ -383,18 +438,8 @@ class UniqueKey:
         self._add(row.number, row.line, value, f"first at record {number}", row.path)
 
     def _add(self, number: int, line: int, value: str, detail: str, path: str | None) -> None:
-        spec = self.spec
-        self.report.add(
-            Finding(
-                spec.id,
-                spec.code,
-                spec.official,
-                spec.severity,
-                number,
-                self.field,
-                line,
-                value,
-                f"{spec.message} ({detail})",
-                path,
-            )
+        message = f"{self.spec.message} ({detail})"
+        finding = _finding(
+            self.spec, record=number, field=self.field, line=line, value=value, message=message, path=path
         )
+        self.report.add(finding)

@@ -7,27 +7,13 @@ A factory is called once per check with the Setup; the function it returns runs 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
-from conformance.check._context import LONDON
-from conformance.check._rows import Hit, Row, RuleFn, Setup, parse_date, parse_timestamp
+from conformance.calendar import local_day, parse_date, parse_timestamp
+from conformance.check._rows import Hit, Row, RuleFn, Setup
 
 Factory = Callable[[Setup], RuleFn]
 DayReader = Callable[[Row], "date | None"]
-
-
-def registry() -> tuple[dict[str, Factory], Callable[[str], Callable[[Factory], Factory]]]:
-    """A fresh rule table and the decorator that registers a factory in it under a rule id."""
-    table: dict[str, Factory] = {}
-
-    def rule(rule_id: str) -> Callable[[Factory], Factory]:
-        def register(factory: Factory) -> Factory:
-            table[rule_id] = factory
-            return factory
-
-        return register
-
-    return table, rule
 
 
 def is_timestamp_item(item: str) -> bool:
@@ -47,10 +33,6 @@ def day_reader(s: Setup, item: str) -> DayReader:
         return None if moment is None else local_day(moment)
 
     return read
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(LONDON).date()
 
 
 def codes(s: Setup, item: str) -> frozenset[str]:
@@ -137,23 +119,6 @@ def order(earlier: str, later: str, slack: Callable[[date], date] | None = None,
                 return None
             limit = slack(second) if slack else second
             return Hit(at, r.v[k]) if first > limit else None
-
-        return check
-
-    return factory
-
-
-def after_submission(item: str) -> Factory:
-    """The item's day is after the submission day (UK clock)."""
-
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        read = day_reader(s, item)
-        today = s.context.submitted_local.date()
-
-        def check(r: Row) -> Hit | None:
-            day = read(r)
-            return Hit(item, r.v[i]) if day is not None and day > today else None
 
         return check
 

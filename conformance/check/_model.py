@@ -9,12 +9,11 @@ from typing import Any
 from conformance.formats import Ledger
 from conformance.spec import RuleSpec
 
-VERDICTS = ("accepted", "rejected")
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
-    """One rule broken at one place. `record` is the 1-based flattened record, None for file-level findings."""
+    """One rule broken at one place. `record` is the 1-based flattened record, None for file-level findings.
+    Made by keyword only (conformance.check._engine._finding stamps a rule's id, code and severity)."""
 
     rule: str
     code: str | None

@@ -16,7 +16,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-from conformance.check._rows import parse_date
+from conformance.calendar import parse_date
 from conformance.errors import DidsError
 from conformance.files import DEFAULT_MAX_SMALL_FILE, InputError, bounded_lines, require_file
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from conformance import __version__
 from conformance.check._model import Finding, Report
-from conformance.markup import visible, xml_attr, xml_text
+from conformance.junit import TestCase, junit_xml
+from conformance.markup import visible
 
 # Bump when a field is removed or changes meaning; adding a field is not a breaking change.
 REPORT_SCHEMA_VERSION = "1.0"
@@ -118,44 +119,31 @@ def _junit_line(f: Finding) -> str:
 
 
 def to_junit(report: Report) -> str:
-    """One testsuite per file, one testcase per rule of the profile: failed (with every example) or passed, and
-    skipped for rules not evaluated."""
-    cases = []
+    """One testsuite per file: a test case for reading the file in full, then one per rule of the profile: failed
+    (with every example) for an error rule with findings, passed with its examples for a warning, skipped for a
+    rule not evaluated."""
     by_rule: dict[str, list[str]] = {}
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(_junit_line(f))
     skipped = {n.rule: n.reason for n in report.not_evaluated}
-    failures = errors = 0
+    classname = f"dids.{report.profile}"
+    cases = []
+    if report.input is not None:  # the input itself: a test that fails when records were not read
+        ledger = report.input
+        outcome = "passed" if ledger.complete else "failure"
+        cases.append(TestCase(classname, "input read in full", outcome, message=ledger.headline()))
     for rule_id, spec in report.rules.items():
         if report.profile not in spec.profiles:
             continue
-        name = xml_attr(f"{rule_id} {spec.message}")
-        classname = xml_attr(f"dids.{report.profile}")
-        count = report.counts.get(rule_id, 0)
-        if rule_id in skipped:
-            body = f"<skipped message={xml_attr('not evaluated: ' + skipped[rule_id])}/>"
-        elif count and spec.severity != "warning":
-            failures += 1
-            text = xml_text("\n".join(by_rule.get(rule_id, [])))
-            body = f"<failure message={xml_attr(f'{count} finding(s)')} type={xml_attr(spec.severity)}>{text}</failure>"
-        elif count:
-            body = f"<system-out>{xml_text(chr(10).join(by_rule.get(rule_id, [])))}</system-out>"
-        else:
-            body = ""
-        cases.append(f"    <testcase classname={classname} name={name}>{body}</testcase>")
-    if report.input is not None:  # the input itself: a test that fails when records were not read
-        ledger = report.input
-        body = "" if ledger.complete else f"<failure message={xml_attr(ledger.headline())}/>"
-        if not ledger.complete:
-            failures += 1
-        cases.insert(
-            0,
-            f'    <testcase classname={xml_attr(f"dids.{report.profile}")} name="input read in full">{body}</testcase>',
+        name, count, text = (
+            f"{rule_id} {spec.message}",
+            report.counts.get(rule_id, 0),
+            "\n".join(by_rule.get(rule_id, [])),
         )
-    suite = xml_attr(f"{report.file} ({report.profile})")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuites name="dids check" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'
-        f'  <testsuite name={suite} tests="{len(cases)}" failures="{failures}" errors="{errors}" '
-        f'skipped="{len(skipped)}">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
-    )
+        if rule_id in skipped:
+            cases.append(TestCase(classname, name, "skipped", message=f"not evaluated: {skipped[rule_id]}"))
+        elif count and spec.severity != "warning":
+            cases.append(TestCase(classname, name, "failure", f"{count} finding(s)", text, kind=spec.severity))
+        else:
+            cases.append(TestCase(classname, name, text=text))
+    return junit_xml(cases, suite=f"{report.file} ({report.profile})", name="dids check")

@@ -1,8 +1,11 @@
-"""DIDS v1 rules (profiles v1-dsp and v1-portal), registered by id. Each entry is a factory: given the pack,
-profile, submission context and reference data once, it returns a function from a Row to a Hit or None.
+"""DIDS v1 rules (profiles v1-dsp and v1-portal): the logic, then one explicit table, RULES_V1, from rule id to
+factory. A factory is given the pack, profile, submission context and reference data once and returns a function
+from a Row to a Hit or None.
 
 The catalogue (codes, severities, items, sources) is data in packs/v1/rules.toml; this module holds only logic.
 Cross-field date rules pass when either date is blank or malformed: the format rules report those (dids-v1.md §3.2).
+Rules that v2.0 carries over are reused by rules_v2 from here; a rule whose logic differs between the versions
+carries a _v1 / _v2 suffix.
 """
 
 from __future__ import annotations
@@ -13,25 +16,22 @@ from datetime import date, timedelta
 from functools import lru_cache
 from operator import itemgetter
 
-from conformance.check._context import add_months, month_end, months_between
+from conformance.calendar import add_months, month_end, months_between, parse_date
 from conformance.check._factories import (
     Factory,
     active,
-    after_submission,
     blank,
     date_format,
+    day_reader,
     defaults,
     in_codes,
     not_before,
     order,
     organisation,
-    registry,
 )
-from conformance.check._rows import Hit, Row, RuleFn, Setup, parse_date
+from conformance.check._rows import Hit, Row, RuleFn, Setup
 from conformance.check.reference import normalise_postcode
-from generators.identifiers import is_valid_nhs_number
-
-RULES, rule = registry()
+from conformance.identifiers import is_valid_nhs_number
 
 DSP_POSTCODE = re.compile(r"^[a-zA-Z]{1,2}[0-9][a-zA-Z0-9]?\s+[0-9][a-zA-Z]{2}$")
 # The portal's format: upper case, one space, and the XSD AddressType1 inward letters (no C, I, K, M, O, V).
@@ -50,7 +50,6 @@ def _strip_nhs(value: str) -> str:
     return value.replace(" ", "").replace("-", "")
 
 
-@rule("DIDS001")
 def nhs_number_valid(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
 
@@ -62,7 +61,6 @@ def nhs_number_valid(s: Setup) -> RuleFn:
     return check
 
 
-@rule("DIDS002")
 def nhs_number_length(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
 
@@ -75,46 +73,15 @@ def nhs_number_length(s: Setup) -> RuleFn:
     return check
 
 
-@rule("V1P-NHS-NUMBER")
 def portal_nhs_number(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
     return lambda r: Hit("nhs_number", r.v[i]) if r.v[i] and not is_valid_nhs_number(r.v[i]) else None
 
 
-@rule("V1P-NHS-NUMBER-BANNED")
 def portal_banned_nhs_numbers(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
     banned = re.compile(r"^(1234567890|0123456789|([1-9])00000000\2)$")
     return lambda r: Hit("nhs_number", r.v[i]) if banned.match(r.v[i]) else None
-
-
-RULES["DIDS003"] = in_codes("nhs_number_status")
-RULES["DIDS012"] = in_codes("ethnic_category")
-RULES["DIDS014"] = in_codes("person_gender_code")
-RULES["DIDS021"] = in_codes("patient_source_setting")
-
-for _id, _item in (
-    ("DIDS020", "patient_source_setting"),
-    ("DIDS050", "test_date"),
-    ("DIDS067", "site_code"),
-    ("DIDS070", "accession_number"),
-):
-    RULES[_id] = blank(_item)
-
-
-for _id, _item in (
-    ("DIDS005", "person_birth_date"),
-    ("DIDS026", "request_date"),
-    ("DIDS036", "request_received_date"),
-    ("DIDS045", "test_date"),
-    ("DIDS061", "report_issue_date"),
-):
-    RULES[_id] = date_format(_item)
-
-
-RULES["DIDS009"] = not_before("person_birth_date", FLOOR_1900)
-RULES["DIDS031"] = not_before("request_date", FLOOR_1970)
-RULES["DIDS041"] = not_before("request_received_date", FLOOR_1970)
 
 
 @lru_cache(maxsize=65536)
@@ -129,28 +96,27 @@ def one_calendar_month_on(day: date) -> date:
     return min(month.replace(day=1) + timedelta(days=day.day - 1), month_end(month))
 
 
-RULES["DIDS006"] = order("person_birth_date", "test_date")
-RULES["DIDS008"] = order("person_birth_date", "report_issue_date")
-RULES["DIDS010"] = order("person_birth_date", "request_date", six_months_on)
-RULES["DIDS027"] = order("request_date", "request_received_date")
-RULES["DIDS028"] = order("test_date", "request_date", lambda d: d + timedelta(days=365), field="request_date")
-RULES["DIDS034"] = order("request_date", "test_date")
-RULES["DIDS035"] = order("request_date", "report_issue_date")
-RULES["DIDS038"] = order(
-    "test_date", "request_received_date", lambda d: d + timedelta(days=365), field="request_received_date"
-)
-RULES["DIDS040"] = order("person_birth_date", "request_received_date", six_months_on, field="request_received_date")
-RULES["DIDS043"] = order("request_received_date", "test_date")
-RULES["DIDS044"] = order("request_received_date", "report_issue_date")
-RULES["DIDS048"] = order("test_date", "report_issue_date")
-RULES["DIDS062"] = order("report_issue_date", "test_date", one_calendar_month_on)
+def a_year_on(day: date) -> date:
+    return day + timedelta(days=365)
 
 
-RULES["DIDS051"] = after_submission("test_date")
-RULES["DIDS066"] = after_submission("report_issue_date")
+def after_submission_v1(item: str) -> Factory:
+    """The item's day is after the submission day (UK clock)."""
+
+    def factory(s: Setup) -> RuleFn:
+        i = s.pos(item)
+        read = day_reader(s, item)
+        today = s.context.submitted_local.date()
+
+        def check(r: Row) -> Hit | None:
+            day = read(r)
+            return Hit(item, r.v[i]) if day is not None and day > today else None
+
+        return check
+
+    return factory
 
 
-@rule("V1P-DOB-FUTURE")
 def portal_birth_date_future(s: Setup) -> RuleFn:
     i = s.pos("person_birth_date")
     today = s.context.submitted_local.date()
@@ -162,52 +128,46 @@ def portal_birth_date_future(s: Setup) -> RuleFn:
     return check
 
 
-def _window(more_than: Callable[[Setup], int | None], low: Callable[[Setup], int | None] = lambda s: None) -> Factory:
-    """Test date more than N calendar months before the submission month (and at most `low` months, if given)."""
+def late(band: str) -> Factory:
+    """The test date's month is past its submission window: "warning" when the submission falls in the window's
+    warning band (DSP DIDS049), "closed" when it falls after the window closes (DSP DIDS055, the portal's cut-off).
+    The window is the pack's, for this profile."""
 
     def factory(s: Setup) -> RuleFn:
         i = s.pos("test_date")
-        month = s.context.submitted_local.date()
-        limit, upper = more_than(s), low(s)
+        today = s.context.submitted_local.date()
+        month = today.replace(day=1)
+
+        @lru_cache(maxsize=4096)
+        def past(day: date) -> bool:
+            window = s.pack.window(s.profile, day)
+            if window.closes is None:
+                return False
+            if band == "closed":
+                return today > window.closes
+            return window.warns_from is not None and window.warns_from <= today <= window.closes
 
         def check(r: Row) -> Hit | None:
             day = parse_date(r.v[i])
-            if day is None or limit is None:
+            if day is None or not past(day.replace(day=1)):
                 return None
-            gap = months_between(month, day)
-            if gap > limit and (upper is None or gap <= upper):
-                return Hit("test_date", r.v[i], f"{gap} months before the submission month")
-            return None
+            return Hit("test_date", r.v[i], f"{months_between(month, day)} months before the submission month")
 
         return check
 
     return factory
 
 
-def _windows(s: Setup) -> dict[str, int]:
-    return dict(s.pack.extras["windows"].get(s.profile, {}))
-
-
-RULES["DIDS049"] = _window(
-    lambda s: _windows(s).get("warn_after_months"), lambda s: _windows(s).get("reject_after_months")
-)
-RULES["DIDS055"] = _window(lambda s: _windows(s).get("reject_after_months"))
-RULES["V1P-TEST-DATE-WINDOW"] = _window(lambda s: _windows(s).get("reject_after_months"))
-
-
-@rule("DIDS017")
 def postcode_format(s: Setup) -> RuleFn:
     i = s.pos("postcode")
     return lambda r: Hit("postcode", r.v[i]) if r.v[i] and not DSP_POSTCODE.match(r.v[i]) else None
 
 
-@rule("V1P-POSTCODE-FORMAT")
 def portal_postcode_format(s: Setup) -> RuleFn:
     i = s.pos("postcode")
     return lambda r: Hit("postcode", r.v[i]) if r.v[i] and not PORTAL_POSTCODE.match(r.v[i]) else None
 
 
-@rule("DIDS016")
 def postcode_exists(s: Setup) -> RuleFn:
     i = s.pos("postcode")
     known = s.reference.postcodes or set()
@@ -221,56 +181,45 @@ def postcode_exists(s: Setup) -> RuleFn:
     return check
 
 
-@rule("DIDS023")
 def referrer_format(s: Setup) -> RuleFn:
     i = s.pos("referrer_code")
-    spec = s.pack.extras["referrer_code_formats"]
-    flags = re.IGNORECASE if spec.get("case_insensitive") else 0
-    patterns = [
-        re.compile(p["pattern"], flags) for p in spec["patterns"] if not p.get("profiles") or s.profile in p["profiles"]
-    ]
+    spec = s.pack.referrer_formats
+    flags = re.IGNORECASE if spec.case_insensitive else 0
+    patterns = [re.compile(p.pattern, flags) for p in spec.for_profile(s.profile)]
     allowed = defaults(s, "referrer_defaults")
 
     def check(r: Row) -> Hit | None:
         value = r.v[i]
         if not value or value.upper() in allowed or any(p.match(value) for p in patterns):
             return None
-        return Hit("referrer_code", value, f"reported as {spec['substitute']}")
+        return Hit("referrer_code", value, f"reported as {spec.substitute}")
 
     return check
 
 
-@rule("DIDS056")
 def imaging_code_present(s: Setup) -> RuleFn:
     n, m = s.pos("imaging_code_nicip"), s.pos("imaging_code_snomed")
     return lambda r: Hit("imaging_code_nicip", r.v[n]) if not r.v[n] and not r.v[m] else None
 
 
-@rule("DIDS069")
 def site_code_format(s: Setup) -> RuleFn:
     i = s.pos("site_code")
     return lambda r: Hit("site_code", r.v[i]) if r.v[i] and not SITE_CODE.match(r.v[i]) else None
 
 
-@rule("V1P-SITE-CODE")
 def portal_site_code_format(s: Setup) -> RuleFn:
     i = s.pos("site_code")
     return lambda r: Hit("site_code", r.v[i]) if r.v[i] and not PORTAL_SITE_CODE.match(r.v[i]) else None
 
 
-@rule("DIDS072")
 def accession_length(s: Setup) -> RuleFn:
     i = s.pos("accession_number")
     return lambda r: Hit("accession_number", r.v[i]) if len(r.v[i]) > 20 else None
 
 
-@rule("V1P-ACCESSION-FORMAT")
 def portal_accession_format(s: Setup) -> RuleFn:
     i = s.pos("accession_number")
     return lambda r: Hit("accession_number", r.v[i]) if r.v[i] and not ALPHANUMERIC_20.match(r.v[i]) else None
-
-
-M_STAR = ("nhs_number", "person_birth_date", "ethnic_category", "person_gender_code", "postcode", "gp_practice_code")
 
 
 def _m_star(s: Setup) -> tuple[Callable[[list[str]], tuple[str, ...]], Callable[[list[str]], tuple[str, ...]], int]:
@@ -281,13 +230,11 @@ def _m_star(s: Setup) -> tuple[Callable[[list[str]], tuple[str, ...]], Callable[
     return itemgetter(*[s.pos(i) for i in group.items]), itemgetter(*others), postcode
 
 
-@rule("DIDS073")
 def m_star_present(s: Setup) -> RuleFn:
     every, _, _ = _m_star(s)
     return lambda r: Hit("nhs_number", "") if not any(every(r.v)) else None
 
 
-@rule("DIDS074")
 def m_star_present_without_pseudo_postcode(s: Setup) -> RuleFn:
     _, others, postcode = _m_star(s)
 
@@ -303,11 +250,6 @@ def m_star_present_without_pseudo_postcode(s: Setup) -> RuleFn:
 # ----- rules that need national reference data ------------------------------------------------------------------
 
 
-RULES["DIDS018"] = organisation("gp_practice_code", "gp_practice", "gp_practice_defaults")
-RULES["DIDS024"] = organisation("referring_org_code", "referring", "referring_org_defaults")
-
-
-@rule("DIDS068")
 def site_known(s: Setup) -> RuleFn:
     inner = organisation("site_code", "site", "site_defaults")(s)
     i = s.pos("site_code")
@@ -315,14 +257,15 @@ def site_known(s: Setup) -> RuleFn:
     return lambda r: inner(r) if SITE_CODE.match(r.v[i]) else None
 
 
-RULES["DIDS079"] = active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date"))
-RULES["DIDS080"] = active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",))
-RULES["DIDS081"] = active("site_code", "site", "site_defaults", ("test_date",))
-
 GRACE_DAYS_V1 = 183  # "6 months" either side of the test date (dids-v1.md §3.2); 183 days as in v2.0 (S3b)
 
 
-def _code_valid(item: str, table: str, warn: bool) -> Factory:
+def code_key(table: str, value: str) -> str:
+    """How a code is looked up in its reference table: NICIP codes in upper case, SNOMED CT identifiers as sent."""
+    return value.upper() if table == "nicip" else value
+
+
+def code_valid_v1(item: str, table: str, warn: bool) -> Factory:
     """Error (DIDS057/059): unknown, or outside its active period by more than the grace. Warning (077/078):
     known and inside the grace but not active on the test date."""
 
@@ -334,7 +277,7 @@ def _code_valid(item: str, table: str, warn: bool) -> Factory:
             value = r.v[i]
             if not value:
                 return None
-            period = codes.get(value if table == "snomed" else value.upper())
+            period = codes.get(code_key(table, value))
             day = parse_date(r.v[t])
             if period is None:
                 return None if warn else Hit(item, value, "not in the reference data")
@@ -350,14 +293,7 @@ def _code_valid(item: str, table: str, warn: bool) -> Factory:
     return factory
 
 
-RULES["DIDS057"] = _code_valid("imaging_code_nicip", "nicip", warn=False)
-RULES["DIDS059"] = _code_valid("imaging_code_snomed", "snomed", warn=False)
-RULES["DIDS077"] = _code_valid("imaging_code_nicip", "nicip", warn=True)
-RULES["DIDS078"] = _code_valid("imaging_code_snomed", "snomed", warn=True)
-
-
-@rule("DIDS082")
-def nicip_maps_to_snomed(s: Setup) -> RuleFn:
+def nicip_maps_to_snomed_v1(s: Setup) -> RuleFn:
     n, m, t = s.pos("imaging_code_nicip"), s.pos("imaging_code_snomed"), s.pos("test_date")
     mapping = s.reference.nicip_snomed
     nicip, snomed = s.reference.nicip or {}, s.reference.snomed or {}
@@ -371,3 +307,72 @@ def nicip_maps_to_snomed(s: Setup) -> RuleFn:
         return None if concept in targets else Hit("imaging_code_snomed", concept, f"{code} maps to {sorted(targets)}")
 
     return check
+
+
+# ----- the table ---------------------------------------------------------------------------------------------------
+# Every rule of packs/v1/rules.toml but the file rules (DIDS075/076: the readers' file problems) and the
+# uniqueness rule (DIDS071: the engine's cross-record index), in catalogue order.
+
+RULES_V1: dict[str, Factory] = {
+    "DIDS001": nhs_number_valid,
+    "DIDS002": nhs_number_length,
+    "DIDS003": in_codes("nhs_number_status"),
+    "DIDS005": date_format("person_birth_date"),
+    "DIDS006": order("person_birth_date", "test_date"),
+    "DIDS008": order("person_birth_date", "report_issue_date"),
+    "DIDS009": not_before("person_birth_date", FLOOR_1900),
+    "DIDS010": order("person_birth_date", "request_date", six_months_on),
+    "DIDS012": in_codes("ethnic_category"),
+    "DIDS014": in_codes("person_gender_code"),
+    "DIDS016": postcode_exists,
+    "DIDS017": postcode_format,
+    "DIDS018": organisation("gp_practice_code", "gp_practice", "gp_practice_defaults"),
+    "DIDS020": blank("patient_source_setting"),
+    "DIDS021": in_codes("patient_source_setting"),
+    "DIDS023": referrer_format,
+    "DIDS024": organisation("referring_org_code", "referring", "referring_org_defaults"),
+    "DIDS026": date_format("request_date"),
+    "DIDS027": order("request_date", "request_received_date"),
+    "DIDS028": order("test_date", "request_date", a_year_on, field="request_date"),
+    "DIDS031": not_before("request_date", FLOOR_1970),
+    "DIDS034": order("request_date", "test_date"),
+    "DIDS035": order("request_date", "report_issue_date"),
+    "DIDS036": date_format("request_received_date"),
+    "DIDS038": order("test_date", "request_received_date", a_year_on, field="request_received_date"),
+    "DIDS040": order("person_birth_date", "request_received_date", six_months_on, field="request_received_date"),
+    "DIDS041": not_before("request_received_date", FLOOR_1970),
+    "DIDS043": order("request_received_date", "test_date"),
+    "DIDS044": order("request_received_date", "report_issue_date"),
+    "DIDS045": date_format("test_date"),
+    "DIDS048": order("test_date", "report_issue_date"),
+    "DIDS049": late("warning"),
+    "DIDS050": blank("test_date"),
+    "DIDS051": after_submission_v1("test_date"),
+    "DIDS055": late("closed"),
+    "DIDS056": imaging_code_present,
+    "DIDS057": code_valid_v1("imaging_code_nicip", "nicip", warn=False),
+    "DIDS059": code_valid_v1("imaging_code_snomed", "snomed", warn=False),
+    "DIDS061": date_format("report_issue_date"),
+    "DIDS062": order("report_issue_date", "test_date", one_calendar_month_on),
+    "DIDS066": after_submission_v1("report_issue_date"),
+    "DIDS067": blank("site_code"),
+    "DIDS068": site_known,
+    "DIDS069": site_code_format,
+    "DIDS070": blank("accession_number"),
+    "DIDS072": accession_length,
+    "DIDS073": m_star_present,
+    "DIDS074": m_star_present_without_pseudo_postcode,
+    "DIDS077": code_valid_v1("imaging_code_nicip", "nicip", warn=True),
+    "DIDS078": code_valid_v1("imaging_code_snomed", "snomed", warn=True),
+    "DIDS079": active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date")),
+    "DIDS080": active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",)),
+    "DIDS081": active("site_code", "site", "site_defaults", ("test_date",)),
+    "DIDS082": nicip_maps_to_snomed_v1,
+    "V1P-NHS-NUMBER": portal_nhs_number,
+    "V1P-NHS-NUMBER-BANNED": portal_banned_nhs_numbers,
+    "V1P-POSTCODE-FORMAT": portal_postcode_format,
+    "V1P-ACCESSION-FORMAT": portal_accession_format,
+    "V1P-TEST-DATE-WINDOW": late("closed"),
+    "V1P-DOB-FUTURE": portal_birth_date_future,
+    "V1P-SITE-CODE": portal_site_code_format,
+}

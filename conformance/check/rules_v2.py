@@ -1,4 +1,6 @@
-"""DIDS v2.0 rules (profile v2), registered by id; the catalogue is data in packs/v2/rules.toml.
+"""DIDS v2.0 rules (profile v2): the logic, then one explicit table, RULES_V2, starting from the v1 rules v2.0
+carries over (`v1.<rule>`), and SUBMISSION_RULES_V2 for the rules judged once per file from the submission
+context. The catalogue is data in packs/v2/rules.toml.
 
 Most rules are reconstructions (ids "V2P-...", no official code): v1 logic carried onto the v2 items, plus what
 v2.0 changes (times, timestamps with offsets, treatment function, evaluation indicator, reporting periods and
@@ -16,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from conformance.check._context import LONDON, add_months, month_end
+from conformance.calendar import LONDON, local_day, month_end, parse_date, parse_timestamp, valid_time
+from conformance.check import rules_v1 as v1
 from conformance.check._factories import (
     Factory,
     active,
@@ -24,35 +27,14 @@ from conformance.check._factories import (
     date_format,
     day_reader,
     in_codes,
-    local_day,
     not_before,
     order,
     organisation,
-    registry,
 )
-from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule, parse_date, parse_timestamp, valid_time
-from conformance.check.rules_v1 import (
-    FLOOR_1900,
-    FLOOR_1970,
-    GRACE_DAYS_V1,
-    accession_length,
-    m_star_present,
-    m_star_present_without_pseudo_postcode,
-    one_calendar_month_on,
-    postcode_exists,
-    postcode_format,
-    referrer_format,
-    site_code_format,
-    site_known,
-    six_months_on,
-)
-from conformance.spec import Pack
-from generators.identifiers import is_valid_nhs_number, is_well_formed_concept_id
+from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
+from conformance.identifiers import is_valid_nhs_number, is_well_formed_concept_id
 
-RULES, rule = registry()
-SUBMISSION_RULES: dict[str, SubmissionRule] = {}
-
-GRACE_DAYS = GRACE_DAYS_V1  # NICIP and SNOMED CT: valid up to 183 days after inactivation (dids-v2.md §4.1)
+GRACE_DAYS = v1.GRACE_DAYS_V1  # NICIP and SNOMED CT: valid up to 183 days after inactivation (dids-v2.md §4.1)
 NICIP_FORMAT = re.compile(r"^[A-Za-z0-9]{1,6}$")
 TREATMENT_FUNCTION_FORMAT = re.compile(r"^[0-9]{3}$")
 # The timestamp shape with any offset, to tell "wrong offset" from "not a timestamp" in messages.
@@ -61,7 +43,9 @@ TIMESTAMPS = ("procedure_start_timestamp", "procedure_end_timestamp", "report_is
 
 
 def activity_from(s: Setup) -> date:
-    return date.fromisoformat(s.pack.extras["activity_from"])
+    first = s.pack.activity_from
+    assert first is not None  # the v2 pack says when v2.0 activity starts
+    return first
 
 
 # ----- moments: a day, and the instant when it is known -------------------------------------------------------
@@ -119,7 +103,7 @@ def moments(s: Setup) -> dict[str, MomentReader]:
     }
 
 
-def _not_before_nearest(later: str, *earlier: str) -> Factory:
+def not_before_nearest(later: str, *earlier: str) -> Factory:
     """`later` must not be before the first of `earlier` that is given (the nearest earlier step of
     request <= received <= start <= end <= report issue)."""
 
@@ -143,18 +127,7 @@ def _not_before_nearest(later: str, *earlier: str) -> Factory:
     return factory
 
 
-RULES["V2P-RECEIVED-BEFORE-REQUEST"] = _not_before_nearest("request_received_date", "request_date")
-RULES["V2P-START-BEFORE-RECEIVED"] = _not_before_nearest(
-    "procedure_start_timestamp", "request_received_date", "request_date"
-)
-RULES["V2P-END-BEFORE-START"] = _not_before_nearest("procedure_end_timestamp", "procedure_start_timestamp")
-RULES["V2P-REPORT-BEFORE-END"] = _not_before_nearest(
-    "report_issue_timestamp", "procedure_end_timestamp", "procedure_start_timestamp"
-)
-
-
-@rule("V2P-AFTER-SUBMISSION")
-def after_submission(s: Setup) -> RuleFn:
+def after_submission_v2(s: Setup) -> RuleFn:
     readers = [(s.pos(item), item, timestamp_moment(s, item)) for item in TIMESTAMPS]
     submitted = s.context.submitted
 
@@ -171,7 +144,7 @@ def after_submission(s: Setup) -> RuleFn:
 # ----- timestamps and times -----------------------------------------------------------------------------------
 
 
-def _timestamp_format(item: str) -> Factory:
+def timestamp_format(item: str) -> Factory:
     def factory(s: Setup) -> RuleFn:
         i = s.pos(item)
 
@@ -188,13 +161,6 @@ def _timestamp_format(item: str) -> Factory:
     return factory
 
 
-RULES["V2P-START-TIMESTAMP-FORMAT"] = _timestamp_format("procedure_start_timestamp")
-RULES["V2P-END-TIMESTAMP-FORMAT"] = _timestamp_format("procedure_end_timestamp")
-RULES["V2P-REPORT-TIMESTAMP-FORMAT"] = _timestamp_format("report_issue_timestamp")
-RULES["V2P-START-MISSING"] = blank("procedure_start_timestamp")
-
-
-@rule("V2P-OFFSET-NOT-IN-FORCE")
 def offset_in_force(s: Setup) -> RuleFn:
     """+01:00 when the UK clock was on GMT, or +00:00 / Z when it was on BST, at the instant written. Works at the
     clock changes too: 01:30+01:00 and 01:30+00:00 on the October change day are both right; 01:30+00:00 on the
@@ -218,7 +184,7 @@ def offset_in_force(s: Setup) -> RuleFn:
     return check
 
 
-def _time_format(item: str) -> Factory:
+def time_format(item: str) -> Factory:
     def factory(s: Setup) -> RuleFn:
         i = s.pos(item)
         return lambda r: Hit(item, r.v[i]) if r.v[i] and not valid_time(r.v[i]) else None
@@ -226,11 +192,6 @@ def _time_format(item: str) -> Factory:
     return factory
 
 
-RULES["V2P-REQUEST-TIME-FORMAT"] = _time_format("request_time")
-RULES["V2P-RECEIVED-TIME-FORMAT"] = _time_format("request_received_time")
-
-
-@rule("V2P-TIME-WITHOUT-DATE")
 def time_without_date(s: Setup) -> RuleFn:
     pairs = [
         (s.pos(t), t, s.pos(d))
@@ -249,13 +210,11 @@ def time_without_date(s: Setup) -> RuleFn:
 # ----- patient ---------------------------------------------------------------------------------------------------
 
 
-@rule("V2P-NHS-NUMBER-FORMAT")
 def nhs_number_format(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
     return lambda r: Hit("nhs_number", r.v[i]) if r.v[i] and not (len(r.v[i]) == 10 and r.v[i].isdigit()) else None
 
 
-@rule("V2P-NHS-NUMBER-CHECK-DIGIT")
 def nhs_number_check_digit(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
 
@@ -268,42 +227,15 @@ def nhs_number_check_digit(s: Setup) -> RuleFn:
     return check
 
 
-RULES["V2P-NHS-NUMBER-STATUS"] = in_codes("nhs_number_status")
-RULES["V2P-BIRTH-DATE-FORMAT"] = date_format("person_birth_date")
-RULES["V2P-BIRTH-DATE-FLOOR"] = not_before("person_birth_date", FLOOR_1900)
-RULES["V2P-BIRTH-AFTER-PROCEDURE"] = order("person_birth_date", "procedure_start_timestamp")
-RULES["V2P-BIRTH-AFTER-REPORT"] = order("person_birth_date", "report_issue_timestamp")
-RULES["V2P-BIRTH-AFTER-REQUEST"] = order("person_birth_date", "request_date", six_months_on)
-RULES["V2P-ETHNIC-CATEGORY"] = in_codes("ethnic_category")
-RULES["V2P-STATED-GENDER"] = in_codes("person_stated_gender_code")
-RULES["V2P-POSTCODE-FORMAT"] = postcode_format
-RULES["V2P-POSTCODE-KNOWN"] = postcode_exists
-RULES["V2P-GP-PRACTICE-KNOWN"] = organisation("gp_practice_code", "gp_practice", "gp_practice_defaults")
-RULES["V2P-GP-PRACTICE-ACTIVE"] = active(
-    "gp_practice_code", "gp_practice", "gp_practice_defaults", ("procedure_start_timestamp",)
-)
-RULES["V2P-DEMOGRAPHICS-MISSING"] = m_star_present
-RULES["V2P-DEMOGRAPHICS-PSEUDO-POSTCODE"] = m_star_present_without_pseudo_postcode
-
 # ----- referral --------------------------------------------------------------------------------------------------
 
-RULES["V2P-SOURCE-SETTING-MISSING"] = blank("patient_source_setting")
-RULES["V2P-SOURCE-SETTING-CODE"] = in_codes("patient_source_setting")
-RULES["V2P-REFERRER-FORMAT"] = referrer_format
-RULES["V2P-REFERRING-ORG-KNOWN"] = organisation("referring_org_code", "referring", "referring_org_defaults")
-RULES["V2P-REFERRING-ORG-ACTIVE"] = active(
-    "referring_org_code", "referring", "referring_org_defaults", ("request_date", "procedure_start_timestamp")
-)
 
-
-@rule("V2P-TREATMENT-FUNCTION-FORMAT")
 def treatment_function_format(s: Setup) -> RuleFn:
     i = s.pos("treatment_function_code")
     item = "treatment_function_code"
     return lambda r: Hit(item, r.v[i]) if r.v[i] and not TREATMENT_FUNCTION_FORMAT.match(r.v[i]) else None
 
 
-@rule("V2P-TREATMENT-FUNCTION-CODE")
 def treatment_function_code(s: Setup) -> RuleFn:
     i = s.pos("treatment_function_code")
     known = s.pack.codelists["treatment_function"].codes(s.profile)
@@ -317,28 +249,6 @@ def treatment_function_code(s: Setup) -> RuleFn:
     return check
 
 
-RULES["V2P-REQUEST-DATE-FORMAT"] = date_format("request_date")
-RULES["V2P-REQUEST-DATE-FLOOR"] = not_before("request_date", FLOOR_1970)
-RULES["V2P-RECEIVED-DATE-FORMAT"] = date_format("request_received_date")
-RULES["V2P-RECEIVED-DATE-FLOOR"] = not_before("request_received_date", FLOOR_1970)
-RULES["V2P-RECEIVED-BEFORE-BIRTH"] = order(
-    "person_birth_date", "request_received_date", six_months_on, field="request_received_date"
-)
-RULES["V2P-REQUEST-LONG-BEFORE"] = order(
-    "procedure_start_timestamp", "request_date", lambda d: d + timedelta(days=365), field="request_date"
-)
-RULES["V2P-RECEIVED-LONG-BEFORE"] = order(
-    "procedure_start_timestamp",
-    "request_received_date",
-    lambda d: d + timedelta(days=365),
-    field="request_received_date",
-)
-RULES["V2P-ACTIVITY-CATEGORY"] = in_codes("activity_category")
-RULES["V2P-WAITING-LIST-START-FORMAT"] = date_format("waiting_list_clock_start_date")
-RULES["V2P-WAITING-LIST-START-AFTER-PROCEDURE"] = order("waiting_list_clock_start_date", "procedure_start_timestamp")
-
-
-@rule("V2P-WAITING-LIST-START-MISSING")
 def waiting_list_start_missing(s: Setup) -> RuleFn:
     category, start = s.pos("activity_category"), s.pos("waiting_list_clock_start_date")
     waiting = {v.code for v in s.pack.codelists["activity_category"].tagged("waiting-list")}
@@ -349,19 +259,16 @@ def waiting_list_start_missing(s: Setup) -> RuleFn:
 # ----- activity: coded procedures ---------------------------------------------------------------------------------
 
 
-@rule("V2P-CODED-PROCEDURE-MISSING")
 def coded_procedure_missing(s: Setup) -> RuleFn:
     n, m = s.pos("coded_procedure_nicip"), s.pos("coded_procedure_snomed")
     return lambda r: Hit("coded_procedure_nicip", r.v[n]) if not r.v[n] and not r.v[m] else None
 
 
-@rule("V2P-NICIP-FORMAT")
 def nicip_format(s: Setup) -> RuleFn:
     i = s.pos("coded_procedure_nicip")
     return lambda r: Hit("coded_procedure_nicip", r.v[i]) if r.v[i] and not NICIP_FORMAT.match(r.v[i]) else None
 
 
-@rule("V2P-SNOMED-FORMAT")
 def snomed_format(s: Setup) -> RuleFn:
     i = s.pos("coded_procedure_snomed")
     item = "coded_procedure_snomed"
@@ -380,19 +287,18 @@ def reference_day(s: Setup) -> Callable[[Row], date | None]:
     return read
 
 
-def code_validity(s: Setup, item: str, table: str) -> Callable[[Row], str | None]:
+def code_validity_v2(s: Setup, item: str, table: str) -> Callable[[Row], str | None]:
     """None when the item's code is valid (known and active, or inactive for at most GRACE_DAYS on the reference
     day), else why not. A blank item gives None: missing codes are another rule's business."""
     i = s.pos(item)
     codes = getattr(s.reference, table) or {}
     on = reference_day(s)
-    upper = table == "nicip"
 
     def why(r: Row) -> str | None:
         value = r.v[i]
         if not value:
             return None
-        period = codes.get(value.upper() if upper else value)
+        period = codes.get(v1.code_key(table, value))
         if period is None:
             return "not in the reference data (a local code?)"
         day = on(r)
@@ -403,9 +309,9 @@ def code_validity(s: Setup, item: str, table: str) -> Callable[[Row], str | None
     return why
 
 
-def _invalid_code(item: str, table: str) -> Factory:
+def invalid_code(item: str, table: str) -> Factory:
     def factory(s: Setup) -> RuleFn:
-        why_invalid = code_validity(s, item, table)
+        why_invalid = code_validity_v2(s, item, table)
         i = s.pos(item)
 
         def check(r: Row) -> Hit | None:
@@ -417,16 +323,11 @@ def _invalid_code(item: str, table: str) -> Factory:
     return factory
 
 
-RULES["DIDS00300302"] = _invalid_code("coded_procedure_nicip", "nicip")
-RULES["DIDS00300402"] = _invalid_code("coded_procedure_snomed", "snomed")
-
-
-@rule("DIDSREJ012")
-def nicip_maps_to_snomed(s: Setup) -> RuleFn:
+def nicip_maps_to_snomed_v2(s: Setup) -> RuleFn:
     """Both codes valid (per the two rules above) yet the NICIP code does not map to the SNOMED CT code."""
     n, m = s.pos("coded_procedure_nicip"), s.pos("coded_procedure_snomed")
-    nicip_invalid = code_validity(s, "coded_procedure_nicip", "nicip")
-    snomed_invalid = code_validity(s, "coded_procedure_snomed", "snomed")
+    nicip_invalid = code_validity_v2(s, "coded_procedure_nicip", "nicip")
+    snomed_invalid = code_validity_v2(s, "coded_procedure_snomed", "snomed")
     on = reference_day(s)
     mapping = s.reference.nicip_snomed
 
@@ -445,19 +346,9 @@ def nicip_maps_to_snomed(s: Setup) -> RuleFn:
 
 # ----- activity: evaluation, site, accession ----------------------------------------------------------------------
 
-RULES["V2P-EVALUATION-INDICATOR"] = in_codes("evaluation_indicator")
-RULES["V2P-REPORT-LATE"] = order("report_issue_timestamp", "procedure_start_timestamp", one_calendar_month_on)
-RULES["V2P-SITE-MISSING"] = blank("site_code")
-RULES["V2P-SITE-FORMAT"] = site_code_format
-RULES["V2P-SITE-KNOWN"] = site_known
-RULES["V2P-SITE-ACTIVE"] = active("site_code", "site", "site_defaults", ("procedure_start_timestamp",))
-RULES["V2P-ACCESSION-MISSING"] = blank("accession_number")
-RULES["V2P-ACCESSION-LENGTH"] = accession_length
-
 # ----- reporting period and submission window ---------------------------------------------------------------------
 
 
-@rule("V2P-BEFORE-V2")
 def before_v2(s: Setup) -> RuleFn:
     i, first = s.pos("procedure_start_timestamp"), activity_from(s)
     read = day_reader(s, "procedure_start_timestamp")
@@ -469,7 +360,6 @@ def before_v2(s: Setup) -> RuleFn:
     return check
 
 
-@rule("V2P-OUTSIDE-PERIOD")
 def outside_period(s: Setup) -> RuleFn:
     """The start's day on the UK clock must fall in the reporting month; activity before v2 is V2P-BEFORE-V2's."""
     i, first = s.pos("procedure_start_timestamp"), activity_from(s)
@@ -487,48 +377,112 @@ def outside_period(s: Setup) -> RuleFn:
     return check
 
 
-def submission_months(pack: Pack, period: date) -> int | None:
-    """How many months after `period` it may be submitted: the pack's windows, by the first period they cover."""
-    months = None
-    for entry in sorted(pack.extras["windows"]["submission_months"], key=lambda e: e["from_period"]):
-        if f"{period:%Y-%m}" >= entry["from_period"]:
-            months = int(entry["months"])
-    return months
-
-
-def window_close(pack: Pack, period: date) -> date | None:
-    """The last day (UK clock) a period may be submitted: the end of the Nth month after it."""
-    months = submission_months(pack, period)
-    return None if months is None else month_end(add_months(period, months))
-
-
-def _submission(rule_id: str) -> Callable[[SubmissionRule], SubmissionRule]:
-    def register(fn: SubmissionRule) -> SubmissionRule:
-        SUBMISSION_RULES[rule_id] = fn
-        return fn
-
-    return register
-
-
-@_submission("V2P-PERIOD-BEFORE-V2")
 def period_before_v2(s: Setup) -> str | None:
     period = s.context.period
     first = activity_from(s).replace(day=1)
     return f"period {period:%Y-%m} is before {first:%Y-%m}" if period is not None and period < first else None
 
 
-@_submission("V2P-WINDOW-NOT-OPEN")
 def window_not_open(s: Setup) -> str | None:
     period, today = s.context.period, s.context.submitted_local.date()
-    if period is None or today > month_end(period):
+    opens = None if period is None else s.pack.window(s.profile, period).opens
+    if period is None or opens is None or today >= opens:
         return None
     return f"period {period:%Y-%m} ends {month_end(period).isoformat()}; submitted {today.isoformat()}"
 
 
-@_submission("V2P-WINDOW-CLOSED")
 def window_closed(s: Setup) -> str | None:
     period, today = s.context.period, s.context.submitted_local.date()
-    close = None if period is None else window_close(s.pack, period)
+    close = None if period is None else s.pack.window(s.profile, period).closes
     if period is None or close is None or today <= close:
         return None
     return f"the window for {period:%Y-%m} closed at the end of {close.isoformat()}; submitted {today.isoformat()}"
+
+
+# ----- the tables -------------------------------------------------------------------------------------------------
+# Every record rule of packs/v2/rules.toml, in catalogue order (the file rules are the readers' file problems and
+# V2P-DUPLICATE-ACTIVITY is the engine's cross-record index); `v1.` marks logic carried over from v1 unchanged.
+
+RULES_V2: dict[str, Factory] = {
+    "V2P-BEFORE-V2": before_v2,
+    "V2P-OUTSIDE-PERIOD": outside_period,
+    "V2P-NHS-NUMBER-FORMAT": nhs_number_format,
+    "V2P-NHS-NUMBER-CHECK-DIGIT": nhs_number_check_digit,
+    "V2P-NHS-NUMBER-STATUS": in_codes("nhs_number_status"),
+    "V2P-BIRTH-DATE-FORMAT": date_format("person_birth_date"),
+    "V2P-BIRTH-DATE-FLOOR": not_before("person_birth_date", v1.FLOOR_1900),
+    "V2P-BIRTH-AFTER-PROCEDURE": order("person_birth_date", "procedure_start_timestamp"),
+    "V2P-BIRTH-AFTER-REPORT": order("person_birth_date", "report_issue_timestamp"),
+    "V2P-BIRTH-AFTER-REQUEST": order("person_birth_date", "request_date", v1.six_months_on),
+    "V2P-ETHNIC-CATEGORY": in_codes("ethnic_category"),
+    "V2P-STATED-GENDER": in_codes("person_stated_gender_code"),
+    "V2P-POSTCODE-FORMAT": v1.postcode_format,
+    "V2P-POSTCODE-KNOWN": v1.postcode_exists,
+    "V2P-GP-PRACTICE-KNOWN": organisation("gp_practice_code", "gp_practice", "gp_practice_defaults"),
+    "V2P-GP-PRACTICE-ACTIVE": active(
+        "gp_practice_code", "gp_practice", "gp_practice_defaults", ("procedure_start_timestamp",)
+    ),
+    "V2P-DEMOGRAPHICS-MISSING": v1.m_star_present,
+    "V2P-DEMOGRAPHICS-PSEUDO-POSTCODE": v1.m_star_present_without_pseudo_postcode,
+    "V2P-SOURCE-SETTING-MISSING": blank("patient_source_setting"),
+    "V2P-SOURCE-SETTING-CODE": in_codes("patient_source_setting"),
+    "V2P-REFERRER-FORMAT": v1.referrer_format,
+    "V2P-REFERRING-ORG-KNOWN": organisation("referring_org_code", "referring", "referring_org_defaults"),
+    "V2P-REFERRING-ORG-ACTIVE": active(
+        "referring_org_code", "referring", "referring_org_defaults", ("request_date", "procedure_start_timestamp")
+    ),
+    "V2P-TREATMENT-FUNCTION-FORMAT": treatment_function_format,
+    "V2P-TREATMENT-FUNCTION-CODE": treatment_function_code,
+    "V2P-REQUEST-DATE-FORMAT": date_format("request_date"),
+    "V2P-REQUEST-DATE-FLOOR": not_before("request_date", v1.FLOOR_1970),
+    "V2P-REQUEST-TIME-FORMAT": time_format("request_time"),
+    "V2P-RECEIVED-DATE-FORMAT": date_format("request_received_date"),
+    "V2P-RECEIVED-DATE-FLOOR": not_before("request_received_date", v1.FLOOR_1970),
+    "V2P-RECEIVED-TIME-FORMAT": time_format("request_received_time"),
+    "V2P-TIME-WITHOUT-DATE": time_without_date,
+    "V2P-RECEIVED-BEFORE-BIRTH": order(
+        "person_birth_date", "request_received_date", v1.six_months_on, field="request_received_date"
+    ),
+    "V2P-REQUEST-LONG-BEFORE": order("procedure_start_timestamp", "request_date", v1.a_year_on, field="request_date"),
+    "V2P-RECEIVED-LONG-BEFORE": order(
+        "procedure_start_timestamp", "request_received_date", v1.a_year_on, field="request_received_date"
+    ),
+    "V2P-ACTIVITY-CATEGORY": in_codes("activity_category"),
+    "V2P-WAITING-LIST-START-MISSING": waiting_list_start_missing,
+    "V2P-WAITING-LIST-START-FORMAT": date_format("waiting_list_clock_start_date"),
+    "V2P-WAITING-LIST-START-AFTER-PROCEDURE": order("waiting_list_clock_start_date", "procedure_start_timestamp"),
+    "V2P-CODED-PROCEDURE-MISSING": coded_procedure_missing,
+    "V2P-NICIP-FORMAT": nicip_format,
+    "V2P-SNOMED-FORMAT": snomed_format,
+    "DIDS00300302": invalid_code("coded_procedure_nicip", "nicip"),
+    "DIDS00300402": invalid_code("coded_procedure_snomed", "snomed"),
+    "DIDSREJ012": nicip_maps_to_snomed_v2,
+    "V2P-START-MISSING": blank("procedure_start_timestamp"),
+    "V2P-START-TIMESTAMP-FORMAT": timestamp_format("procedure_start_timestamp"),
+    "V2P-END-TIMESTAMP-FORMAT": timestamp_format("procedure_end_timestamp"),
+    "V2P-REPORT-TIMESTAMP-FORMAT": timestamp_format("report_issue_timestamp"),
+    "V2P-OFFSET-NOT-IN-FORCE": offset_in_force,
+    "V2P-RECEIVED-BEFORE-REQUEST": not_before_nearest("request_received_date", "request_date"),
+    "V2P-START-BEFORE-RECEIVED": not_before_nearest(
+        "procedure_start_timestamp", "request_received_date", "request_date"
+    ),
+    "V2P-END-BEFORE-START": not_before_nearest("procedure_end_timestamp", "procedure_start_timestamp"),
+    "V2P-REPORT-BEFORE-END": not_before_nearest(
+        "report_issue_timestamp", "procedure_end_timestamp", "procedure_start_timestamp"
+    ),
+    "V2P-REPORT-LATE": order("report_issue_timestamp", "procedure_start_timestamp", v1.one_calendar_month_on),
+    "V2P-AFTER-SUBMISSION": after_submission_v2,
+    "V2P-EVALUATION-INDICATOR": in_codes("evaluation_indicator"),
+    "V2P-SITE-MISSING": blank("site_code"),
+    "V2P-SITE-FORMAT": v1.site_code_format,
+    "V2P-SITE-KNOWN": v1.site_known,
+    "V2P-SITE-ACTIVE": active("site_code", "site", "site_defaults", ("procedure_start_timestamp",)),
+    "V2P-ACCESSION-MISSING": blank("accession_number"),
+    "V2P-ACCESSION-LENGTH": v1.accession_length,
+}
+
+SUBMISSION_RULES_V2: dict[str, SubmissionRule] = {
+    "V2P-PERIOD-BEFORE-V2": period_before_v2,
+    "V2P-WINDOW-NOT-OPEN": window_not_open,
+    "V2P-WINDOW-CLOSED": window_closed,
+}

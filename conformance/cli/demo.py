@@ -128,8 +128,8 @@ def _demo_certify(out: TextIO, corpus_dir: Path) -> None:
 def _demo_generate(out: TextIO) -> None:
     """Generate a small v2 month, check it, then break every rule one file can break and compare the findings
     with the answer key, as a certifying pipeline would."""
+    from conformance.calendar import parse_period
     from conformance.check import check, load_reference, make_context
-    from conformance.check._context import parse_period
     from generators.generate import generate
     from generators.mutations import every_mutable_rule, submission_context
     from generators.stats import completeness

@@ -80,7 +80,7 @@ def register(commands: Any) -> None:
 
 
 def run_generate(args: argparse.Namespace, out: TextIO) -> int:
-    from conformance.check._context import parse_period
+    from conformance.calendar import parse_period
     from generators.generate import generate, generate_months
     from generators.mutations import every_mutable_rule
 

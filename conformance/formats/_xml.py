@@ -57,38 +57,139 @@ def read_xml(
     memory is bounded by the largest record. A record that runs over `max_record_bytes` stops reading with a
     file problem instead of exhausting memory; libxml2's own limits (no huge_tree) bound text and depth.
     """
-    ns = pack.xml.namespace
-    root_tag = f"{{{ns}}}{pack.xml.root}"
-    record_tag = f"{{{ns}}}{pack.xml.record}"
-    activity_group = next(g for g in pack.xml.groups if g.id == pack.xml.activity_group)
-    activity_tag = f"{{{ns}}}{activity_group.element}"
-    header_slots = {
-        f"{{{ns}}}{g.element}": _slots(pack, g.id) for g in pack.xml.groups if g.id != pack.xml.activity_group
-    }
-    activity_slots = _slots(pack, activity_group.id)
-    width = len(pack.items)
-    root_name = pack.xml.root
+    return _XmlReader(pack, problems, schema).read(source, max_record_bytes)
 
-    def report(kind: str, message: str, child: etree._Element, where: str) -> None:
-        problems.add(FileProblem(kind, message, line=_line(child), path=where))
 
-    def fill(element: etree._Element, slots: dict[str, _Slot], values: list[str | None], where: str) -> None:
+class _XmlReader:
+    """The state of one XML read: the pack's tags and value slots, where the reader is, and what it has found."""
+
+    def __init__(self, pack: Pack, problems: ProblemLog, schema: etree.XMLSchema | None) -> None:
+        ns = pack.xml.namespace
+        self.pack, self.problems, self.schema = pack, problems, schema
+        self.root_name, self.record_name = pack.xml.root, pack.xml.record
+        self.root_tag, self.record_tag = f"{{{ns}}}{pack.xml.root}", f"{{{ns}}}{pack.xml.record}"
+        activity_group = next(g for g in pack.xml.groups if g.id == pack.xml.activity_group)
+        self.activity_name = activity_group.element
+        self.activity_tag = f"{{{ns}}}{activity_group.element}"
+        self.header_slots = {
+            f"{{{ns}}}{g.element}": _slots(pack, g.id) for g in pack.xml.groups if g.id != pack.xml.activity_group
+        }
+        self.activity_slots = _slots(pack, activity_group.id)
+        self.width = len(pack.items)
+        self.number = 0  # flattened records yielded
+        self.record_no = 0  # DIDSRecord elements read
+        self.root: etree._Element | None = None
+
+    def read(self, source: Source, max_record_bytes: int) -> Iterator[Record]:
+        parser = etree.XMLPullParser(
+            events=("start", "end"),
+            tag=(self.root_tag, self.record_tag),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        fed = 0
+        open_record: etree._Element | None = None  # a DIDSRecord whose start has been read and its end not yet
+        record_from = 0  # bytes fed before the chunk in which it started
+        with source.open() as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                error: etree.XMLSyntaxError | None = None
+                try:
+                    if chunk:
+                        parser.feed(chunk)
+                    else:
+                        parser.close()
+                except etree.XMLSyntaxError as exc:
+                    error = exc
+                for event, element in cast(Iterator[tuple[str, Any]], parser.read_events()):
+                    if event == "start":
+                        if element.tag == self.record_tag:
+                            open_record, record_from = element, fed
+                        elif self.root is None:
+                            self.root = element
+                    elif element.tag == self.record_tag:
+                        open_record = None
+                        yield from self._record(element)
+                if error is not None:
+                    _stopped(error, open_record, self.activity_tag, self.problems)
+                    return
+                if not chunk:
+                    break
+                fed += len(chunk)
+                if open_record is not None and fed - record_from > max_record_bytes:
+                    self._too_large(open_record, max_record_bytes)
+                    return
+                if open_record is None and self.root is not None:
+                    _prune(self.root, self.record_tag, self._stray)
+        self._finish()
+
+    def _record(self, element: etree._Element) -> Iterator[Record]:
+        """The flattened records of one DIDSRecord, then free it and anything before it under its parent."""
+        self.record_no += 1
+        where = f"/{self.root_name}/{self.record_name}[{self.record_no}]"
+        parent = element.getparent()
+        if self.record_no == 1 and (parent is None or parent.tag != self.root_tag or parent.getparent() is not None):
+            self._problem(
+                "xml-structure", f"<{self.record_name}> is not a child of the root <{self.root_name}>", element, where
+            )
+        if self.schema is not None and not self.schema.validate(element):
+            for entry in cast(Iterable[Any], self.schema.error_log):
+                self.problems.add(
+                    FileProblem("xsd", entry.message, line=entry.line, record=self.number + 1, path=where)
+                )
+        base: list[str | None] = [None] * self.width
+        activities = []
+        for child in element:
+            if child.tag == self.activity_tag:
+                activities.append(child)
+                continue
+            slots = self.header_slots.get(child.tag)
+            if slots is None:
+                self._problem(
+                    "xml-structure", f"unexpected element <{_local(child.tag)}> in <{self.record_name}>", child, where
+                )
+                continue
+            self._fill(child, slots, base, where)
+        if not activities:
+            self._problem(
+                "xml-structure",
+                f"<{self.record_name}> has no <{self.activity_name}>; it yields no record",
+                element,
+                where,
+            )
+        for k, activity in enumerate(activities, 1):
+            values = base.copy()
+            activity_where = f"{where}/{self.activity_name}[{k}]"
+            self._fill(activity, self.activity_slots, values, activity_where)
+            self.number += 1
+            line = _line(activity) or 0
+            yield Record(self.number, line, tuple([v or "" for v in values]), activity_where, k)
+        cast(Any, element).clear(keep_tail=True)  # lxml-stubs lacks keep_tail
+        if parent is not None:
+            while (previous := element.getprevious()) is not None:
+                if previous.tag != self.record_tag:
+                    self._stray(previous)
+                parent.remove(previous)
+
+    def _fill(self, element: etree._Element, slots: dict[str, _Slot], values: list[str | None], where: str) -> None:
         # The hot loop of XML reading: one dict lookup and one attribute read per element; problems are rare.
         get_slot = slots.get
         for child in element:
             tag = child.tag
             slot = get_slot(tag)
             if slot is None:
-                report("xml-structure", f"unexpected element <{_local(tag)}> in <{_local(element.tag)}>", child, where)
+                self._problem(
+                    "xml-structure", f"unexpected element <{_local(tag)}> in <{_local(element.tag)}>", child, where
+                )
                 continue
             position, carrier, inner = slot
             if values[position] is not None:
-                report(
-                    "xml-repeated-element",
-                    f"<{_local(tag)}> appears more than once in <{_local(element.tag)}>",
-                    child,
-                    where,
-                )
+                message = f"<{_local(tag)}> appears more than once in <{_local(element.tag)}>"
+                self._problem("xml-repeated-element", message, child, where)
                 continue
             if carrier is not None:
                 values[position] = child.get(carrier) or ""
@@ -98,141 +199,30 @@ def read_xml(
                 found = child.find(inner)
                 values[position] = (found.text if found is not None else None) or ""
 
-    def stray(element: etree._Element) -> None:
-        problems.add(
-            FileProblem(
-                "xml-structure", f"unexpected element <{_local(element.tag)}> in <{root_name}>", line=_line(element)
-            )
-        )
+    def _problem(self, kind: str, message: str, element: etree._Element, where: str | None = None) -> None:
+        self.problems.add(FileProblem(kind, message, line=_line(element), path=where))
 
-    parser = etree.XMLPullParser(
-        events=("start", "end"),
-        tag=(root_tag, record_tag),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    number = 0
-    record_no = 0
-    fed = 0
-    root: etree._Element | None = None
-    open_record: etree._Element | None = None  # a DIDSRecord whose start has been read and its end not yet
-    record_from = 0  # bytes fed before the chunk in which it started
-    with source.open() as stream:
-        while True:
-            chunk = stream.read(_CHUNK)
-            error: etree.XMLSyntaxError | None = None
-            try:
-                if chunk:
-                    parser.feed(chunk)
-                else:
-                    parser.close()
-            except etree.XMLSyntaxError as exc:
-                error = exc
-            for event, element in cast(Iterator[tuple[str, Any]], parser.read_events()):
-                if event == "start":
-                    if element.tag == record_tag:
-                        open_record, record_from = element, fed
-                    elif root is None:
-                        root = element
-                    continue
-                if element.tag != record_tag:
-                    continue  # the end of the root
-                open_record = None
-                record_no += 1
-                where = f"/{root_name}/{pack.xml.record}[{record_no}]"
-                parent = element.getparent()
-                if record_no == 1 and (parent is None or parent.tag != root_tag or parent.getparent() is not None):
-                    problems.add(
-                        FileProblem(
-                            "xml-structure",
-                            f"<{pack.xml.record}> is not a child of the root <{root_name}>",
-                            line=_line(element),
-                            path=where,
-                        )
-                    )
-                if schema is not None and not schema.validate(element):
-                    for error_entry in cast(Iterable[Any], schema.error_log):
-                        problems.add(
-                            FileProblem(
-                                "xsd", error_entry.message, line=error_entry.line, record=number + 1, path=where
-                            )
-                        )
-                base: list[str | None] = [None] * width
-                activities = []
-                for child in element:
-                    tag = child.tag
-                    if tag == activity_tag:
-                        activities.append(child)
-                        continue
-                    slots = header_slots.get(tag)
-                    if slots is None:
-                        report(
-                            "xml-structure", f"unexpected element <{_local(tag)}> in <{pack.xml.record}>", child, where
-                        )
-                        continue
-                    fill(child, slots, base, where)
-                if not activities:
-                    problems.add(
-                        FileProblem(
-                            "xml-structure",
-                            f"<{pack.xml.record}> has no <{activity_group.element}>; it yields no record",
-                            line=_line(element),
-                            path=where,
-                        )
-                    )
-                for k, activity in enumerate(activities, 1):
-                    values = base.copy()
-                    activity_where = f"{where}/{activity_group.element}[{k}]"
-                    fill(activity, activity_slots, values, activity_where)
-                    number += 1
-                    yield Record(number, activity.sourceline or 0, tuple([v or "" for v in values]), activity_where, k)
-                # Free what has been read: this record's subtree, and anything before it under its parent.
-                element.clear(keep_tail=True)
-                if parent is not None:
-                    while (previous := element.getprevious()) is not None:
-                        if previous.tag != record_tag:
-                            stray(previous)
-                        parent.remove(previous)
-            if error is not None:
-                _stopped(error, open_record, activity_tag, problems)
-                return
-            if not chunk:
-                break
-            fed += len(chunk)
-            if open_record is not None:
-                if fed - record_from > max_record_bytes:
-                    lost = len(open_record.findall(activity_tag))
-                    problems.add(
-                        FileProblem(
-                            "record-too-large",
-                            f"a <{pack.xml.record}> runs over {max_record_bytes:,} bytes (the record size cap); "
-                            "reading stops here",
-                            line=_line(open_record),
-                            fatal=True,
-                            lost=lost,
-                        )
-                    )
-                    return
-            elif root is not None:
-                _prune(root, record_tag, stray)
-    if root is not None:
-        for child in root:
-            if child.tag != record_tag:
-                stray(child)
-        if root.tag != root_tag:
-            problems.add(
-                FileProblem(
-                    "xml-structure",
-                    f"the root element is <{_local(root.tag)}>, not <{root_name}>",
-                    line=_line(root),
+    def _stray(self, element: etree._Element) -> None:
+        self._problem("xml-structure", f"unexpected element <{_local(element.tag)}> in <{self.root_name}>", element)
+
+    def _too_large(self, record: etree._Element, cap: int) -> None:
+        message = f"a <{self.record_name}> runs over {cap:,} bytes (the record size cap); reading stops here"
+        lost = len(record.findall(self.activity_tag))
+        self.problems.add(FileProblem("record-too-large", message, line=_line(record), fatal=True, lost=lost))
+
+    def _finish(self) -> None:
+        """What is left under the root at the end; a file with no records."""
+        root = self.root
+        if root is not None:
+            for child in root:
+                if child.tag != self.record_tag:
+                    self._stray(child)
+            if root.tag != self.root_tag:
+                self._problem(
+                    "xml-structure", f"the root element is <{_local(root.tag)}>, not <{self.root_name}>", root
                 )
-            )
-    if number == 0:
-        problems.add(FileProblem("no-records", f"the file holds no <{activity_group.element}> records"))
+        if self.number == 0:
+            self.problems.add(FileProblem("no-records", f"the file holds no <{self.activity_name}> records"))
 
 
 def _prune(root: etree._Element, record_tag: str, stray: Callable[[etree._Element], None]) -> None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from conformance.errors import DidsError
 from conformance.files import InputError, require_file
 from conformance.spec._model import (
-    CONTEXT_NEEDS,
-    PROVENANCE_STATUSES,
-    REFERENCE_TABLES,
-    RULE_KINDS,
-    RULE_SEVERITIES,
     CodeList,
     CodeValue,
     CsvLayout,
@@ -26,7 +24,14 @@ from conformance.spec._model import (
     MandationGroup,
     Pack,
     Provenance,
+    ReferrerFormats,
+    ReferrerPattern,
     RuleSpec,
+    TimePolicy,
+    Uniqueness,
+    UpgradeDecision,
+    UpgradePolicy,
+    WindowPolicy,
     XmlBinding,
     XmlGroup,
     XmlLayout,
@@ -150,144 +155,174 @@ def load_pack(version_or_profile: str, overrides: Sequence[str | Path] = ()) -> 
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _provenance(entry: dict[str, Any], where: str, inherited: Provenance | None = None) -> Provenance:
-    status = entry.get("provenance")
-    if status is None:
-        if inherited is None:
-            raise PackError(f"{where}: has no provenance (one of {', '.join(PROVENANCE_STATUSES)}) and source")
+# --------------------------------------------------------------------------------------------------------------
+# Building and checking
+# --------------------------------------------------------------------------------------------------------------
+
+
+@cache
+def _schema() -> jsonschema.Draft202012Validator:
+    text = resources.files("conformance.spec").joinpath("pack.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _check_shape(data: dict[str, Any]) -> None:
+    """The data's shape against pack.schema.json; PackError naming where the first problem is."""
+    errors = sorted(_schema().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors) or errors[0]
+    version = data.get("pack", {}).get("version", "?") if isinstance(data.get("pack"), dict) else "?"
+    where, entry = "", data
+    for step in error.absolute_path:
+        where += f"[{step}]" if isinstance(step, int) else (f".{step}" if where else str(step))
+        entry = entry[step] if isinstance(entry, dict | list) else entry
+        if isinstance(entry, dict) and "id" in entry and isinstance(step, int):
+            where += f" (id {entry['id']!r})"
+    raise PackError(f"{version} pack: {where or '(top)'}: {error.message}")
+
+
+def _provenance(entry: dict[str, Any], inherited: Provenance | None = None) -> Provenance:
+    """An entry's provenance, or its parent's when it gives none (the schema has checked the pair)."""
+    if "provenance" not in entry:
+        assert inherited is not None  # the schema requires provenance wherever nothing is inherited
         return Provenance(inherited.status, inherited.source, entry.get("overridden_by") or inherited.overridden_by)
-    if status not in PROVENANCE_STATUSES:
-        raise PackError(f"{where}: provenance {status!r} is not one of {', '.join(PROVENANCE_STATUSES)}")
-    source = entry.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise PackError(f"{where}: provenance {status!r} needs a non-empty source")
-    return Provenance(status, source, entry.get("overridden_by"))
+    return Provenance(entry["provenance"], entry["source"], entry.get("overridden_by"))
 
 
-def _need(entry: dict[str, Any], key: str, where: str) -> Any:
-    if key not in entry:
-        raise PackError(f"{where}: missing {key!r}")
-    return entry[key]
-
-
-def _optional_int(entry: dict[str, Any], key: str) -> int | None:
-    value = entry.get(key)
-    return int(value) if value is not None else None
-
-
-def _occurs(value: Any) -> int | None:
-    return None if value == "unbounded" else int(value)
-
-
-def _tuple(value: Iterable[str] | None) -> tuple[str, ...]:
-    return tuple(value or ())
+def _month(text: str) -> date:
+    return date.fromisoformat(f"{text}-01")
 
 
 def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
-    """Check merged pack data and build the typed view; raise PackError naming the first problem."""
-    meta = _need(data, "pack", "pack")
-    version = _need(meta, "version", "[pack]")
-    where = f"{version} pack"
+    """Check merged pack data (its shape against pack.schema.json, then the references between entries) and
+    build the typed view; raise PackError naming the first problem."""
+    _check_shape(data)
+    meta = data["pack"]
+    where = f"{meta['version']} pack"
+    profiles = tuple(meta["profiles"])
+    if meta["default_profile"] not in profiles:
+        raise PackError(f"{where}: default_profile {meta['default_profile']!r} is not one of its profiles")
+    codelists = _codelists(data["codelists"], where)
+    items = _items(data["items"], codelists, where)
+    index = {item.id: i for i, item in enumerate(items)}
+    if len(index) != len(items):
+        raise PackError(f"{where}: item ids are not unique")
+    if len({i.column for i in items}) != len(items):
+        raise PackError(f"{where}: CSV column names are not unique")
+    layouts = data["layouts"]
+    return Pack(
+        rules=_rules(data.get("rules", []), index, profiles, where),
+        version=meta["version"],
+        title=meta["title"],
+        profiles=profiles,
+        default_profile=meta["default_profile"],
+        items=items,
+        codelists=codelists,
+        csv=CsvLayout(
+            header=layouts["csv"]["header"],
+            tolerate_header=layouts["csv"].get("tolerate_header", True),
+            delimiter=layouts["csv"].get("delimiter", ","),
+            encoding=layouts["csv"].get("encoding", "utf-8"),
+            line_terminator=layouts["csv"].get("line_terminator", "\n"),
+            provenance=_provenance(layouts["csv"]),
+        ),
+        xml=_xml_layout(layouts["xml"], items, index, where),
+        mandation_groups=_mandation_groups(data.get("mandation_groups", []), index, where),
+        provenance=_provenance(meta),
+        index=index,
+        referrer_formats=_referrer_formats(data["referrer_code_formats"]),
+        uniqueness=_uniqueness(data["uniqueness"], index, where),
+        windows=_windows(data["windows"], profiles, where),
+        activity_from=date.fromisoformat(meta["activity_from"]) if "activity_from" in meta else None,
+        upgrade=_upgrade(data["upgrade"], index, where) if "upgrade" in data else None,
+        overrides=overrides,
+    )
 
+
+def _codelists(data: dict[str, Any], where: str) -> dict[str, CodeList]:
     codelists: dict[str, CodeList] = {}
-    for list_id, entry in _need(data, "codelists", where).items():
-        list_prov = _provenance(entry, f"{where}: code list {list_id}")
-        values = []
-        seen: set[str] = set()
-        for value in _need(entry, "values", f"{where}: code list {list_id}"):
-            code = str(_need(value, "code", f"{where}: a value of code list {list_id}"))
-            if code in seen:
-                raise PackError(f"{where}: code list {list_id} lists {code!r} twice")
-            seen.add(code)
-            values.append(
-                CodeValue(
-                    code=code,
-                    meaning=value.get("meaning"),
-                    provenance=_provenance(value, f"{where}: code {code} of {list_id}", list_prov),
-                    profiles=_tuple(value.get("profiles")),
-                    tags=_tuple(value.get("tags")),
-                )
+    for list_id, entry in data.items():
+        list_prov = _provenance(entry)
+        codes = [str(value["code"]) for value in entry["values"]]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise PackError(f"{where}: code list {list_id} lists {twice[0]!r} twice")
+        values = tuple(
+            CodeValue(
+                code=str(value["code"]),
+                meaning=value.get("meaning"),
+                provenance=_provenance(value, list_prov),
+                profiles=tuple(value.get("profiles", ())),
+                tags=tuple(value.get("tags", ())),
             )
-        codelists[list_id] = CodeList(list_id, _need(entry, "name", f"{where}: {list_id}"), tuple(values), list_prov)
+            for value in entry["values"]
+        )
+        codelists[list_id] = CodeList(list_id, entry["name"], values, list_prov)
+    return codelists
 
-    items: list[Item] = []
-    for entry in _need(data, "items", where):
-        item_id = _need(entry, "id", f"{where}: an item")
-        iw = f"{where}: item {item_id}"
-        xml = _need(entry, "xml", iw)
-        carrier = _need(xml, "carrier", f"{iw} xml")
-        if carrier not in ("code", "extension", "text"):
-            raise PackError(f"{iw}: xml carrier {carrier!r} is not code, extension or text")
+
+def _items(data: list[dict[str, Any]], codelists: dict[str, CodeList], where: str) -> tuple[Item, ...]:
+    items = []
+    for entry in data:
         codelist = entry.get("codelist")
         if codelist is not None and codelist not in codelists:
-            raise PackError(f"{iw}: refers to code list {codelist!r}, which the pack does not define")
+            raise PackError(f"{where}: item {entry['id']}: refers to code list {codelist!r}, which it does not define")
+        xml = entry["xml"]
         items.append(
             Item(
-                id=item_id,
-                name=_need(entry, "name", iw),
-                column=_need(entry, "column", iw),
-                group=_need(entry, "group", iw),
-                format=_need(entry, "format", iw),
-                mandation=_need(entry, "mandation", iw),
+                id=entry["id"],
+                name=entry["name"],
+                column=entry["column"],
+                group=entry["group"],
+                format=entry["format"],
+                mandation=entry["mandation"],
                 xml=XmlBinding(
-                    element=_need(xml, "element", f"{iw} xml"),
-                    carrier=carrier,
-                    min_occurs=int(xml.get("min_occurs", 0)),
-                    min_length=_optional_int(xml, "min_length"),
-                    max_length=_optional_int(xml, "max_length"),
+                    element=xml["element"],
+                    carrier=xml["carrier"],
+                    min_occurs=xml.get("min_occurs", 0),
+                    min_length=xml.get("min_length"),
+                    max_length=xml.get("max_length"),
                     pattern=xml.get("pattern"),
                     enumeration=tuple(xml["enumeration"]) if "enumeration" in xml else None,
                 ),
-                provenance=_provenance(entry, iw),
+                provenance=_provenance(entry),
                 label=entry.get("label"),
-                min_length=_optional_int(entry, "min_length"),
-                max_length=_optional_int(entry, "max_length"),
+                min_length=entry.get("min_length"),
+                max_length=entry.get("max_length"),
                 pattern=entry.get("pattern"),
                 codelist=codelist,
                 from_v1=entry.get("from_v1"),
                 condition=entry.get("condition"),
             )
         )
-    index = {item.id: i for i, item in enumerate(items)}
-    if len(index) != len(items):
-        raise PackError(f"{where}: item ids are not unique")
-    if len({i.column for i in items}) != len(items):
-        raise PackError(f"{where}: CSV column names are not unique")
+    return tuple(items)
 
-    layouts = _need(data, "layouts", where)
-    csv_entry = _need(layouts, "csv", f"{where}: layouts")
-    csv_layout = CsvLayout(
-        header=bool(_need(csv_entry, "header", f"{where}: layouts.csv")),
-        tolerate_header=bool(csv_entry.get("tolerate_header", True)),
-        delimiter=csv_entry.get("delimiter", ","),
-        encoding=csv_entry.get("encoding", "utf-8"),
-        line_terminator=csv_entry.get("line_terminator", "\n"),
-        provenance=_provenance(csv_entry, f"{where}: layouts.csv"),
-    )
-    xml_entry = _need(layouts, "xml", f"{where}: layouts")
+
+def _xml_layout(entry: dict[str, Any], items: tuple[Item, ...], index: dict[str, int], where: str) -> XmlLayout:
     groups = []
     placed: list[str] = []
-    for g in _need(xml_entry, "groups", f"{where}: layouts.xml"):
-        gid = _need(g, "id", f"{where}: an XML group")
-        gw = f"{where}: XML group {gid}"
-        group_items = _tuple(_need(g, "items", gw))
+    for g in entry["groups"]:
+        gw = f"{where}: XML group {g['id']}"
+        group_items = tuple(g["items"])
         for item_id in group_items:
             if item_id not in index:
                 raise PackError(f"{gw}: lists unknown item {item_id!r}")
-            if items[index[item_id]].group != gid:
+            if items[index[item_id]].group != g["id"]:
                 raise PackError(f"{gw}: lists {item_id!r}, whose group is {items[index[item_id]].group!r}")
         placed.extend(group_items)
-        pair = _tuple(g.get("one_or_both"))
-        if pair and (len(pair) != 2 or not set(pair) <= set(group_items)):
+        pair = tuple(g.get("one_or_both", ()))
+        if pair and not set(pair) <= set(group_items):
             raise PackError(f"{gw}: one_or_both must name two of the group's items")
+        max_occurs = g.get("max_occurs", 1)
         groups.append(
             XmlGroup(
-                id=gid,
-                element=_need(g, "element", gw),
-                min_occurs=int(g.get("min_occurs", 1)),
-                max_occurs=_occurs(g.get("max_occurs", 1)),
+                id=g["id"],
+                element=g["element"],
+                min_occurs=g.get("min_occurs", 1),
+                max_occurs=None if max_occurs == "unbounded" else max_occurs,
                 items=group_items,
-                provenance=_provenance(g, gw),
+                provenance=_provenance(g),
                 one_or_both=pair,
             )
         )
@@ -295,103 +330,127 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
         missing = sorted(set(index) - set(placed))
         twice = sorted({i for i in placed if placed.count(i) > 1})
         raise PackError(f"{where}: every item must sit in exactly one XML group (missing {missing}, twice {twice})")
-    xml_layout = XmlLayout(
-        namespace=_need(xml_entry, "namespace", f"{where}: layouts.xml"),
-        root=_need(xml_entry, "root", f"{where}: layouts.xml"),
-        record=_need(xml_entry, "record", f"{where}: layouts.xml"),
-        activity_group=_need(xml_entry, "activity_group", f"{where}: layouts.xml"),
+    if entry["activity_group"] not in {g.id for g in groups}:
+        raise PackError(f"{where}: layouts.xml activity_group {entry['activity_group']!r} is not a group")
+    return XmlLayout(
+        namespace=entry["namespace"],
+        root=entry["root"],
+        record=entry["record"],
+        activity_group=entry["activity_group"],
         groups=tuple(groups),
-        provenance=_provenance(xml_entry, f"{where}: layouts.xml"),
+        provenance=_provenance(entry),
     )
-    if xml_layout.activity_group not in {g.id for g in groups}:
-        raise PackError(f"{where}: layouts.xml activity_group {xml_layout.activity_group!r} is not a group")
 
-    mandation_groups = []
-    for m in data.get("mandation_groups", []):
-        mid = _need(m, "id", f"{where}: a mandation group")
-        unknown = [i for i in m.get("items", []) if i not in index]
+
+def _mandation_groups(data: list[dict[str, Any]], index: dict[str, int], where: str) -> tuple[MandationGroup, ...]:
+    groups = []
+    for m in data:
+        unknown = [i for i in m["items"] if i not in index]
         if unknown:
-            raise PackError(f"{where}: mandation group {mid} lists unknown items {unknown}")
-        mandation_groups.append(
+            raise PackError(f"{where}: mandation group {m['id']} lists unknown items {unknown}")
+        groups.append(
             MandationGroup(
-                id=mid,
-                label=m.get("label", mid),
-                items=_tuple(m.get("items")),
-                min_present=int(m.get("min_present", 1)),
-                provenance=_provenance(m, f"{where}: mandation group {mid}"),
+                id=m["id"],
+                label=m.get("label", m["id"]),
+                items=tuple(m["items"]),
+                min_present=m.get("min_present", 1),
+                provenance=_provenance(m),
             )
         )
+    return tuple(groups)
 
-    extras: dict[str, Any] = {}
-    for key in ("referrer_code_formats", "windows", "uniqueness", "upgrade"):
-        if key in data:
-            _provenance(data[key], f"{where}: [{key}]")
-            extras[key] = data[key]
-    if "activity_from" in meta:  # the first day of activity the version covers (v2: 2026-04-01)
-        extras["activity_from"] = str(meta["activity_from"])
-    for item_id, entry in extras.get("upgrade", {}).get("items", {}).items():
-        if item_id not in index:
-            raise PackError(f"{where}: [upgrade.items] names unknown item {item_id!r}")
-        _provenance(entry, f"{where}: [upgrade.items.{item_id}]")
-        if entry.get("how") not in ("copy", "recode", "date-to-timestamp", "nicip", "none"):
-            raise PackError(
-                f"{where}: [upgrade.items.{item_id}] how must be copy, recode, date-to-timestamp, nicip or none"
-            )
-    for key_item in extras.get("uniqueness", {}).get("key", []):
-        if key_item not in index:
-            raise PackError(f"{where}: uniqueness key names unknown item {key_item!r}")
 
-    profiles = _tuple(_need(meta, "profiles", "[pack]"))
+def _rules(
+    data: list[dict[str, Any]], index: dict[str, int], profiles: tuple[str, ...], where: str
+) -> tuple[RuleSpec, ...]:
     rules = []
-    for r in data.get("rules", []):
-        rid = _need(r, "id", f"{where}: a rule")
-        rw = f"{where}: rule {rid}"
-        severity, kind = r.get("severity"), r.get("kind", "record")
-        if severity not in RULE_SEVERITIES:
-            raise PackError(f"{rw}: severity {severity!r} is not one of {', '.join(RULE_SEVERITIES)}")
-        if kind not in RULE_KINDS:
-            raise PackError(f"{rw}: kind {kind!r} is not one of {', '.join(RULE_KINDS)}")
+    for r in data:
+        rw = f"{where}: rule {r['id']}"
         unknown = [i for i in r.get("items", []) if i not in index]
         if unknown:
             raise PackError(f"{rw}: names unknown items {unknown}")
-        if kind == "file" and r.get("layout") not in ("csv", "xml"):
-            raise PackError(f'{rw}: a file rule needs layout = "csv" or "xml"')
-        bad_needs = [n for n in r.get("needs", []) if n not in REFERENCE_TABLES + CONTEXT_NEEDS]
-        if bad_needs:
-            raise PackError(f"{rw}: needs unknown reference tables or context {bad_needs}")
-        bad_profiles = [p for p in r.get("profiles", []) if p not in profiles]
-        if bad_profiles or not r.get("profiles"):
+        bad_profiles = [p for p in r["profiles"] if p not in profiles]
+        if bad_profiles:
             raise PackError(f"{rw}: profiles must be some of {', '.join(profiles)}")
         rules.append(
             RuleSpec(
-                id=rid,
+                id=r["id"],
                 code=r.get("code") or None,
-                severity=severity,
-                kind=kind,
-                items=_tuple(r.get("items")),
-                message=_need(r, "message", rw),
-                profiles=_tuple(r.get("profiles")),
-                provenance=_provenance(r, rw),
-                needs=_tuple(r.get("needs")),
+                severity=r["severity"],
+                kind=r.get("kind", "record"),
+                items=tuple(r.get("items", ())),
+                message=r["message"],
+                profiles=tuple(r["profiles"]),
+                provenance=_provenance(r),
+                needs=tuple(r.get("needs", ())),
                 layout=r.get("layout"),
             )
         )
     if len({r.id for r in rules}) != len(rules):
         raise PackError(f"{where}: rule ids are not unique")
+    return tuple(rules)
 
-    return Pack(
-        rules=tuple(rules),
-        version=version,
-        title=_need(meta, "title", "[pack]"),
-        profiles=profiles,
-        default_profile=_need(meta, "default_profile", "[pack]"),
-        items=tuple(items),
-        codelists=codelists,
-        csv=csv_layout,
-        xml=xml_layout,
-        mandation_groups=tuple(mandation_groups),
-        provenance=_provenance(meta, "[pack]"),
-        index=index,
-        extras=extras,
-        overrides=overrides,
+
+def _referrer_formats(entry: dict[str, Any]) -> ReferrerFormats:
+    provenance = _provenance(entry)
+    return ReferrerFormats(
+        substitute=entry["substitute"],
+        case_insensitive=entry.get("case_insensitive", False),
+        patterns=tuple(
+            ReferrerPattern(p["pattern"], p["meaning"], tuple(p.get("profiles", ())), _provenance(p, provenance))
+            for p in entry["patterns"]
+        ),
+        provenance=provenance,
+    )
+
+
+def _uniqueness(entry: dict[str, Any], index: dict[str, int], where: str) -> Uniqueness:
+    unknown = [i for i in entry["key"] if i not in index]
+    if unknown:
+        raise PackError(f"{where}: uniqueness key names unknown items {unknown}")
+    return Uniqueness(tuple(entry["key"]), _provenance(entry))
+
+
+def _windows(entry: dict[str, Any], profiles: tuple[str, ...], where: str) -> dict[str, WindowPolicy]:
+    provenance = _provenance(entry)
+    windows = {}
+    for profile, policy in entry.items():
+        if not isinstance(policy, dict):
+            continue  # provenance, source, overridden_by
+        if profile not in profiles:
+            raise PackError(f"{where}: [windows.{profile}] names a profile the pack does not have")
+        closes = sorted(
+            ((_month(c["from_month"]) if "from_month" in c else date.min), c["months"])
+            for c in policy["close_after_months"]
+        )
+        windows[profile] = WindowPolicy(
+            profile=profile,
+            close_after_months=tuple(closes),
+            warn_after_months=policy.get("warn_after_months"),
+            opens_after_month=policy.get("opens_after_month", False),
+            provenance=_provenance(policy, provenance),
+        )
+    return windows
+
+
+def _upgrade(entry: dict[str, Any], index: dict[str, int], where: str) -> UpgradePolicy:
+    for item_id in entry["items"]:
+        if item_id not in index:
+            raise PackError(f"{where}: [upgrade.items] names unknown item {item_id!r}")
+    if entry["default_time_policy"] not in entry["time_policies"]:
+        raise PackError(f"{where}: [upgrade] default_time_policy names no time policy")
+    return UpgradePolicy(
+        default_time_policy=entry["default_time_policy"],
+        time_policies={name: TimePolicy(p["time"], p["why"]) for name, p in entry["time_policies"].items()},
+        items={
+            item_id: UpgradeDecision(
+                how=d["how"],
+                why=d["why"],
+                provenance=_provenance(d),
+                values=dict(d.get("values", {})),
+                normalise=d.get("normalise"),
+            )
+            for item_id, d in entry["items"].items()
+        },
+        provenance=_provenance(entry),
     )

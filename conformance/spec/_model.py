@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import date
+from typing import Literal
+
+from conformance.calendar import add_months, month_end
 
 PROVENANCE_STATUSES = ("verified", "inferred", "assumed")
 Carrier = Literal["code", "extension", "text"]
@@ -155,6 +158,108 @@ class RuleSpec:
         return self.code is not None
 
 
+# ----- policy: what the packs say about referrers, windows, uniqueness and upgrading ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerPattern:
+    pattern: str  # a regular expression a referrer code may match
+    meaning: str
+    profiles: tuple[str, ...]  # empty: every profile
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerFormats:
+    """The referrer code shapes the national system accepts; anything else is reported as `substitute`."""
+
+    substitute: str
+    case_insensitive: bool
+    patterns: tuple[ReferrerPattern, ...]
+    provenance: Provenance
+
+    def for_profile(self, profile: str) -> tuple[ReferrerPattern, ...]:
+        return tuple(p for p in self.patterns if not p.profiles or profile in p.profiles)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """When a month of activity may be submitted, on the UK clock: on time from `opens` (None: no opening day),
+    late but accepted with a warning from `warns_from` (None: no warning band), and not after `closes` (None: no
+    closing rule covers this month)."""
+
+    month: date
+    opens: date | None
+    warns_from: date | None
+    closes: date | None
+    months: int | None  # the month after the activity month in which `closes` falls
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPolicy:
+    """A profile's submission window. `close_after_months` lists (first activity month it applies to, months):
+    a month of activity may be submitted until the end of the Nth month after it. `opens_after_month`: not
+    before the month has ended (v2 reporting periods). `warn_after_months`: a warning once more than N months
+    have passed (v1 DSP DIDS049)."""
+
+    profile: str
+    close_after_months: tuple[tuple[date, int], ...]
+    warn_after_months: int | None
+    opens_after_month: bool
+    provenance: Provenance
+
+    def window(self, month: date) -> Window:
+        """The window for activity in `month` (any day of it)."""
+        first = month.replace(day=1)
+        months = None
+        for start, n in self.close_after_months:
+            if first >= start:
+                months = n
+        return Window(
+            month=first,
+            opens=add_months(first, 1) if self.opens_after_month else None,
+            warns_from=None if self.warn_after_months is None else add_months(first, self.warn_after_months + 1),
+            closes=None if months is None else month_end(add_months(first, months)),
+            months=months,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Uniqueness:
+    """The items whose values no two records may share (their first item, blank, exempts a record)."""
+
+    key: tuple[str, ...]
+    provenance: Provenance
+
+
+UPGRADE_HOWS = ("copy", "recode", "date-to-timestamp", "nicip", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeDecision:
+    """How `dids upgrade` fills one v2 item (see v1_to_v2)."""
+
+    how: str  # one of UPGRADE_HOWS
+    why: str
+    provenance: Provenance
+    values: dict[str, str] = field(default_factory=dict)  # recode: v1 value -> v2 value
+    normalise: str | None = None  # copy: "digits" strips spaces and hyphens
+
+
+@dataclass(frozen=True, slots=True)
+class TimePolicy:
+    time: str  # HH:MM:SS given to a v1 date made a timestamp
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradePolicy:
+    default_time_policy: str
+    time_policies: dict[str, TimePolicy]
+    items: dict[str, UpgradeDecision]
+    provenance: Provenance
+
+
 @dataclass(frozen=True, slots=True)
 class Pack:
     """A whole spec pack: items in CSV column order, code lists, layouts and policy data."""
@@ -171,8 +276,11 @@ class Pack:
     provenance: Provenance
     # Item id -> position in a record's values tuple (CSV column order); derived once by the loader.
     index: dict[str, int]
-    # Policy data later issues read (referrer formats, windows, uniqueness), kept as plain mappings.
-    extras: dict[str, Any] = field(default_factory=dict)
+    referrer_formats: ReferrerFormats
+    uniqueness: Uniqueness
+    windows: dict[str, WindowPolicy]  # by profile
+    activity_from: date | None = None  # the first day of activity the version covers (v2: 1 April 2026)
+    upgrade: UpgradePolicy | None = None  # v2: how `dids upgrade` fills each item from v1
     overrides: tuple[str, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
 
@@ -194,6 +302,15 @@ class Pack:
             if r.id == rule_id:
                 return r
         raise KeyError(f"{self.version} has no rule {rule_id!r}")
+
+    def window(self, profile: str, month: date) -> Window:
+        """When activity in `month` may be submitted under `profile`: the one answer every rule, report and
+        generator asks for."""
+        try:
+            policy = self.windows[profile]
+        except KeyError:
+            raise KeyError(f"the {self.version} pack has no submission window for profile {profile!r}") from None
+        return policy.window(month)
 
     def codelist_for(self, item_id: str) -> CodeList | None:
         name = self.item(item_id).codelist

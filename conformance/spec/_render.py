@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 from conformance.spec._diff import PackDiff
@@ -10,7 +11,8 @@ from conformance.spec._model import Pack
 
 
 def pack_json(pack: Pack) -> dict[str, Any]:
-    data = asdict(pack)
+    """The pack as plain JSON data (dates as ISO text)."""
+    data: dict[str, Any] = _plain(asdict(pack))
     data.pop("index")
     return data
 
@@ -95,3 +97,13 @@ def diff_json(diff: PackDiff) -> dict[str, Any]:
         "changes": [asdict(c) for c in diff.changes],
         "carried_over": list(diff.carried_over),
     }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

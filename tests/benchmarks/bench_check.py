@@ -45,7 +45,7 @@ CODES = [
 
 def varied_records(count: int, seed: int = 20180901) -> Iterator[tuple[str, ...]]:
     """`count` valid v1 records for August 2018 (submitted 1 September 2018) from the synthetic universe."""
-    from generators.identifiers import synthetic_nhs_number
+    from conformance.identifiers import synthetic_nhs_number
 
     rng = random.Random(seed)
     month = date(2018, 8, 1)

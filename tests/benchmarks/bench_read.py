@@ -28,8 +28,8 @@ MODES = ("csv-bare", "csv-ours", "xml-bare", "xml-ours", "xml-xsd")
 
 def make_files(folder: Path, records: int) -> tuple[Path, Path]:
     from conformance.formats import write_records
+    from conformance.identifiers import synthetic_nhs_number
     from conformance.spec import load_pack
-    from generators.identifiers import synthetic_nhs_number
 
     pack = load_pack("v1")
 

@@ -1,4 +1,6 @@
-"""NHS numbers from the 999 test range, with valid modulus-11 check digits.
+"""Identifiers DIDS carries and their check digits: NHS numbers (modulus 11) and SNOMED CT identifiers (Verhoeff),
+and NHS numbers from the 999 test range for synthetic data. A floor every other package stands on: the checker
+validates with it, the generators draw test numbers from it.
 
 The 999 000 0000 - 999 999 9999 range is used for test data and is never issued to patients (dids-v1.md §8,
 NW Genomics FHIR IG NHSIdentifier profile). The check digit follows the NHS DD NHS NUMBER definition: weights 10..2
@@ -87,14 +89,6 @@ _VERHOEFF_P = (
 )
 _VERHOEFF_INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 CONCEPT_PARTITIONS = ("00", "10")
-
-
-def verhoeff_check_digit(digits: str) -> int:
-    """The Verhoeff check digit to append to `digits`."""
-    c = 0
-    for i, d in enumerate(reversed(digits)):
-        c = _VERHOEFF_D[c][_VERHOEFF_P[(i + 1) % 8][int(d)]]
-    return _VERHOEFF_INV[c]
 
 
 def is_valid_verhoeff(digits: str) -> bool:
