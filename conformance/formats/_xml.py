@@ -16,6 +16,7 @@ from lxml import etree
 
 from conformance.files import Source
 from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record
+from conformance.formats._xsd import explain
 from conformance.markup import NOT_XML
 from conformance.spec import Pack
 
@@ -174,6 +175,19 @@ class _XmlReader:
                 if previous.tag != self.record_tag:
                     self._stray(previous)
                 parent.remove(previous)
+
+    def _schema_problems(self, element: etree._Element, where: str) -> None:
+        """One problem per error lxml's schema check found; while examples are still kept, each says (from
+        xmlschema) which element it is in and every facet the value missed."""
+        assert self.schema is not None
+        errors = list(cast(Iterable[Any], self.schema.error_log))
+        explained = explain(self.pack, element) if self.problems.counts["xsd"] < self.problems.max_examples else {}
+        for entry in errors:
+            reasons = explained.get(entry.line, [])
+            path, message = reasons.pop(0) if reasons else (None, entry.message)
+            at = f"{where}/{path}" if path else where
+            text = f"{path}: {message}" if path else message
+            self.problems.add(FileProblem("xsd", text, line=entry.line, record=self.number + 1, path=at))
 
     def _fill(self, element: etree._Element, slots: dict[str, _Slot], values: list[str | None], where: str) -> None:
         # The hot loop of XML reading: one dict lookup and one attribute read per element; problems are rare.

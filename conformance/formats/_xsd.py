@@ -10,9 +10,11 @@ with better messages.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from xml.sax.saxutils import quoteattr
 
+import xmlschema
 from lxml import etree
 
 from conformance.spec import Item, Pack, XmlGroup
@@ -149,3 +151,27 @@ def _compiled(text: str) -> etree.XMLSchema:
 def xml_schema(pack: Pack) -> etree.XMLSchema:
     """The compiled lxml schema for `pack` (cached per schema text, so overrides get their own)."""
     return _compiled(xsd_text(pack))
+
+
+@lru_cache(maxsize=8)
+def _explainer(text: str) -> xmlschema.XMLSchema:
+    # xmlschema is pure Python (compiling takes ~1 s, validating ~100 times lxml's time), so it only explains
+    # what lxml has already found: it names the element's path and every facet the value missed, where libxml2
+    # quotes only the last pattern of a choice.
+    return xmlschema.XMLSchema(text)
+
+
+_NAMESPACE = re.compile(r"\{[^}]*\}")
+
+
+def explain(pack: Pack, element: etree._Element) -> dict[int, list[tuple[str, str]]]:
+    """Readable reasons why `element` (a DIDSRecord) breaks the pack's schema, by source line: (path below the
+    record, e.g. "PersonalAndDemographics/Address/postalCode", reason)."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for error in _explainer(xsd_text(pack)).iter_errors(element):
+        line = getattr(error.elem, "sourceline", None)
+        if not isinstance(line, int):
+            continue
+        path = _NAMESPACE.sub("", error.path or "").removeprefix(f"/{pack.xml.record}").lstrip("/")
+        found.setdefault(line, []).append((path, error.reason or "does not validate"))
+    return found
