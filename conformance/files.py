@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO, cast
 
 from conformance.errors import DidsError
 
@@ -33,6 +33,7 @@ STDIN = "-"
 # What a command reads whole at most, unless it says otherwise: far above any real mapping table or override.
 DEFAULT_MAX_SMALL_FILE = 256 * 1024 * 1024
 _SNIFF = 64 * 1024
+_SNIFF_LIMIT = 16 * 1024 * 1024
 
 
 class InputError(DidsError):
@@ -93,11 +94,14 @@ class _Replay(io.RawIOBase):
 class Source:
     """A DIDS input: a regular file (read as often as needed) or standard input (one pass, head replayed)."""
 
-    def __init__(self, name: str, head: bytes, path: Path | None, stream: BinaryIO | None = None) -> None:
+    def __init__(
+        self, name: str, head: bytes, path: Path | None, stream: BinaryIO | None = None, replay: bytes = b""
+    ) -> None:
         self.name = name
-        self.head = head
+        self.head = head  # the first 64 KiB of content (leading white space skipped), for detection
         self.path = path
         self._stream = stream
+        self._replay = replay  # standard input: the bytes already read, given back first
         self._opened = False
 
     @property
@@ -111,25 +115,41 @@ class Source:
         if self._opened or self._stream is None:
             raise InputError("standard input can be read only once")
         self._opened = True
-        return io.BufferedReader(_Replay(self.head, self._stream), buffer_size=1 << 20)
+        return io.BufferedReader(_Replay(self._replay, self._stream), buffer_size=1 << 20)
 
 
 def open_input(path: str | Path, *, stdin: BinaryIO | None = None) -> Source:
-    """The input named `path` ("-" for standard input), with its first 64 KiB read for detection."""
+    """The input named `path` ("-" for standard input), with its first 64 KiB of content read for detection."""
     if str(path) == STDIN:
+        if stdin is None and sys.stdin is None:
+            raise InputError("standard input is closed; give a file, or pipe one to '-'")
         stream = stdin if stdin is not None else sys.stdin.buffer
-        chunks, size = [], 0
-        while size < _SNIFF:
-            chunk = stream.read(_SNIFF - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return Source("<stdin>", b"".join(chunks), None, stream)
+        consumed, head = _sniff(stream)
+        return Source("<stdin>", head, None, stream, replay=consumed)
     p = require_file(path)
     with open(p, "rb") as handle:
-        head = handle.read(_SNIFF)
+        _, head = _sniff(handle)
     return Source(str(path), head, p)
+
+
+def _sniff(stream: BinaryIO) -> tuple[bytes, bytes]:
+    """(Everything read, the first 64 KiB from the first byte that is not white space.) A file that opens with
+    more than 64 KiB of blank lines is still recognised by what follows them (up to 16 MiB of them)."""
+    chunks: list[bytes] = []
+    size = 0
+    start: int | None = None  # where the content begins
+    while size < _SNIFF_LIMIT:
+        chunk = stream.read(_SNIFF)
+        if not chunk:
+            break
+        if start is None and chunk.strip():
+            start = size + len(chunk) - len(chunk.lstrip())
+        chunks.append(chunk)
+        size += len(chunk)
+        if start is not None and size - start >= _SNIFF:
+            break
+    data = b"".join(chunks)
+    return data, data[start or 0 : (start or 0) + _SNIFF]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -155,21 +175,68 @@ def refuse_overlap(inputs: Iterable[str | Path | None], outputs: dict[str, str |
         if _is_special(out):
             continue
         for source in sources:
+            if source.is_dir():
+                if out.resolve().is_relative_to(source.resolve()):
+                    raise InputError(f"{label} {out} is inside the input folder {source}; choose another output")
+                continue
             if _same(out, source) or out.resolve() == source.resolve():
                 raise InputError(f"{label} {out} is the same file as the input {source}; choose another output")
     for i, (label, out) in enumerate(named):
+        if _is_special(out):
+            continue
         for other_label, other in named[i + 1 :]:
             if out.resolve() == other.resolve() or _same(out, other):
                 raise InputError(f"{label} and {other_label} are the same file ({out}); give each its own path")
 
 
 def _is_special(path: Path) -> bool:
-    """An existing path that is not a regular file or folder (a terminal, /dev/null, a FIFO): written in place."""
+    """A path written in place rather than replaced: an existing path that is not a regular file or folder (a
+    terminal, /dev/null, a FIFO), or one that leads through /dev or /proc (/dev/stdout, even when the shell has
+    sent standard output to a file: replacing that file would lose what else the command prints)."""
+    if _through_device(path):
+        return True
     try:
         mode = path.stat().st_mode
     except OSError:
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _through_device(path: Path) -> bool:
+    hop = os.path.abspath(path)
+    for _ in range(16):  # a chain of links, followed one link at a time
+        if hop.startswith(("/dev/", "/proc/")):
+            return True
+        if not os.path.islink(hop):
+            return False
+        hop = os.path.join(os.path.dirname(hop), os.readlink(hop))
+    return False
+
+
+def _open_in_place(path: Path, mode: str, **kwargs: Any) -> IO[Any]:
+    """Open a path written in place. Our own standard output or error (/dev/stdout, even when the shell sent it to a
+    file) is written through a duplicate of its descriptor, sharing its offset, so it neither truncates what the
+    command printed before nor is overwritten by what it prints after."""
+    try:
+        here = os.stat(path)
+    except OSError:
+        here = None
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        try:
+            if here is not None and os.path.samestat(here, os.fstat(fd)):
+                if stream is not None:
+                    stream.flush()
+                return open(os.dup(fd), mode, **kwargs)
+        except OSError:
+            continue
+    return open(path, mode, **kwargs)
+
+
+def _final(path: Path) -> Path:
+    """Where an output really goes: through a link to a regular file, the file itself (so the link stays a link)."""
+    if os.path.islink(path):
+        return Path(os.path.realpath(path))
+    return path
 
 
 _UMASK: int | None = None
@@ -212,12 +279,17 @@ class OutputSet:
 
     def path(self, final: str | Path) -> Path:
         """The temporary path to write instead of `final` (created empty); the same one if asked twice."""
+        if str(final) == STDIN:
+            raise InputError("'-' cannot be an output file here; name a file")
         target = Path(final)
         if target in self._temps:
             return self._temps[target]
         if _is_special(target):
             self._temps[target] = target
             return target
+        target = _final(target)
+        if target in self._temps:
+            return self._temps[target]
         if target.is_dir():
             raise InputError(f"cannot write {target}: it is a folder; name a file")
         folder = target.parent if str(target.parent) else Path(".")
@@ -232,12 +304,20 @@ class OutputSet:
         return Path(name)
 
     def open(self, final: str | Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
-        """Open the temporary file that stands for `final`."""
-        return open(self.path(final), mode, **kwargs)
+        """Open the temporary file that stands for `final` (or `final` itself, when it is written in place)."""
+        path = self.path(final)
+        if path == Path(final) and _is_special(path):
+            return _open_in_place(path, mode, **kwargs)
+        return open(path, mode, **kwargs)
 
     def text(self, final: str | Path, *, newline: str | None = None) -> TextIO:
         """Open the temporary file that stands for `final` for writing UTF-8 text."""
-        return open(self.path(final), "w", encoding="utf-8", newline=newline)
+        return cast(TextIO, self.open(final, "w", encoding="utf-8", newline=newline))
+
+    @staticmethod
+    def in_place(final: str | Path) -> bool:
+        """True when `final` is written directly (a terminal, a pipe, /dev/stdout), not replaced whole."""
+        return _is_special(Path(final))
 
     def folder(self, final: str | Path) -> Path:
         """A temporary folder to build `final` in; at commit it replaces `final` whole (the old one is removed)."""

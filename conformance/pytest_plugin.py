@@ -17,13 +17,13 @@ all three), --dids-case GLOB and --dids-tag TAG (repeatable) to narrow the cases
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from conformance.certify import ANSWERS, Case, Outcome, load_corpus, score_case
+from conformance.certify import ANSWERS, Case, CorpusError, Outcome, load_corpus, score_case
 
 PROFILES = ("v1-dsp", "v1-portal", "v2")
 
@@ -36,12 +36,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--dids-tag", action="append", default=[], metavar="TAG", help="only cases with this tag")
 
 
-@dataclass(frozen=True)
+@dataclass
 class CorpusCase:
-    """One corpus case as a test sees it."""
+    """One corpus case as a test sees it. A test that never calls `expect()` fails: it has certified nothing."""
 
     profile: str
     case: Case
+    answered: bool = field(default=False, compare=False)
 
     @property
     def file(self) -> Path:
@@ -54,9 +55,16 @@ class CorpusCase:
     def expect(self, verdict: str, findings: Iterable[tuple[str, int | None]] | None = None) -> None:
         """Fail unless (verdict, findings) is what the corpus expects: the verdict (accepted, rejected, or
         unreadable) and, when given, exactly the expected (rule, record) findings."""
+        self.answered = True
         if verdict not in ANSWERS:
             pytest.fail(f"unknown verdict {verdict!r}: say one of {', '.join(ANSWERS)}", pytrace=False)
-        outcome = Outcome(verdict, None if findings is None else frozenset(findings))
+        pairs = None
+        if findings is not None:
+            try:
+                pairs = frozenset((str(rule), record) for rule, record in findings)
+            except (TypeError, ValueError):
+                pytest.fail("findings must be (rule, record) pairs, e.g. [('DIDS001', 3)]", pytrace=False)
+        outcome = Outcome(verdict, pairs)
         result = score_case(self.case, outcome)
         if result.category not in ("correct-accept", "correct-reject"):
             lines = [f"{self.case.id} ({self.case.description}): {result.category}"]
@@ -77,7 +85,11 @@ def _selected(config: pytest.Config) -> list[CorpusCase]:
     globs, tags = config.getoption("dids_case"), set(config.getoption("dids_tag"))
     chosen = []
     for profile in profiles:
-        for case in load_corpus(root, profile).cases:
+        try:
+            cases = load_corpus(root, profile).cases
+        except CorpusError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        for case in cases:
             if globs and not any(fnmatch.fnmatchcase(case.id, g) for g in globs):
                 continue
             if tags and not tags & set(case.tags):
@@ -94,6 +106,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # run as a usage error (exit 4) instead of producing zero tests and a green run.
     if config.getoption("dids_case", None) or config.getoption("dids_tag", None):
         _selected(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("dids_case") if callspec is not None else None
+    if isinstance(case, CorpusCase):
+        case.answered = False
+    result = yield
+    if isinstance(case, CorpusCase) and not case.answered:
+        pytest.fail(f"{case.case.id}: the test never called dids_case.expect(...): nothing was checked", pytrace=False)
+    return result
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

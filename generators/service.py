@@ -27,6 +27,7 @@ from hashlib import blake2b
 from importlib import resources
 from itertools import accumulate
 
+from conformance.check.reference import reference_folder
 from conformance.identifiers import SYNTHETIC_CAPACITY, synthetic_nhs_number
 from generators.clock import DAY, HOUR, uk_date, uk_instant
 
@@ -135,11 +136,28 @@ class Event:
     missing: frozenset[str] = frozenset()  # patient items not recorded for this event (Table C completeness)
 
 
-# The synthetic universe (conformance/check/reference_synthetic): open organisations and known postcodes.
+# The synthetic universe, read from the bundled reference data (conformance/check/reference_synthetic, built by
+# generators/universe.py): the generator draws only practices, sites, postcodes and referrers that the reference
+# knows, so a generated month checks with every rule evaluated.
 PROVIDER = "X9T"
-SITES = ("X9T01", "X9T02")
-GP_PRACTICES = ("X99001", "X99002", "X99003")
-POSTCODES = ("LS1 4AP", "LS2 9JT", "LS6 2QA", "LS11 5DL", "BD1 1HY", "HX1 1UJ", "WF1 2EB", "YO1 7HH", "M1 1AE")
+
+
+def _table(name: str) -> list[dict[str, str]]:
+    with open(reference_folder("synthetic") / name, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _open_organisations(role: str) -> tuple[str, ...]:
+    return tuple(o["code"] for o in _table("organisations.csv") if role in o["roles"].split() and not o["active_to"])
+
+
+SITES = tuple(code for code in _open_organisations("site") if code.startswith(PROVIDER))
+GP_PRACTICES = _open_organisations("gp_practice")
+POSTCODES = tuple(row["postcode"] for row in _table("postcodes.csv"))
+REFERRERS = {
+    kind: tuple(r["code"] for r in _table("referrers.csv") if r["kind"] == kind)
+    for kind in ("consultant", "gp", "nurse")
+}
 ETHNIC = "ABCDEFGHJKLMNPRS"  # known codes; Z (not stated) and 99 (not known) drawn separately
 NOT_STATED_ETHNICITY = ("Z", "99")
 STATUS_WEIGHTS = {"01": 63.3, "02": 16.6, "03": 0.3, "04": 1.2, "05": 0.1, "06": 0.5, "07": 1.7}  # Table C
@@ -244,13 +262,7 @@ class Service:
         self.patients = max(1, min(patients, MAX_PATIENTS, SYNTHETIC_CAPACITY))
         self._patients: dict[int, Patient] = {}
         self.first_serial = self.rng.randrange(SYNTHETIC_CAPACITY)
-        self.consultants = [f"C{self.rng.randrange(1_000_000, 9_999_999)}" for _ in range(300)]
-        self.gps = [f"G{self.rng.randrange(1_000_000, 9_999_999)}" for _ in range(120)]
-        self.nurses = [
-            f"{self.rng.randrange(10, 99)}{self.rng.choice('ABCDEFGHJKLMNPRSTUVWY')}"
-            f"{self.rng.randrange(1000, 9999)}{self.rng.choice('ABCDEFGHJKLMNPRSTUVWY')}"
-            for _ in range(40)
-        ]
+        self.consultants, self.gps, self.nurses = REFERRERS["consultant"], REFERRERS["gp"], REFERRERS["nurse"]
         self.by_modality: dict[str, list[Procedure]] = {}
         for p in PROCEDURES:
             if p.provenance != "synthetic":
@@ -416,14 +428,15 @@ class Service:
         """Referrer, referring organisation and treatment function, by source setting."""
         random_ = self.rng.random
         if setting == "04":
-            referrer, referring_org, tfc = self.gps[int(random_() * 120)], patient.gp_practice, ""
+            referrer, referring_org, tfc = self.gps[int(random_() * len(self.gps))], patient.gp_practice, ""
         elif setting in ("06", "07") and self.profile != "v1-portal":
-            referrer, referring_org = self.nurses[int(random_() * 40)], PROVIDER
+            referrer, referring_org = self.nurses[int(random_() * len(self.nurses))], PROVIDER
             tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
         elif emergency:
-            referrer, referring_org, tfc = self.consultants[int(random_() * 300)], PROVIDER, EMERGENCY_MEDICINE
+            consultant = self.consultants[int(random_() * len(self.consultants))]
+            referrer, referring_org, tfc = consultant, PROVIDER, EMERGENCY_MEDICINE
         else:
-            referrer, referring_org = self.consultants[int(random_() * 300)], PROVIDER
+            referrer, referring_org = self.consultants[int(random_() * len(self.consultants))], PROVIDER
             tfc = SPECIALTIES[int(random_() * len(SPECIALTIES))]
         if random_() < DEFAULT_REFERRER_SHARE:  # the referrer's own code not known: the kind's default code
             referrer = DEFAULT_REFERRERS.get(referrer[0], "N9999998")

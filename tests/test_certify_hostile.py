@@ -212,3 +212,80 @@ def test_a_plugin_selection_that_matches_nothing_is_a_usage_error(pytester: pyte
     result = pytester.runpytest(f"--dids-corpus={CORPUS}", "--dids-profile=v2", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*no DIDS corpus case matches*"])
+
+
+def test_the_control_case_cannot_be_waived(tmp_path: Path) -> None:
+    waivers = tmp_path / "waive.toml"
+    waivers.write_text('[[expected-failure]]\ncase = "clean-csv"\nreason = "x"\nexpires = 2099-01-01\n')
+    code, out, _ = certify_with(
+        f"{PY} -c 'import sys; sys.exit(2)' {{file}}",
+        "exit",
+        ["--tag", "unreadable"],
+        "--expected-failures",
+        str(waivers),
+    )
+    assert code == 1 and "NOT CERTIFIED" in out
+
+
+@pytest.mark.parametrize(
+    ("adapter", "printed"),
+    [
+        ("junit", "<html><body><h1>500 Internal Server Error</h1></body></html>"),
+        ("junit", "<testsuites/>"),
+        ("dq-xml", "<oops/>"),
+        ("dq-xml", "<ROWS><ROW><ROW_INDEX>0</ROW_INDEX><CODE>DIDS001</CODE></ROW></ROWS>"),
+        ("json", '{"verdict": "accepted", "findings": [{"rule": "DIDS001", "record": true}]}'),
+    ],
+)
+def test_an_answer_the_adapter_cannot_really_read_is_an_error(adapter: str, printed: str) -> None:
+    from conformance.certify import read_output
+
+    assert read_output(adapter, 0, printed.encode(), b"").verdict == "error"
+
+
+def test_a_timeout_beyond_what_timers_take_is_refused() -> None:
+    err = io.StringIO()
+    assert (
+        run(["certify", "--profile", "v2", "--validator", "true {file}", "--timeout", "1e308"], io.StringIO(), err) == 2
+    )
+    assert "at most" in err.getvalue()
+
+
+def test_the_report_cannot_replace_the_validator_or_its_waivers(tmp_path: Path) -> None:
+    script_path = tmp_path / "validator.py"
+    script_path.write_text("import sys; sys.exit(0)")
+    waivers = tmp_path / "w.toml"
+    waivers.write_text("")
+    for target in (script_path, waivers):
+        code, _, err = certify_with(
+            f"{PY} {script_path} {{file}}", "exit", ["--case", "clean-csv"], "--expected-failures", str(waivers),
+            "-o", str(target),
+        )  # fmt: skip
+        assert code == 2 and "same file" in err, err
+
+
+def test_the_plugin_fails_a_test_that_never_calls_expect(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_vendor(dids_case):\n    pass\n")
+    result = pytester.runpytest(f"--dids-corpus={CORPUS}", "--dids-profile=v2", "--dids-case=clean-csv", "-q")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*never called dids_case.expect*"])
+
+
+def test_the_plugin_takes_findings_as_any_pairs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "def test_vendor(dids_case):\n"
+        "    dids_case.expect(dids_case.case.verdict, [[f.rule, f.record] for f in dids_case.case.findings])\n"
+    )
+    result = pytester.runpytest(f"--dids-corpus={CORPUS}", "--dids-profile=v2", "--dids-case=break-V2P-SITE-*", "-q")
+    sites = [c for c in load_corpus(CORPUS, "v2").cases if c.id.startswith("break-V2P-SITE-")]
+    assert len(sites) > 2
+    result.assert_outcomes(passed=len(sites))
+
+
+def test_a_corpus_without_a_manifest_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    broken = tmp_path / "corpus"
+    broken.mkdir()
+    (broken / "VERSION").write_text("1.0.0\n")
+    pytester.makepyfile("def test_vendor(dids_case):\n    pass\n")
+    result = pytester.runpytest(f"--dids-corpus={broken}", "--dids-profile=v2", "--dids-tag=clean")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

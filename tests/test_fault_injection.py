@@ -415,3 +415,112 @@ def test_an_output_that_is_an_input_is_refused_before_anything_is_written(
         assert "same file" in err
         assert source.read_bytes() == v1_files["csv"]
     assert leftovers(tmp_path, "o.csv", "g.csv") == []
+
+
+# ----- found by trying the above as a hostile user would ----------------------------------------------------------
+
+
+def test_a_file_with_cr_line_ends_is_read_line_by_line_not_as_one_long_line(
+    tmp_path: Path, v1_files: dict[str, bytes]
+) -> None:
+    source = tmp_path / "cr.csv"
+    source.write_bytes(v1_files["csv"].replace(b"\n", b"\r"))
+    code, text, _ = dids("inspect", str(source), "--max-record-bytes", "1200", "--format", "json")
+    [found] = json.loads(text)
+    assert code == 0 and found["records"] == 12 and found["input"]["notes"] == {}
+
+
+def test_a_stray_pair_of_quotes_that_swallows_rows_counts_every_row_swallowed(
+    tmp_path: Path, v1_files: dict[str, bytes]
+) -> None:
+    rows = v1_files["csv"].decode().splitlines(keepends=True)
+    first, last = rows[3].split(","), rows[6].split(",")
+    first[8], last[8] = '"' + first[8], last[8] + '"'  # the field count comes out right: 18 fields
+    rows[3], rows[6] = ",".join(first), ",".join(last)
+    source = tmp_path / "swallowed.csv"
+    source.write_text("".join(rows), encoding="utf-8")
+    code, text, _ = dids("check", str(source), "--submitted", SUBMITTED, "--format", "json")
+    ledger = json.loads(text)["input"]
+    assert code == 1 and (ledger["records_read"], ledger["not_read_by_cause"]) == (8, {"row-spans-lines": 4})
+
+
+def test_a_nul_byte_past_the_first_64_kib_is_a_control_character_finding(tmp_path: Path) -> None:
+    source = tmp_path / "nul.csv"
+    generate(source, profile="v1-dsp", records=800, seed=4, period=PERIOD)
+    data = source.read_bytes()
+    assert len(data) > 70_000
+    source.write_bytes(data[:-5] + b"\x00" + data[-5:])
+    code, text, _ = dids("check", str(source), "--submitted", SUBMITTED, "--format", "json")
+    report = json.loads(text)
+    assert code == 1 and ("DIDS075", 800, "accession_number") in {
+        (f["rule"], f["record"], f["field"]) for f in report["findings"]
+    }
+    code, _, _ = dids("upgrade", str(source), "-o", str(tmp_path / "up.csv"), "--no-check")
+    assert code == 1
+
+
+def test_text_directly_under_the_xml_root_is_a_file_problem(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
+    source = tmp_path / "text.xml"
+    source.write_bytes(v1_files["xml"].replace(b"</DIDS>", v1_files["csv"] + b"</DIDS>"))
+    code, text, _ = dids("check", str(source), "--submitted", SUBMITTED, "--format", "json")
+    report = json.loads(text)
+    assert code == 1 and "DIDS076" in {f["rule"] for f in report["findings"]}
+
+
+def test_a_record_in_another_namespace_is_counted_as_not_read(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
+    source = tmp_path / "foreign.xml"
+    source.write_bytes(v1_files["xml"].replace(b"<DIDSRecord>", b'<DIDSRecord xmlns="urn:other">', 1))
+    submission = open_submission(source)
+    read = sum(1 for _ in submission.records())
+    ledger = submission.ledger()
+    assert read + ledger.records_not_read == 12 and ledger.records_not_read >= 1 and not ledger.complete
+
+
+def test_leading_blank_lines_do_not_hide_what_follows(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
+    for blanks in (b"\n", b"\r\n" * 3, b"\n" * 100_000):
+        source = tmp_path / "blanks.csv"
+        source.write_bytes(blanks + v1_files["csv"])
+        code, text, _ = dids("inspect", str(source), "--format", "json")
+        [found] = json.loads(text)
+        assert code == 0 and found["records"] == 12, (len(blanks), found["problems"])
+
+
+def test_standard_input_closed_is_one_line_not_an_internal_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "inspect", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "internal error" not in done.stderr  # an empty stdin is an empty file
+    closed = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.stdin = None; from conformance.cli import main; sys.exit(main())",
+         "check", "-"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert closed.returncode == 2 and "standard input is closed" in closed.stderr
+
+
+def test_a_file_name_with_a_line_break_or_an_escape_still_gives_one_line(tmp_path: Path) -> None:
+    name = tmp_path / "bad\nname\x1b[31m.csv"
+    code, _, err = dids("inspect", str(name))
+    assert code == 2 and err.count("\n") == 1 and "\x1b" not in err
+
+
+def test_an_override_of_a_v1_rule_applies_to_v1_files(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
+    override = tmp_path / "dids072-warning.toml"
+    override.write_text('[[rules]]\nid = "DIDS072"\nseverity = "warning"\n')
+    rows = v1_files["csv"].decode().splitlines(keepends=True)
+    fields = rows[0].split(",")
+    fields[17] = "A" * 25 + fields[17][-1:]  # an accession number over 20 characters: DIDS072
+    rows[0] = ",".join(fields)
+    source = tmp_path / "long-accession.csv"
+    source.write_text("".join(rows), encoding="utf-8")
+    code, text, err = dids(
+        "check", str(source), "--submitted", SUBMITTED, "--override", str(override), "--format", "json"
+    )
+    report = json.loads(text)
+    assert code == 0, err
+    assert [r["severity"] for r in report["rules"] if r["rule"] == "DIDS072"] == ["warning"]

@@ -182,3 +182,87 @@ def test_the_last_output_is_not_renamed_into_place_when_an_earlier_one_fails(tmp
     assert done.returncode == 2 and "does not exist" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert os.listdir(tmp_path) == []
+
+
+def test_sighup_leaves_no_output_either(tmp_path: Path, big_v1: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    done = interrupt(["convert", str(big_v1), "-o", str(out / "big.xml")], signal.SIGHUP, 1.5, tmp_path)
+    assert done.returncode == 129 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert list(out.iterdir()) == []
+
+
+SLOW_IMPORT = """
+import importlib.abc, os, signal, sys, threading, time
+from conformance import cli
+
+class Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "conformance.cli._main":
+            time.sleep(2)  # the library still loading when the signal comes
+        return None
+
+sys.meta_path.insert(0, Slow())
+threading.Timer(0.5, os.kill, (os.getpid(), getattr(signal, sys.argv[1]))).start()
+sys.exit(cli.main(["generate", "--records", "10", "-o", sys.argv[2]]))
+"""
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_while_the_library_loads_is_one_line(tmp_path: Path, sig: str, code: int) -> None:
+    out = tmp_path / "x.csv"
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_IMPORT, sig, str(out)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1 and "nothing was written" in done.stderr
+    assert not out.exists()
+
+
+def test_an_output_through_a_link_replaces_the_file_not_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "reports" / "real.csv"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    done = subprocess.run([*DIDS, "generate", "--records", "5", "-o", str(link)], capture_output=True, timeout=120)
+    assert done.returncode == 0
+    assert link.is_symlink() and real.read_text() != "old\n" and real.read_text().count("\n") == 6
+
+
+def test_an_output_to_dev_stdout_is_written_through_not_replaced(tmp_path: Path) -> None:
+    with open(tmp_path / "so.txt", "w") as stdout:
+        done = subprocess.run(
+            [*DIDS, "generate", "--records", "3", "-o", "/dev/stdout"], stdout=stdout, timeout=60, check=False
+        )
+    assert done.returncode == 0 and Path("/dev/stdout").is_symlink()
+    lines = (tmp_path / "so.txt").read_text().splitlines()
+    assert lines[0].startswith("NHS_NUMBER,") and len(lines) == 5  # header, 3 records, then the summary line
+    assert lines[-1] == "3 v2 records (csv) for 2026-04, seed 1: /dev/stdout"
+
+
+def test_fixtures_build_never_replaces_a_folder_that_is_not_a_corpus(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work\n")
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x\n")
+    for target in (precious, afile):
+        done = subprocess.run([*DIDS, "fixtures", "build", "--out", str(target)], capture_output=True, text=True)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert (precious / "thesis.txt").read_text() == "years of work\n" and afile.read_text() == "x\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile.txt", "precious"]
+
+
+def test_an_output_inside_the_reference_folder_is_refused(tmp_path: Path, big_v1: Path) -> None:
+    from conformance.check.reference import reference_folder
+
+    reference = tmp_path / "ref"
+    shutil.copytree(reference_folder("synthetic"), reference)
+    before = (reference / "nicip.csv").read_bytes()
+    done = subprocess.run(
+        [*DIDS, "check", str(big_v1), "--reference", str(reference), "-o", str(reference / "nicip.csv")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "inside the input folder" in done.stderr
+    assert (reference / "nicip.csv").read_bytes() == before

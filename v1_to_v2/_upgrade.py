@@ -380,7 +380,11 @@ def upgrade(
     `check_output`: check the upgraded file with the v2 profile (the period is inferred when every procedure falls
     in one month and `period` is not given). `account`: write a JSON-lines account, one line per record.
     """
-    refuse_overlap([source, local_codes, *overrides], {"the output (-o)": output, "the account (--account)": account})
+    reference_dir = reference if reference not in (None, "synthetic", "none") else None
+    refuse_overlap(
+        [source, local_codes, reference_dir, *overrides],
+        {"the output (-o)": output, "the account (--account)": account},
+    )
     submission = open_submission(source, overrides=overrides)
     if submission.pack is None or not submission.readable:
         fatal = submission.problems.fatal
@@ -390,6 +394,8 @@ def upgrade(
     output_format = format or submission.format or "csv"
     if output_format not in ("csv", "xml"):
         raise UpgradeError(f"unknown format {output_format!r}; choose csv or xml")
+    if check_output and OutputSet.in_place(output):
+        raise UpgradeError(f"{output} is not a file the upgraded records can be checked in: add --no-check")
     ref = load_reference(reference) if reference else None
     v2 = load_pack("v2", overrides)
     table = _local_table(local_codes, submitter)

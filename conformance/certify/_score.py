@@ -8,7 +8,7 @@ Per case, one category:
   false-accept     expected rejected or unreadable, accepted
   error            the validator crashed, timed out, could not start, or said something its adapter cannot read:
                    whatever the case expected, an error is not an answer, and any error means NOT CERTIFIED (an
-                   expected-failure entry cannot waive it)
+                   expected-failure entry cannot waive it, nor a failing control case)
 A refusal is `rejected` or `unreadable`: a file-level reject satisfies an unreadable case; an `unreadable` answer
 to a case expecting findings satisfies it only when the adapter cannot show findings (exit codes).
 Per rule: in how many cases it was expected and caught, expected and missed, or reported where not expected.
@@ -189,7 +189,9 @@ def certify(
     for result in results:
         result.control = result.case.id in controls
         passing = result.category in PASSING
-        waiver = None if result.category == "error" else next((w for w in waivers if w.covers(result)), None)
+        # An error is not an answer, and the control case guards the run itself: neither can be waived.
+        unwaivable = result.category == "error" or result.control
+        waiver = None if unwaivable else next((w for w in waivers if w.covers(result)), None)
         if waiver is None:
             result.status = "pass" if passing else "fail"
             continue

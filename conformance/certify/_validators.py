@@ -113,7 +113,8 @@ def _read_json(stdout: bytes) -> Outcome:
     pairs = set()
     for f in findings:
         rule, record = f["rule"], f.get("record")
-        if not isinstance(rule, str) or not (record is None or (isinstance(record, int) and record >= 0)):
+        whole = isinstance(record, int) and not isinstance(record, bool) and record >= 0
+        if not isinstance(rule, str) or not rule or not (record is None or whole):
             raise ValueError(f"a finding with rule {rule!r} and record {record!r}")
         pairs.add((rule, record))
     return Outcome(verdict, frozenset(pairs))
@@ -121,6 +122,8 @@ def _read_json(stdout: bytes) -> Outcome:
 
 def _read_junit(stdout: bytes) -> Outcome:
     root = etree.fromstring(stdout, _parser())
+    if root.tag not in ("testsuites", "testsuite") or next(root.iter("testcase"), None) is None:
+        raise ValueError(f"<{root.tag}> is not a JUnit report with test cases")
     rules: set[tuple[str, int | None]] = set()
     failed = False
     for case in root.iter("testcase"):
@@ -133,13 +136,18 @@ def _read_junit(stdout: bytes) -> Outcome:
 
 def _read_dq_xml(stdout: bytes) -> Outcome:
     root = etree.fromstring(stdout, _parser())
+    if root.tag != "ROWS":
+        raise ValueError(f"<{root.tag}> is not NHS England's DQ XML (<ROWS>)")
     pairs: set[tuple[str, int | None]] = set()
     severe = False
     for row in root.iter("ROW"):
         index = (row.findtext("ROW_INDEX") or "").strip()
         record = int(index) + 1 if index.isdigit() else None
-        pairs.add(((row.findtext("CODE") or "").strip(), record))
-        severe = severe or (row.findtext("TYPE") or "").strip().lower() == "error"
+        code, kind = (row.findtext("CODE") or "").strip(), (row.findtext("TYPE") or "").strip().lower()
+        if not code or kind not in ("error", "warning"):
+            raise ValueError(f"a <ROW> with CODE {code!r} and TYPE {kind!r}")
+        pairs.add((code, record))
+        severe = severe or kind == "error"
     return Outcome("rejected" if severe else "accepted", frozenset(pairs))
 
 
@@ -189,7 +197,7 @@ class CommandValidator:
     def __init__(self, template: str, adapter: str, *, timeout: float = 60.0) -> None:
         if adapter not in ADAPTERS:
             raise CertifyError(f"unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}")
-        if not timeout > 0 or timeout == float("inf"):
+        if not 0 < timeout <= threading.TIMEOUT_MAX:
             raise CertifyError(f"the timeout must be a positive number of seconds, not {timeout!r}")
         try:
             self.words = shlex.split(template)

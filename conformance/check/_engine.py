@@ -34,6 +34,7 @@ LAYOUT_PROBLEMS = {
         "csv-syntax",
         "column-count",
         "row-too-long",
+        "row-spans-lines",
         "encoding",
         "missing-header",
         "header-columns",

@@ -80,13 +80,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: more than any case needs, and within what the system's timers take
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds, at most {MAX_SECONDS:.0f}")
     return value
 
 
@@ -109,8 +112,9 @@ def end_progress(show: Callable[[int], None] | None) -> None:
 
 
 def emit(text: str, output: str | None, out: TextIO, *, summary: str) -> None:
-    """Write a report to `output` (whole or not at all) and `summary` to stdout, or the report to stdout."""
-    if output:
+    """Write a report to `output` (whole or not at all) and `summary` to stdout, or the report to stdout (no
+    output, or '-')."""
+    if output and output != "-":
         with atomic_open(output, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         out.write(summary + "\n")

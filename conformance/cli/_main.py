@@ -17,17 +17,22 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from conformance import __version__
-from conformance.cli import check, corpus, demo, generate, reading, spec, upgrade
+from conformance.cli import SIGNAL_EXITS, check, corpus, demo, generate, reading, spec, upgrade
 from conformance.cli._common import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from conformance.errors import DidsError
+from conformance.markup import visible
 
 COMMANDS = (spec, reading, check, generate, upgrade, corpus, demo)
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that output files in progress are removed on the way out.
+    """SIGTERM or SIGHUP, raised in the main thread so that output files in progress are removed on the way out.
 
     A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way can swallow it."""
+
+    def __init__(self, name: str, code: int) -> None:
+        super().__init__(name)
+        self.name, self.code = name, code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,17 +68,17 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         code: int = args.handler(args, stdout)
         return code
     except DidsError as exc:
-        stderr.write(f"dids: error: {exc}\n")
+        stderr.write(f"dids: error: {_one_line(str(exc))}\n")
     except KeyboardInterrupt:
         stderr.write("dids: interrupted; no output was left behind\n")
         return EXIT_INTERRUPTED
-    except Terminated:
-        stderr.write("dids: terminated; no output was left behind\n")
-        return EXIT_TERMINATED
+    except Terminated as exc:
+        stderr.write(f"dids: terminated ({exc.name}); no output was left behind\n")
+        return exc.code
     except BrokenPipeError:
         raise  # the reader of stdout went away: main() ends quietly
     except OSError as exc:
-        stderr.write(f"dids: error: {exc}\n")
+        stderr.write(f"dids: error: {_one_line(str(exc))}\n")
     except RecursionError:
         stderr.write("dids: error: the input is nested too deeply to read\n")
     except MemoryError:
@@ -81,16 +86,28 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        stderr.write(f"dids: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)\n")
+        message = _one_line(f"{type(exc).__name__}: {exc}")
+        stderr.write(f"dids: internal error: {message} (run with --debug for a traceback)\n")
     return EXIT_CANNOT
 
 
+def _one_line(text: str) -> str:
+    """A message as one printable line: a file name may hold a line break or a terminal escape."""
+    return visible(text).replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
+    name = signal.Signals(signum).name
+    raise Terminated(name, SIGNAL_EXITS.get(name, EXIT_TERMINATED))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    """Run `dids` in this process: Ctrl-C raises KeyboardInterrupt, SIGTERM and SIGHUP raise Terminated, each
+    caught by run() after the output files in progress are removed."""
+    handlers = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _terminate}
+    if hasattr(signal, "SIGHUP"):
+        handlers[signal.SIGHUP] = _terminate
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr)
     except BrokenPipeError:
@@ -99,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,8 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.check.report import to_json, to_junit, to_text
     from conformance.files import refuse_overlap
 
-    refuse_overlap([args.file, args.local_mappings, *args.override], {"the report (-o)": args.output})
+    reference_dir = args.reference if args.reference not in (None, "synthetic", "none") else None
+    refuse_overlap([args.file, args.local_mappings, reference_dir, *args.override], {"the report (-o)": args.output})
     context = make_context(args.submitted, args.period, args.submitter)
     reference = load_reference(args.reference)
     if args.local_mappings:

@@ -10,6 +10,7 @@ from conformance.cli._common import EXIT_FOUND, EXIT_OK, CannotRun, positive_flo
 from conformance.spec import PROFILES
 
 DEFAULT_CORPUS_DIR = Path("fixtures/corpus")
+DEFAULT_UNIVERSE_DIR = Path("conformance/check/reference_synthetic")
 ADAPTERS = ("exit", "json", "junit", "dq-xml")
 PLACEHOLDERS = ("file", "format", "profile", "submitted", "period", "submitter", "reference", "local_mappings")
 
@@ -22,6 +23,14 @@ def register(commands: Any) -> None:
         help="regenerate the whole corpus from the generators, deterministically (replaces the folder when done)",
     )
     build.add_argument("--out", default=str(DEFAULT_CORPUS_DIR), help=f"corpus folder (default {DEFAULT_CORPUS_DIR})")
+    universe = fixtures_commands.add_parser(
+        "universe",
+        help="rebuild the synthetic universe (organisations, postcodes, referrers) of the bundled reference data "
+        "with Faker, seeded (for maintainers; generated months read these files)",
+    )
+    universe.add_argument(
+        "--out", default=str(DEFAULT_UNIVERSE_DIR), help=f"reference folder (default {DEFAULT_UNIVERSE_DIR})"
+    )
     fixtures.set_defaults(handler=run_fixtures)
 
     certify = commands.add_parser(
@@ -65,9 +74,24 @@ def register(commands: Any) -> None:
 
 
 def run_fixtures(args: argparse.Namespace, out: TextIO) -> int:
+    if args.fixtures_command == "universe":
+        from generators.universe import write_universe
+
+        if not Path(args.out).is_dir():
+            raise CannotRun(f"--out {args.out} is not a folder (run from the repository root, or give the folder)")
+        for name, rows in write_universe(args.out).items():
+            out.write(f"{name}: {rows} rows\n")
+        out.write(f"universe written to {args.out}; rebuild the corpus (dids fixtures build) to follow it\n")
+        return EXIT_OK
     from generators.corpus import build_corpus
 
-    counts = build_corpus(args.out)
+    target = Path(args.out)
+    if target.exists() and not target.is_dir():
+        raise CannotRun(f"--out {target} is a file; the corpus is a folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / "VERSION").is_file():
+        # build replaces the folder whole: never a folder that holds something other than a corpus
+        raise CannotRun(f"--out {target} holds files but no corpus (no VERSION); give a new or empty folder")
+    counts = build_corpus(target)
     for profile, n in counts.items():
         out.write(f"{profile}: {n} cases\n")
     out.write(f"corpus written to {args.out}\n")
@@ -88,16 +112,19 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
         to_junit,
         to_text,
     )
-    from conformance.files import OutputSet
+    from conformance.files import OutputSet, refuse_overlap
 
     try:
         today = date.fromisoformat(args.date) if args.date else datetime.now(UTC).date()
     except ValueError:
         raise CannotRun(f"--date {args.date!r} is not a date as YYYY-MM-DD") from None
     corpus = load_corpus(args.corpus, args.profile)
-    if args.output and Path(args.output).resolve().is_relative_to(corpus.root):
-        raise CannotRun(f"-o {args.output} is inside the corpus folder {corpus.root}; write the report elsewhere")
     validator = CommandValidator(args.validator, args.adapter, timeout=args.timeout)
+    report_file = args.output if args.output != "-" else None  # '-': the report on standard output
+    # The validator's own files (its script, a rule map), the waivers and the corpus are inputs the report must
+    # not replace.
+    own_files = [w for w in validator.words if "{" not in w and Path(w).is_file()]
+    refuse_overlap([corpus.root, args.expected_failures, *own_files], {"the report (-o)": report_file})
     waivers = load_expected_failures(args.expected_failures) if args.expected_failures else []
 
     def select(case: Any) -> bool:
@@ -107,7 +134,7 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
     render = {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}[args.format]
     with OutputSet() as outputs:
         # The report's place is taken before the first case runs, so a bad -o fails at once, not after an hour.
-        handle = outputs.open(args.output, "w", encoding="utf-8", newline="") if args.output else None
+        handle = outputs.open(report_file, "w", encoding="utf-8", newline="") if report_file else None
         try:
             result = certify(
                 corpus,
@@ -123,9 +150,9 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             if handle is not None:
                 handle.close()
-    if args.output:
+    if report_file:
         out.write(to_text(result, show=10))
-        out.write(f"{args.format} report written to {args.output}\n")
+        out.write(f"{args.format} report written to {report_file}\n")
     else:
         out.write(render(result))
     return EXIT_OK if result.passed else EXIT_FOUND

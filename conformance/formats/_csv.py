@@ -14,9 +14,20 @@ from conformance.markup import has_control, visible
 from conformance.spec import Pack
 
 _BUFFER = 1 << 20
-# Bytes XML cannot carry (C0 controls but TAB, LF, CR; NUL is the csv module's own error); found per chunk with
-# bytes.translate, which runs at memory speed where a regular expression costs ~20 ns a byte, then located per row.
-_CONTROL_BYTES = bytes([*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# Bytes XML cannot carry (C0 controls but TAB, LF, CR; NUL too, which the csv module reads as data since Python
+# 3.11); found per chunk with bytes.translate, which runs at memory speed where a regular expression costs ~20 ns
+# a byte, then located per row.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+
+
+def _first_end(chunk: bytes) -> int:
+    """Where the first line end (LF or CR, as the csv module reads them) is in `chunk`, or -1."""
+    lf, cr = chunk.find(b"\n"), chunk.find(b"\r")
+    return lf if cr < 0 else cr if lf < 0 else min(lf, cr)
+
+
+def _last_end(chunk: bytes) -> int:
+    return max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
 
 
 class _Guard(io.RawIOBase):
@@ -28,6 +39,9 @@ class _Guard(io.RawIOBase):
       number noted in `cut_lines`, so the reader reports that row as not read;
     - `controls` turns on once any chunk holds a control character, so rows are searched only from then on;
     - `ends_with_newline` says at the end whether the last byte was a line end.
+
+    Lines end as the csv module ends them: at LF, CR or CR LF, so a file with CR line ends (old Macs, some RIS
+    exports) is counted line by line, not as one long line.
     """
 
     def __init__(self, raw: BinaryIO, on_error: Callable[[int, str], None], max_line: int) -> None:
@@ -39,6 +53,7 @@ class _Guard(io.RawIOBase):
         self._max_line = max(max_line, 1024)
         self._run = 0  # bytes since the last line end
         self._dropping = False
+        self._after_cr = False  # the last chunk ended with CR: an LF starting the next is the same line end
         self.cut_lines: set[int] = set()
         self.controls = False
         self.ends_with_newline = True
@@ -61,12 +76,18 @@ class _Guard(io.RawIOBase):
         self._check_utf8(chunk, final=False)
         if not self.controls and len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
             self.controls = True
-        self._lines += chunk.count(b"\n")
-        self.ends_with_newline = chunk.endswith(b"\n")
+        self._lines += self._ends(chunk)
+        self._after_cr = chunk.endswith(b"\r")
+        self.ends_with_newline = chunk.endswith((b"\n", b"\r"))
         return len(chunk)
 
+    def _ends(self, chunk: bytes) -> int:
+        """How many line ends `chunk` holds (CR LF counts once, also when split between two chunks)."""
+        ends = chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+        return ends - 1 if self._after_cr and chunk.startswith(b"\n") else ends
+
     def _limit_lines(self, chunk: bytes) -> bytes:
-        first = chunk.find(b"\n")
+        first = _first_end(chunk)
         if first < 0:
             if self._dropping:
                 return b""
@@ -85,7 +106,7 @@ class _Guard(io.RawIOBase):
         elif self._run + first > self._max_line:
             self.cut_lines.add(self._lines + 1)
             head, chunk = chunk[: self._max_line - self._run], chunk[first:]
-        self._run = len(chunk) - chunk.rfind(b"\n") - 1
+        self._run = len(chunk) - _last_end(chunk) - 1
         return head + chunk
 
     def _check_utf8(self, chunk: bytes, *, final: bool) -> None:
@@ -98,7 +119,7 @@ class _Guard(io.RawIOBase):
                 # exc.object is the decoder's held-back bytes plus chunk[start:]; map its offsets onto chunk.
                 shift = len(chunk) - len(exc.object)
                 offset = max(exc.start + shift, 0)
-                self._on_error(self._lines + chunk.count(b"\n", 0, offset) + 1, exc.reason)
+                self._on_error(self._lines + self._ends(chunk[:offset]) + 1, exc.reason)
                 self._decoder = codecs.getincrementaldecoder("utf-8")()
                 start = max(exc.end + shift, start + 1)
                 if start >= len(chunk):
@@ -193,12 +214,18 @@ class _Rows:
 
     def _record(self, row: list[str], line: int) -> Record | None:
         self.number += 1
+        spanned = self.previous_end - line + 1
         if len(row) != self.width:
-            spanned = self.previous_end - line + 1
             message = f"row has {len(row)} fields, expected {self.width}"
             if spanned > 1:
                 message += f"; it runs over {spanned} lines (an unterminated quote?)"
             self.problems.add(FileProblem("column-count", message, line=line, record=self.number, lost=spanned))
+            return None
+        if spanned > 1:
+            # No DIDS value holds a line break: a quoted value over several lines is a stray or unterminated quote
+            # that has swallowed the rows between, even when the field count happens to come out right.
+            message = f"a quoted value runs over {spanned} lines (a stray quote?); the rows it swallowed are not read"
+            self.problems.add(FileProblem("row-spans-lines", message, line=line, record=self.number, lost=spanned))
             return None
         order = self.order
         values = tuple(row) if order is None else tuple(row[j] if j is not None else "" for j in order)

@@ -229,15 +229,16 @@ def _detect_csv(head: bytes, det: Detection, version: str | None, packs: dict[st
 
 
 def _first_row(head: bytes) -> list[str]:
-    """The first CSV row of the sniffed bytes, honouring quoted fields that span lines."""
-    text = head.decode("utf-8", errors="replace")
+    """The first CSV row of the sniffed bytes (blank lines before it skipped, as the reader skips them),
+    honouring quoted fields that span lines."""
+    text = head.decode("utf-8", errors="replace").lstrip("\r\n")
     try:
-        row = next(csv.reader(io.StringIO(text, newline="")), None)
+        row = next((r for r in csv.reader(io.StringIO(text, newline="")) if r), None)
     except csv.Error:
         row = None
-    if row is None or (len(row) == 1 and "\n" in text and len(text) == SNIFF_BYTES):
+    if row is None or (len(row) == 1 and "\n" in text and len(text) >= SNIFF_BYTES - 2):
         # The first row outruns the sniffed bytes or cannot be parsed: judge by its first physical line.
-        row = next(csv.reader([text.split("\n", 1)[0]]), [])
+        row = next(csv.reader([text.splitlines()[0] if text else ""]), [])
     return row
 
 

@@ -33,6 +33,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "csv-syntax": "the CSV cannot be parsed at this line (the row is not read)",
     "column-count": "a CSV row with the wrong number of fields (the row is not read as a record)",
     "row-too-long": "a CSV line longer than the record size cap (the row is not read)",
+    "row-spans-lines": "a quoted CSV value that runs over several lines, swallowing the rows between (not read)",
     "header-row": "a header of the layout's column names where the layout has none (skipped; nothing lost)",
     "header-columns": "a header row whose columns differ from the layout (values are read by name)",
     "missing-header": "no header row where the layout requires one",

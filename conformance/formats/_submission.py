@@ -12,7 +12,7 @@ from conformance.formats._detect import Detection, detect_bytes
 from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, Ledger, ProblemLog, Record
 from conformance.formats._xml import read_xml, write_xml
 from conformance.formats._xsd import xml_schema
-from conformance.spec import Pack, load_pack
+from conformance.spec import VERSIONS, Pack, PackError, load_pack
 
 FORMATS = ("csv", "xml")
 
@@ -98,16 +98,36 @@ def open_submission(
     `max_record_bytes` caps one record (a CSV row, an XML DIDSRecord) held in memory. Raises InputError when the
     path is not a regular file (a FIFO, a device, a folder) and OSError when it cannot be opened at all."""
     source = open_input(path, stdin=stdin)
-    packs = {v: load_pack(v, overrides) for v in ("v1", "v2")}
+    packs, refused = _packs(overrides)
     if pack is not None:
         packs[pack.version] = pack
+        refused.pop(pack.version, None)
         version = version or pack.version
     detection = detect_bytes(source.head, version=version, format=format, packs=packs)
+    if detection.version in refused:
+        raise refused[detection.version]
     problems = ProblemLog(max_examples)
     for problem in detection.problems:
         problems.add(problem)
     chosen = packs.get(detection.version) if detection.version and detection.fatal is None else None
     return Submission(source, detection, chosen, problems, validate_xml, max_record_bytes)
+
+
+def _packs(overrides: Sequence[str | Path]) -> tuple[dict[str, Pack], dict[str, PackError]]:
+    """Both versions' packs with the overrides applied. An override written for one version (a v1 rule, say) does
+    not fit the other: that version is detected with its bundled pack, and the error raised only if the file is
+    of that version."""
+    packs: dict[str, Pack] = {}
+    refused: dict[str, PackError] = {}
+    for version in VERSIONS:
+        try:
+            packs[version] = load_pack(version, overrides)
+        except PackError as exc:
+            if not overrides:
+                raise
+            refused[version] = exc
+            packs[version] = load_pack(version)
+    return packs, refused
 
 
 def write_records(

@@ -80,6 +80,7 @@ class _XmlReader:
         self.number = 0  # flattened records yielded
         self.record_no = 0  # DIDSRecord elements read
         self.root: etree._Element | None = None
+        self.pruned_activities = 0  # activities freed inside a stray element not yet reported
 
     def read(self, source: Source, max_record_bytes: int) -> Iterator[Record]:
         parser = etree.XMLPullParser(
@@ -125,7 +126,7 @@ class _XmlReader:
                     self._too_large(open_record, max_record_bytes)
                     return
                 if open_record is None and self.root is not None:
-                    _prune(self.root, self.record_tag, self._stray)
+                    _prune(self.root, self.record_tag, self._stray, self._pruned)
         self._finish()
 
     def _record(self, element: etree._Element) -> Iterator[Record]:
@@ -137,11 +138,10 @@ class _XmlReader:
             self._problem(
                 "xml-structure", f"<{self.record_name}> is not a child of the root <{self.root_name}>", element, where
             )
+        if self.record_no == 1 and parent is not None:
+            self._loose_text(parent.text, parent)
         if self.schema is not None and not self.schema.validate(element):
-            for entry in cast(Iterable[Any], self.schema.error_log):
-                self.problems.add(
-                    FileProblem("xsd", entry.message, line=entry.line, record=self.number + 1, path=where)
-                )
+            self._schema_problems(element, where)
         base: list[str | None] = [None] * self.width
         activities = []
         for child in element:
@@ -169,6 +169,7 @@ class _XmlReader:
             self.number += 1
             line = _line(activity) or 0
             yield Record(self.number, line, tuple([v or "" for v in values]), activity_where, k)
+        self._loose_text(element.tail, element)
         cast(Any, element).clear(keep_tail=True)  # lxml-stubs lacks keep_tail
         if parent is not None:
             while (previous := element.getprevious()) is not None:
@@ -217,7 +218,26 @@ class _XmlReader:
         self.problems.add(FileProblem(kind, message, line=_line(element), path=where))
 
     def _stray(self, element: etree._Element) -> None:
-        self._problem("xml-structure", f"unexpected element <{_local(element.tag)}> in <{self.root_name}>", element)
+        """An element under the root that is not a record: reported, with any activities it holds (a DIDSRecord in
+        another namespace, say) counted as records not read."""
+        lost = sum(1 for _ in element.iter(f"{{*}}{self.activity_name}")) + self.pruned_activities
+        self.pruned_activities = 0
+        message = f"unexpected element <{_local(element.tag)}> in <{self.root_name}>"
+        if lost:
+            message += f"; the {lost} <{self.activity_name}> in it are not read"
+        self.problems.add(FileProblem("xml-structure", message, line=_line(element), lost=lost))
+        self._loose_text(element.tail, element)
+
+    def _pruned(self, element: etree._Element) -> None:
+        """A complete element freed deep inside a stray element: its activities count when the stray is reported."""
+        self.pruned_activities += sum(1 for _ in element.iter(f"{{*}}{self.activity_name}"))
+
+    def _loose_text(self, text: str | None, near: etree._Element) -> None:
+        """Text directly under the root, outside every record: DIDS has none, so it is a file problem."""
+        if text is not None and text.strip():
+            shown = text.strip()[:40]
+            message = f"text outside any record under <{self.root_name}> ({shown!r}...): it is not read"
+            self.problems.add(FileProblem("xml-structure", message, line=_line(near)))
 
     def _too_large(self, record: etree._Element, cap: int) -> None:
         message = f"a <{self.record_name}> runs over {cap:,} bytes (the record size cap); reading stops here"
@@ -228,6 +248,8 @@ class _XmlReader:
         """What is left under the root at the end; a file with no records."""
         root = self.root
         if root is not None:
+            if self.record_no == 0:
+                self._loose_text(root.text, root)
             for child in root:
                 if child.tag != self.record_tag:
                     self._stray(child)
@@ -239,15 +261,23 @@ class _XmlReader:
             self.problems.add(FileProblem("no-records", f"the file holds no <{self.activity_name}> records"))
 
 
-def _prune(root: etree._Element, record_tag: str, stray: Callable[[etree._Element], None]) -> None:
+def _prune(
+    root: etree._Element,
+    record_tag: str,
+    stray: Callable[[etree._Element], None],
+    pruned: Callable[[etree._Element], None],
+) -> None:
     """Between records: free every element under the root that is complete. Only the last child on each level
     can still be open (the parser adds to the last open element), so everything before it goes; elements at the
-    root's level that are not records are reported as they go."""
+    root's level that are not records are reported as they go, deeper ones counted into their ancestor's report."""
     node = root
     while len(node):
         for child in list(node)[:-1]:
-            if node is root and child.tag != record_tag:
-                stray(child)
+            if node is root:
+                if child.tag != record_tag:
+                    stray(child)
+            else:
+                pruned(child)
             node.remove(child)
         node = node[-1]
         if node.tag == record_tag:

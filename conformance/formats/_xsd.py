@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
-import xmlschema
 from lxml import etree
 
 from conformance.spec import Item, Pack, XmlGroup
@@ -154,7 +154,9 @@ def xml_schema(pack: Pack) -> etree.XMLSchema:
 
 
 @lru_cache(maxsize=8)
-def _explainer(text: str) -> xmlschema.XMLSchema:
+def _explainer(text: str) -> Any:
+    import xmlschema  # imported only when a record fails: it takes ~0.3 s to import
+
     # xmlschema is pure Python (compiling takes ~1 s, validating ~100 times lxml's time), so it only explains
     # what lxml has already found: it names the element's path and every facet the value missed, where libxml2
     # quotes only the last pattern of a choice.
