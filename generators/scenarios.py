@@ -12,7 +12,7 @@ codes): they exist so that data-quality tools (`dids stats`) can be tested again
   duplicated-activity    about 1 record in 200 sent twice (the next record is replaced by its copy)
   missing-month          with several months (`dids generate --months N`): one month not sent
 
-Source: ../shared/seeds (DID Technical Report 2024/25, "data quality"); the shares are assumptions.
+Source: the DID 2024/25 Technical Report ("data quality"; SEED in docs/sources/README.md); the shares are assumptions.
 """
 
 from __future__ import annotations

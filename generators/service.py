@@ -9,7 +9,7 @@ one site under one accession number, and a report. v1 writes one record per even
 v2 writes one record per procedure (generators/records.py).
 
 Figures and their sources:
-- field completeness: Table C of the DID 2024/25 Technical Report (../shared/seeds), column 2024/25.
+- field completeness: Table C of the DID 2024/25 Technical Report (SEED in docs/sources/README.md), column 2024/25.
 - modality mix, source settings and intervals: ASSUMED shapes (plain radiography the most common modality, then
   ultrasound, CT and MRI, as DID statistics describe them), not national figures; override with `Mix`.
 """

@@ -6,7 +6,7 @@
     @given(records(profile="v2"))
     def test_my_exporter_round_trips(row): ...
 
-House style (../shared/STYLE.md, after Hypothesis's own API guide): plural names, keyword-only options with named
+House style (after Hypothesis's own API guide): plural names, keyword-only options with named
 bounds, arguments checked when the strategy is made (InvalidArgument), the whole valid space by default with the
 spec's edge cases boosted (first and last day of the month, the days the UK clock changes, the last record
 of a day's block). Every value comes from the seeded service model (generators/service.py), so each example is

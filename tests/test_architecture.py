@@ -134,3 +134,15 @@ def test_the_check_itself_can_fail(tmp_path: Path, source: str, module: str, pro
         "its own floor": floor_of(theirs) == floor_of(mine) and theirs not in SAME_FLOOR.get(mine, set()),
     }
     assert broken[problem], (line, target)
+
+
+def test_the_cli_loads_without_the_system_time_zone_database() -> None:
+    """tzdata is a dependency: with no system zoneinfo (Windows, slim containers) the UK clock still loads."""
+    import subprocess
+    import sys
+
+    code = "import conformance.cli._main, conformance.calendar as c; print(c.LONDON.key)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={"PYTHONTZPATH": "", "PATH": ""}, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "Europe/London", done.stderr

@@ -83,7 +83,7 @@ def test_every_loaded_entry_has_provenance(version: str) -> None:
 def test_v2_reconstruction_is_labelled_not_presented_as_verified() -> None:
     v2 = load_pack("v2")
     statuses = {i.id: i.provenance.status for i in v2.items}
-    # Published in the v2.0 guidance (../shared/reference/dids-v2.md): these are verified.
+    # Published in the v2.0 guidance (docs/sources/dids-v2.md): these are verified.
     assert statuses["procedure_end_timestamp"] == "verified"
     assert statuses["coded_procedure_nicip"] == "verified"
     # The TOS is not public: the request times' format is our inference, and must say so.
