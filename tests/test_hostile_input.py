@@ -122,7 +122,9 @@ def test_wrong_column_count_rows_are_reported_with_their_line_not_dropped(tmp_pa
     assert [(p.kind, p.line) for p in submission.problems] == [("column-count", 2), ("column-count", 4)]
 
 
-def test_quoted_field_spanning_lines_keeps_line_numbers_true(tmp_path: Path) -> None:
+def test_quoted_field_spanning_lines_is_not_read_and_keeps_line_numbers_true(tmp_path: Path) -> None:
+    """No DIDS value holds a line break: a quoted value over two lines costs the record (and, were it a stray
+    quote, the rows it swallowed: one per line), and the lines after it keep their true numbers."""
     path = tmp_path / "multiline.csv"
     lines = GOOD_CSV.decode().splitlines()
     fields = lines[0].split(",")
@@ -130,9 +132,11 @@ def test_quoted_field_spanning_lines_keeps_line_numbers_true(tmp_path: Path) -> 
     path.write_text("\n".join([",".join(fields), lines[1], "a,b"]) + "\n")
     submission = open_submission(path)
     read = list(submission.records())
-    assert [r.line for r in read] == [1, 3]
-    assert read[0].values[-1] == "ACC\nNUMBER"
-    assert [(p.kind, p.line) for p in submission.problems] == [("column-count", 4)]
+    assert [r.line for r in read] == [3]
+    assert [(p.kind, p.line, p.lost) for p in submission.problems] == [
+        ("row-spans-lines", 1, 2),
+        ("column-count", 4, 1),
+    ]
 
 
 def test_forcing_the_wrong_version_is_a_version_mismatch(tmp_path: Path) -> None:

@@ -466,16 +466,16 @@ class _Translation:
         v2 = self.upgrader.v2
         with outputs.text(output, newline="" if output_format == "csv" else "\n") as handle:
             if output_format == "csv":
-                return write_csv(self.rows(), handle, v2)
+                return write_csv(self.rows(), handle, v2, on_refused=self.refused)
             writer = XmlRecords(v2)
             handle.write(writer.head())
             written = writer.write(self.rows(), handle, on_refused=self.refused)
             handle.write(writer.tail())
             return written
 
-    def refused(self, number: int, position: int) -> None:
-        """A value XML cannot carry: the record is not written (counted in the ledger)."""
-        self.not_written["control-character"] += 1
+    def refused(self, number: int, position: int, cause: str) -> None:
+        """A value the output layout cannot carry: the record is not written (counted in the ledger)."""
+        self.not_written[cause] += 1
 
     def rows(self) -> Iterator[Record]:
         summary, outcomes = self.summary, self.outcomes

@@ -86,8 +86,8 @@ def run_convert(args: argparse.Namespace, out: TextIO) -> int:
     target = args.to or ("xml" if submission.format == "csv" else "csv")
     refused: Counter[str] = Counter()
 
-    def on_refused(number: int, position: int) -> None:
-        refused["control-character"] += 1
+    def on_refused(number: int, position: int, cause: str) -> None:
+        refused[cause] += 1
 
     count = write_records(submission, args.output, pack=submission.pack, format=target, on_refused=on_refused)
     ledger = submission.ledger()

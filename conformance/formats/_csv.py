@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, TextIO, cast
 
 from conformance.files import Source
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record
+from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record, Refused
 from conformance.markup import has_control, visible
 from conformance.spec import Pack
 
@@ -291,28 +291,37 @@ def write_csv(
     pack: Pack,
     *,
     header: bool | None = None,
+    on_refused: Refused | None = None,
 ) -> int:
     """Write records in the pack's column order; the header follows the layout unless `header` says otherwise.
 
-    `out` must be opened with newline="" so the writer alone decides line endings. Returns the record count.
+    `out` must be opened with newline="" so the writer alone decides line endings. No DIDS value holds a line
+    break, and the reader takes a quoted value over several lines for rows swallowed by a stray quote: a record
+    with one raises ValueError, or, with `on_refused(record number, value position, "line-break")`, is reported
+    there and left out. Returns the number of records written.
     """
     writer = csv.writer(
         out, delimiter=pack.csv.delimiter, lineterminator=pack.csv.line_terminator, quoting=csv.QUOTE_MINIMAL
     )
-    # QUOTE_MINIMAL quotes only the line terminator's own characters, so a bare "\r" in a value would be written
-    # unquoted and read back as a line end. Rows holding one are written fully quoted instead.
-    quote_all = csv.writer(
-        out, delimiter=pack.csv.delimiter, lineterminator=pack.csv.line_terminator, quoting=csv.QUOTE_ALL
-    )
-    stray = "\r" if "\r" not in pack.csv.line_terminator else "\n"
     if pack.csv.header if header is None else header:
         writer.writerow(pack.columns)
     width = len(pack.items)
-    count = 0
+    count = seen = 0
     for record in records:
         values = record.values if isinstance(record, Record) else record
+        seen += 1
         if len(values) != width:
-            raise ValueError(f"record {count + 1} has {len(values)} values; DIDS {pack.version} has {width} items")
-        (quote_all if stray in "".join(values) else writer).writerow(values)
+            raise ValueError(f"record {seen} has {len(values)} values; DIDS {pack.version} has {width} items")
+        joined = "".join(values)
+        if "\n" in joined or "\r" in joined:
+            position = next(i for i, v in enumerate(values) if "\n" in v or "\r" in v)
+            number = record.number if isinstance(record, Record) else seen
+            if on_refused is None:
+                raise ValueError(
+                    f"record {number}: {pack.items[position].id} holds a line break, which CSV cannot carry"
+                )
+            on_refused(number, position, "line-break")
+            continue
+        writer.writerow(values)
         count += 1
     return count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -47,6 +47,10 @@ PROBLEM_KINDS: dict[str, str] = {
     "record-too-large": "a record larger than the record size cap (reading stops here)",
     "xsd": "the record does not validate against the DIDS XML schema",
 }
+# A writer's report of a record it cannot write: (record number, position of the value, cause). Causes: a value
+# holding a character XML cannot carry ("control-character"), a line break in a CSV value ("line-break").
+Refused = Callable[[int, int, str], None]
+
 # Problems that lose nothing: reported as notes, never as lost records, and they never change an exit code.
 NOTE_KINDS = frozenset({"bom", "header-row", "no-final-newline"})
 # The largest record a reader holds in memory unless told otherwise: a real DIDSRecord or CSV row is a few KiB.

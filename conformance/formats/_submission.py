@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from conformance.files import OutputSet, Source, open_input
 from conformance.formats._csv import read_csv, write_csv
 from conformance.formats._detect import Detection, detect_bytes
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, Ledger, ProblemLog, Record
+from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, Ledger, ProblemLog, Record, Refused
 from conformance.formats._xml import read_xml, write_xml
 from conformance.formats._xsd import xml_schema
 from conformance.spec import VERSIONS, Pack, PackError, load_pack
@@ -137,15 +137,16 @@ def write_records(
     pack: Pack,
     format: str,
     group_activities: bool = True,
-    on_refused: Callable[[int, int], None] | None = None,
+    on_refused: Refused | None = None,
 ) -> int:
     """Write records to `path` in `format` ("csv" or "xml"), whole or not at all; returns the number written.
-    `on_refused(record number, value position)` receives the records XML cannot carry (else ValueError)."""
+    `on_refused(record number, value position, cause)` receives the records the layout cannot carry (else
+    ValueError): a control character in XML, a line break in CSV."""
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     with OutputSet() as outputs:
         if format == "csv":
             with outputs.text(path, newline="") as out:
-                return write_csv(records, out, pack)
+                return write_csv(records, out, pack, on_refused=on_refused)
         with outputs.text(path, newline="\n") as out:
             return write_xml(records, out, pack, group=group_activities, on_refused=on_refused)

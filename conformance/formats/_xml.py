@@ -15,7 +15,7 @@ from typing import Any, TextIO, cast
 from lxml import etree
 
 from conformance.files import Source
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record
+from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record, Refused
 from conformance.formats._xsd import explain
 from conformance.markup import NOT_XML
 from conformance.spec import Pack
@@ -411,11 +411,11 @@ class XmlRecords:
         out: TextIO,
         *,
         counted: int = 0,
-        on_refused: Callable[[int, int], None] | None = None,
+        on_refused: Refused | None = None,
     ) -> int:
         """Write the records' DIDSRecord elements; returns how many were written. `counted`: records already
         written (for messages). A record holding a character XML cannot carry raises ValueError, or, with
-        `on_refused(record number, value position)`, is reported there and left out."""
+        `on_refused(record number, value position, "control-character")`, is reported there and left out."""
         open_key: list[str] | None = None
         count = 0
         seen = 0
@@ -435,7 +435,7 @@ class XmlRecords:
                 if on_refused is None:
                     item = self.pack.items[position].id
                     raise ValueError(f"record {number}: {item} holds a character that XML 1.0 cannot carry")
-                on_refused(number, position)
+                on_refused(number, position, "control-character")
                 continue
             count += 1
             plain = _ATTR_SPECIAL.search(joined) is None
@@ -461,7 +461,7 @@ def write_xml(
     pack: Pack,
     *,
     group: bool = True,
-    on_refused: Callable[[int, int], None] | None = None,
+    on_refused: Refused | None = None,
 ) -> int:
     """Write records as DIDS XML; consecutive records with the same person and referral share one DIDSRecord.
 
