@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO, TextIO, cast
 
@@ -15,8 +14,9 @@ from conformance.markup import has_control, visible
 from conformance.spec import Pack
 
 _BUFFER = 1 << 20
-# Bytes XML cannot carry (C0 controls but TAB, LF, CR); found at C speed per chunk, then located per row.
-_CONTROL_BYTES = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1f]")
+# Bytes XML cannot carry (C0 controls but TAB, LF, CR; NUL is the csv module's own error); found per chunk with
+# bytes.translate, which runs at memory speed where a regular expression costs ~20 ns a byte, then located per row.
+_CONTROL_BYTES = bytes([*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 
 class _Guard(io.RawIOBase):
@@ -59,7 +59,7 @@ class _Guard(io.RawIOBase):
                 break  # a chunk wholly inside a line being dropped gives nothing: read on
         view[: len(chunk)] = chunk
         self._check_utf8(chunk, final=False)
-        if not self.controls and _CONTROL_BYTES.search(chunk) is not None:
+        if not self.controls and len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
             self.controls = True
         self._lines += chunk.count(b"\n")
         self.ends_with_newline = chunk.endswith(b"\n")
@@ -127,6 +127,7 @@ def read_csv(
         guard = _Guard(raw, on_decode_error, max_record_bytes)
         buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
         text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
+        text._CHUNK_SIZE = _BUFFER  # type: ignore[attr-defined]  # decode in 1 MiB steps, not 8 KiB
         reader = csv.reader(text, delimiter=pack.csv.delimiter)
         order: list[int | None] | None = None  # header position -> value position, when the header is not exact
         width = n_items
