@@ -16,22 +16,9 @@ from conformance.spec import load_pack
 
 PEER = Path(__file__).resolve().parents[1] / "fixtures" / "peer" / "nhse-dsp-dids-v1"
 CASE = PEER / "csv/00004_dq_errors"
-SUBMITTED = "2018-09-01T00:00"  # the timestamp the peer's dq.xml was produced with (fixtures/peer/ORIGIN.md)
-
-# (record, rule) pairs where we deliberately differ from the peer's dq.xml, each with its reason.
-DELIBERATE = {
-    # Window arithmetic. dids-v1.md §4.4 recommends calendar months from the submission month; the peer's findings
-    # imply months measured from 31 August 2018 (as if the timestamp were read as 2018-08-31T23:00Z, or the window
-    # ran from the reporting month). Tests in May 2018 are 4 calendar months before September: we warn (DIDS049),
-    # the peer does not; a test on 1 February 2018 is 7 months back: we reject (DIDS055), the peer only warns.
-    "extra": {(3, "DIDS049"), (12, "DIDS055")},
-    "missing": {
-        (12, "DIDS049"),  # the other half of the DIDS055 case above
-        # The peer reports DIDS066 (report after the submission date) for a report dated 2018-08-06, which is
-        # before the stated submission timestamp; its published rule cannot produce that finding.
-        (8, "DIDS066"),
-    },
-}
+# The submission timestamp the peer's dq.xml was produced with: run in the DSP itself, 2018-08-01 reproduces every
+# non-reference (row, code) pair of the case (../shared/peer/nhse-dsp-source/README.md; fixtures/peer/ORIGIN.md).
+SUBMITTED = "2018-08-01T09:00"  # UK time; the same day in UTC, the clock the DSP compares on
 
 
 def expected_pairs() -> set[tuple[int, str]]:
@@ -46,8 +33,7 @@ def test_00004_dq_errors_matches_the_peer_for_every_rule_without_reference_data(
     assert not_evaluated == {r.id for r in pack.rules_for("v1-dsp") if r.needs}
     expected = {pair for pair in expected_pairs() if pair[1] not in not_evaluated}
     got = {(f.record, f.rule) for f in report.findings if f.record is not None}
-    assert got - expected == DELIBERATE["extra"]
-    assert expected - got == DELIBERATE["missing"]
+    assert got == expected  # exact: no deliberate differences
     assert len(expected) > 60  # the case exercises nearly every DIDS code
     assert report.verdict == "rejected"
 
@@ -74,10 +60,15 @@ def test_cli_json_reports_every_pair_with_record_equal_to_row_index_plus_one() -
 
 
 @pytest.mark.parametrize("name", ["valid_scenarios_with_warnings.csv", "whitespace_in_input_fields.csv"])
-def test_peer_pass_cases_are_accepted(name: str) -> None:
+def test_peer_pass_cases_pass_but_for_the_palindrome_ban(name: str) -> None:
+    """The peer's "passes" predate the palindrome ban in the DSP's NHS-number function: every record uses
+    9345665439, whose first five digits are its last five reversed. The DSP as its code runs (HEAD 4009bd5) rejects
+    it, and so does v1-dsp; every other finding is a warning."""
     report = check(PEER / "csv/00014_various_dq_passes" / name, profile="v1-dsp", context=make_context(SUBMITTED))
-    assert report.verdict == "accepted"
-    assert all(f.severity == "warning" for f in report.findings)
+    errors = {(f.rule, f.field, f.value) for f in report.findings if f.severity != "warning"}
+    assert errors == {("DIDS001", "nhs_number", "9345665439")}
+    column = [line.split(",")[0] for line in (PEER / "csv/00014_various_dq_passes" / name).read_text().splitlines()]
+    assert report.counts["DIDS001"] == column.count("9345665439")
 
 
 def test_peer_invalid_csv_gets_dids075_per_line() -> None:

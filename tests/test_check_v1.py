@@ -70,18 +70,39 @@ def test_the_breaking_record_breaks_the_rule(tmp_path: Path, profile: str, rule_
     assert report.counts[rule_id] == 1
 
 
-@pytest.mark.parametrize("profile", ["v1-dsp", "v1-portal"])
-def test_duplicate_accession_and_site_flags_every_record_of_the_pair(tmp_path: Path, profile: str) -> None:
+def test_duplicate_accession_and_site_flags_every_record_of_the_pair_whatever_the_case_on_the_portal(
+    tmp_path: Path,
+) -> None:
     rows = [
         row(),
         row({"accession_number": "ACC0002"}),
         row({"accession_number": " acc0001 "}),
         row({"accession_number": "ACC0001", "site_code": "X9T02"}),
     ]
-    _, found = findings(tmp_path, rows, profile)
+    _, found = findings(tmp_path, rows, "v1-portal")
     assert {f for f in found if f[0] == "DIDS071"} == {
         ("DIDS071", 1, "accession_number"),
         ("DIDS071", 3, "accession_number"),
+    }
+
+
+def test_the_dsp_compares_accession_numbers_exactly_and_skips_only_empty_fields(tmp_path: Path) -> None:
+    """DSP uniqueness_dq partitions by the trimmed values as they are (letter case counts) and leaves out only
+    records with a null key value: spaces are trimmed to an empty string, which still takes part."""
+    rows = [
+        row(),
+        row({"accession_number": " ACC0001 "}),  # the same once trimmed of spaces
+        row({"accession_number": "acc0001"}),  # another key to the DSP
+        row({"accession_number": "  ", "site_code": "X9T02"}),
+        row({"accession_number": " ", "site_code": "X9T02"}),  # both "" once trimmed, and not null
+        row({"accession_number": "", "site_code": "X9T02"}),  # null: left out
+    ]
+    _, found = findings(tmp_path, rows, "v1-dsp")
+    assert {f for f in found if f[0] == "DIDS071"} == {
+        ("DIDS071", 1, "accession_number"),
+        ("DIDS071", 2, "accession_number"),
+        ("DIDS071", 4, "accession_number"),
+        ("DIDS071", 5, "accession_number"),
     }
 
 
@@ -116,19 +137,31 @@ def test_rules_needing_reference_data_are_not_evaluated_without_it(tmp_path: Pat
 @pytest.mark.parametrize(
     ("submitted", "test_date", "expected"),
     [
-        # DIDS049 warns from the 4th calendar month before the submission month, DIDS055 rejects from the 7th.
-        ("2018-09-01T00:00", "2018-06-01", set()),
-        ("2018-09-01T00:00", "2018-05-31", {"DIDS049"}),
-        ("2018-09-30T23:59", "2018-05-01", {"DIDS049"}),
-        ("2018-09-15T12:00", "2018-03-01", {"DIDS049"}),
-        ("2018-09-15T12:00", "2018-02-28", {"DIDS055"}),
-        # Month boundary on the UK clock: 23:30 UTC on 31 March 2019 is 00:30 BST on 1 April, so April is the
-        # submission month and December its 4th month back; an hour earlier it is still March.
-        ("2019-03-31T23:30Z", "2018-12-15", {"DIDS049"}),
-        ("2019-03-31T22:30Z", "2018-12-15", set()),
+        # The DSP: months_between(last_day(submission instant, UTC), test date); DIDS049 warns from 4, DIDS055
+        # rejects from 7. Whole months when both dates are month ends or share the day of the month, otherwise
+        # the day difference over 31 is added.
+        ("2018-09-01T09:00", "2018-06-01", set()),  # 3 + 29/31
+        ("2018-09-01T09:00", "2018-05-31", {"DIDS049"}),  # 4: both month ends
+        ("2018-09-15T12:00", "2018-03-01", {"DIDS049"}),  # 6 + 29/31
+        ("2018-09-15T12:00", "2018-02-28", {"DIDS055"}),  # 7
+        ("2018-09-15T12:00", "2018-02-27", {"DIDS055"}),  # 7 + 3/31
+        # February submissions, where the 31-day basis shows: a July test is rejected on the 28th and the 31st,
+        # only warned on the 29th and 30th.
+        ("2019-02-10T09:00", "2018-07-31", {"DIDS055"}),  # 7: both month ends
+        ("2019-02-10T09:00", "2018-07-30", {"DIDS049"}),  # 7 - 2/31
+        ("2019-02-10T09:00", "2018-07-29", {"DIDS049"}),  # 7 - 1/31
+        ("2019-02-10T09:00", "2018-07-28", {"DIDS055"}),  # 7: the same day of the month
+        ("2019-02-10T09:00", "2018-10-29", set()),  # 4 - 1/31
+        ("2019-02-10T09:00", "2018-10-28", {"DIDS049"}),  # 4
+        # The DSP reads the submission instant in UTC: midnight UK summer time is still the previous day.
+        ("2018-09-01T00:00", "2018-05-31", set()),  # 2018-08-31T23:00Z: 3
+        ("2019-04-01T00:30+01:00", "2018-12-15", set()),  # 2019-03-31T23:30Z: 3 + 16/31
+        ("2019-04-01T01:30+01:00", "2018-12-15", {"DIDS049"}),  # 2019-04-01T00:30Z: 4 + 15/31
         # Leap day: 29 February 2020 is a test date like any other.
         ("2020-03-10T09:00", "2020-02-29", set()),
-        ("2020-09-01T09:00", "2020-02-29", {"DIDS055"}),
+        ("2020-09-01T09:00", "2020-02-29", {"DIDS055"}),  # 7: both month ends
+        # Day 00 of February matches the DSP's date pattern but is no date to Spark: never compared.
+        ("2019-02-10T09:00", "2018-02-00", set()),
     ],
 )
 def test_v1_dsp_window_at_month_boundaries(tmp_path: Path, submitted: str, test_date: str, expected: set[str]) -> None:
@@ -140,4 +173,4 @@ def test_v1_dsp_window_at_month_boundaries(tmp_path: Path, submitted: str, test_
         "person_birth_date": "1961-03-14",
     }
     _, found = findings(tmp_path, [row(changes)], "v1-dsp", submitted=make_context(submitted))
-    assert {f[0] for f in found} & {"DIDS049", "DIDS055", "DIDS051"} == expected
+    assert {f[0] for f in found} & {"DIDS049", "DIDS055", "DIDS051", "DIDS045"} == expected

@@ -17,6 +17,7 @@ from pathlib import Path
 from conformance.check._context import SubmissionContext, make_context
 from conformance.check._model import Finding, NotEvaluated, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
+from conformance.check._spark import dsp_values
 from conformance.check.reference import NO_REFERENCE, ReferenceData
 from conformance.errors import DidsError
 from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Submission, open_submission
@@ -43,6 +44,11 @@ LAYOUT_PROBLEMS = {
     },
     "xml": {"xml-syntax", "xml-structure", "xml-repeated-element", "record-too-large", "xsd", "encoding", "no-records"},
 }
+
+
+# CSV problems on which the DSP's CSV loader (Spark, FAILFAST, 18 columns) rejects the file before any record rule
+# runs (dsp/loaders/dids/dids_csv.py): a profile that follows the DSP then reports the file reject alone.
+DSP_LOADER_REJECTS = {"csv-syntax", "column-count", "row-spans-lines", "no-records"}
 
 
 class CannotCheck(DidsError):
@@ -95,6 +101,11 @@ def check(
     plan = _plan(Setup(pack, profile, context, reference), report)
     report.records = _run(submission, plan, LocalCodes.of(pack, context, reference), report)
     _add_file_findings(report, submission, pack, profile)
+    if pack.follows(profile) == "dsp" and submission.format == "csv":
+        rejects = sorted(DSP_LOADER_REJECTS & set(submission.problems.counts))
+        if rejects:
+            reason = f"the DSP's CSV loader rejects the file ({', '.join(rejects)}) before any record rule runs"
+            report.drop_record_findings(reason)
     report.input = replace(submission.ledger(), source=name)
     report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
     return report
@@ -130,9 +141,12 @@ def _open(
     if submission.pack is None or (fatal is not None and fatal.kind in UNCHECKABLE):
         reason = fatal.describe() if fatal else "not a DIDS file"
         raise CannotCheck(f"{display_name or submission.name}: cannot be checked: {reason}")
-    if not submission.pack.rules_for(profile or submission.pack.default_profile):
+    chosen = profile or submission.pack.default_profile
+    if not submission.pack.rules_for(chosen):
         # never report "accepted" for a profile that checks nothing
         raise CannotCheck(f"profile {profile} has no rules in its catalogue yet; nothing would be checked")
+    if submission.pack.follows(chosen) == "dsp":
+        submission.read_literally()
     return submission
 
 
@@ -141,6 +155,8 @@ class _Plan:
     """What runs over the records: record rules (as cached groups) and the uniqueness indexes."""
 
     groups: list[RuleGroup] = field(default_factory=list)
+    # v1-dsp: the position of the NHS number, which the DSP cleanses (see check/_spark.py); None for other profiles
+    dsp_nhs_number: int | None = None
     uniqueness: list[UniqueKey] = field(default_factory=list)
 
 
@@ -151,6 +167,8 @@ def _plan(setup: Setup, report: Report) -> _Plan:
     factories, submission_rules = rule_tables(pack.version)
     record_rules: list[tuple[RuleSpec, RuleFn]] = []
     plan = _Plan()
+    if pack.follows(setup.profile) == "dsp":
+        plan.dsp_nhs_number = pack.index["nhs_number"]
     for spec in pack.rules_for(setup.profile):
         if spec.kind == "file":
             continue  # the readers' file problems, added after the pass
@@ -159,7 +177,7 @@ def _plan(setup: Setup, report: Report) -> _Plan:
             report.not_evaluated.append(NotEvaluated(spec.id, unmet))
             continue
         if spec.kind == "cross-record":
-            plan.uniqueness.append(UniqueKey(spec, pack, report))
+            plan.uniqueness.append(UniqueKey(spec, pack, report, as_dsp=pack.follows(setup.profile) == "dsp"))
             continue
         table = submission_rules if spec.kind == "submission" else factories
         if spec.id not in table:
@@ -190,18 +208,27 @@ def _run(submission: Submission, plan: _Plan, local: LocalCodes | None, report: 
     the uniqueness indexes; after a trial, groups are re-planned (see RuleGroup). Returns the records read."""
     groups, uniqueness, add = plan.groups, plan.uniqueness, report.add
     direct: list[tuple[RuleSpec, RuleFn]] = []
-    steps = [(group.cache.get, group.key, group.miss) for group in groups]
+    steps = [(group.cache.get, group.key, group.miss, group.evaluate) for group in groups]
     count = 0
+    dsp_nhs_number = plan.dsp_nhs_number
     for record in submission.records():
-        row = Row(record.number, record.line, record.values, record.path)
+        uncached = False
+        if dsp_nhs_number is None:
+            row = Row(record.number, record.line, record.values, record.path)
+        else:
+            values, uncached = dsp_values(record.values, dsp_nhs_number)
+            row = Row(record.number, record.line, record.values, record.path, values)
         count += 1
         if local is not None:
             local.apply(row)
         values = row.v
-        for cached, key, miss in steps:
-            hits = cached(key(values))
-            if hits is None:
-                hits = miss(row)
+        for cached, key, miss, evaluate in steps:
+            if uncached:
+                # A value of spaces (which the DSP tells from an empty field) has the key of an empty field.
+                hits = evaluate(row)
+            else:
+                found = cached(key(values))
+                hits = miss(row) if found is None else found
             for spec, hit in hits:
                 add(_record_finding(spec, hit, row))
         for spec, fn in direct:
@@ -212,7 +239,7 @@ def _run(submission: Submission, plan: _Plan, local: LocalCodes | None, report: 
             unique.see(row)
         if count == RuleGroup.TRIAL:
             groups, direct = _replan(groups, count)
-            steps = [(g.cache.get, g.key, g.miss) for g in groups]
+            steps = [(g.cache.get, g.key, g.miss, g.evaluate) for g in groups]
     return count
 
 
@@ -410,8 +437,12 @@ class UniqueKey:
     bytes run after run; a collision (about 1 in 10^7 for a million keys) could only add a finding, never hide one.
     """
 
-    def __init__(self, spec: RuleSpec, pack: Pack, report: Report) -> None:
+    def __init__(self, spec: RuleSpec, pack: Pack, report: Report, as_dsp: bool = False) -> None:
         positions = [pack.index[i] for i in pack.uniqueness.key]
+        # The DSP partitions by the exact values (letter case counts) and leaves out a record only when a key value
+        # is null (an empty field): a value of spaces, trimmed to "", still takes part.
+        self.as_dsp = as_dsp
+        self.positions = positions
         self.key: Callable[[list[str]], tuple[str, ...]] = (
             itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
         )
@@ -424,9 +455,14 @@ class UniqueKey:
 
     def see(self, row: Row) -> None:
         value = row.v[self.at]
-        if not value:
+        if self.as_dsp:
+            if any(not row.raw[p] for p in self.positions):
+                return
+            text = "\x1f".join(self.key(row.v)).encode("utf-8", "surrogatepass")
+        elif not value:
             return
-        text = "\x1f".join(self.key(row.v)).upper().encode("utf-8", "surrogatepass")
+        else:
+            text = "\x1f".join(self.key(row.v)).upper().encode("utf-8", "surrogatepass")
         key = int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
         first = self.first.get(key)
         if first is None:

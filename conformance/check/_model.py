@@ -78,6 +78,22 @@ class Report:
         if self.counts[finding.rule] <= self.max_examples:
             self.findings.append(finding)
 
+    def drop_record_findings(self, reason: str) -> None:
+        """Keep the file-level findings only (the file's own layout problems); every record or cross-record rule
+        that had findings is listed as not evaluated, with `reason`."""
+        dropped = sorted({rule for rule in self.counts if self.rules[rule].kind not in ("file",)})
+        for rule in dropped:
+            del self.counts[rule]
+            self.not_evaluated.append(NotEvaluated(rule, reason))
+        self.findings = [f for f in self.findings if f.rule not in dropped]
+        self.rejected_bits = bytearray()
+        for finding in self.findings:
+            if finding.severity == "record-reject" and finding.record is not None:
+                byte, bit = divmod(finding.record, 8)
+                if byte >= len(self.rejected_bits):
+                    self.rejected_bits.extend(bytes(byte + 1 - len(self.rejected_bits)))
+                self.rejected_bits[byte] |= 1 << bit
+
     @property
     def records_rejected(self) -> int:
         """How many distinct records have at least one record-level error."""

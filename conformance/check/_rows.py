@@ -13,16 +13,20 @@ if TYPE_CHECKING:
 
 
 class Row:
-    """One record's values, trimmed of surrounding white space (DSP trims before every rule, dids-v1.md §3.2)."""
+    """One record's values as its profile's rules see them: trimmed of surrounding white space, or, for a profile
+    that follows the DSP, as the DSP's cleansing leaves them (check/_spark.py). `raw` keeps the values as read."""
 
     __slots__ = ("line", "number", "path", "raw", "submitted", "v")
 
-    def __init__(self, number: int, line: int, raw: tuple[str, ...], path: str | None) -> None:
+    def __init__(
+        self, number: int, line: int, raw: tuple[str, ...], path: str | None, values: list[str] | None = None
+    ) -> None:
         self.number = number
         self.line = line
         self.raw = raw
         self.path = path
-        self.v = list(map(str.strip, raw))
+        # `values` when the profile sees values otherwise (v1-dsp: the DSP's trimming, see check/_spark.py)
+        self.v = list(map(str.strip, raw)) if values is None else values
         # item -> the value as submitted, where the engine changed it before the rules ran (a mapped local code)
         self.submitted: dict[str, str] | None = None
 

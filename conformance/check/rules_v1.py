@@ -17,6 +17,7 @@ from functools import lru_cache
 from operator import itemgetter
 
 from conformance.calendar import add_months, month_end, months_between, parse_date
+from conformance.check import rules_v1_dsp as dsp
 from conformance.check._factories import (
     Factory,
     active,
@@ -33,7 +34,8 @@ from conformance.check._rows import Hit, Row, RuleFn, Setup
 from conformance.check.reference import normalise_postcode
 from conformance.identifiers import is_valid_nhs_number
 
-DSP_POSTCODE = re.compile(r"^[a-zA-Z]{1,2}[0-9][a-zA-Z0-9]?\s+[0-9][a-zA-Z]{2}$")
+# DSP POSTCODE_PATTERN; ASCII, as Java reads \s (the DSP matches with Java's regular expressions).
+DSP_POSTCODE = re.compile(r"^[a-zA-Z]{1,2}[0-9][a-zA-Z0-9]?\s+[0-9][a-zA-Z]{2}$", re.ASCII)
 # The portal's format: upper case, one space, and the XSD AddressType1 inward letters (no C, I, K, M, O, V).
 PORTAL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9R][0-9A-Z]? [0-9][ABD-HJLNP-UW-Z]{2}$")
 SITE_CODE = re.compile(r"^[A-Za-z0-9]{5,12}$")
@@ -309,52 +311,89 @@ def nicip_maps_to_snomed_v1(s: Setup) -> RuleFn:
     return check
 
 
+def by_semantics(rule_text: Factory, dsp_code: Factory) -> Factory:
+    """One rule read two ways: as its text says, or as the DSP's code runs it (for a profile whose pack says it
+    follows the DSP; the pack's [semantics] table)."""
+
+    def factory(s: Setup) -> RuleFn:
+        return (dsp_code if s.pack.follows(s.profile) == "dsp" else rule_text)(s)
+
+    return factory
+
+
 # ----- the table ---------------------------------------------------------------------------------------------------
 # Every rule of packs/v1/rules.toml but the file rules (DIDS075/076: the readers' file problems) and the
 # uniqueness rule (DIDS071: the engine's cross-record index), in catalogue order.
 
 RULES_V1: dict[str, Factory] = {
-    "DIDS001": nhs_number_valid,
-    "DIDS002": nhs_number_length,
+    "DIDS001": by_semantics(nhs_number_valid, dsp.nhs_number_valid),
+    "DIDS002": by_semantics(nhs_number_length, dsp.nhs_number_length),
     "DIDS003": in_codes("nhs_number_status"),
-    "DIDS005": date_format("person_birth_date"),
-    "DIDS006": order("person_birth_date", "test_date"),
-    "DIDS008": order("person_birth_date", "report_issue_date"),
-    "DIDS009": not_before("person_birth_date", FLOOR_1900),
-    "DIDS010": order("person_birth_date", "request_date", six_months_on),
+    "DIDS005": by_semantics(date_format("person_birth_date"), dsp.date_format("person_birth_date")),
+    "DIDS006": by_semantics(order("person_birth_date", "test_date"), dsp.order("person_birth_date", "test_date")),
+    "DIDS008": by_semantics(
+        order("person_birth_date", "report_issue_date"), dsp.order("person_birth_date", "report_issue_date")
+    ),
+    "DIDS009": by_semantics(
+        not_before("person_birth_date", FLOOR_1900), dsp.not_before("person_birth_date", (1900, 1, 2))
+    ),
+    "DIDS010": by_semantics(
+        order("person_birth_date", "request_date", six_months_on),
+        dsp.months_after("person_birth_date", "request_date", field="person_birth_date"),
+    ),
     "DIDS012": in_codes("ethnic_category"),
-    "DIDS014": in_codes("person_gender_code"),
+    "DIDS014": by_semantics(in_codes("person_gender_code"), dsp.gender_code),
     "DIDS016": postcode_exists,
     "DIDS017": postcode_format,
     "DIDS018": organisation("gp_practice_code", "gp_practice", "gp_practice_defaults"),
     "DIDS020": blank("patient_source_setting"),
     "DIDS021": in_codes("patient_source_setting"),
-    "DIDS023": referrer_format,
+    "DIDS023": by_semantics(referrer_format, dsp.referrer_format),
     "DIDS024": organisation("referring_org_code", "referring", "referring_org_defaults"),
-    "DIDS026": date_format("request_date"),
-    "DIDS027": order("request_date", "request_received_date"),
-    "DIDS028": order("test_date", "request_date", a_year_on, field="request_date"),
-    "DIDS031": not_before("request_date", FLOOR_1970),
-    "DIDS034": order("request_date", "test_date"),
-    "DIDS035": order("request_date", "report_issue_date"),
-    "DIDS036": date_format("request_received_date"),
-    "DIDS038": order("test_date", "request_received_date", a_year_on, field="request_received_date"),
-    "DIDS040": order("person_birth_date", "request_received_date", six_months_on, field="request_received_date"),
-    "DIDS041": not_before("request_received_date", FLOOR_1970),
-    "DIDS043": order("request_received_date", "test_date"),
-    "DIDS044": order("request_received_date", "report_issue_date"),
-    "DIDS045": date_format("test_date"),
-    "DIDS048": order("test_date", "report_issue_date"),
-    "DIDS049": late("warning"),
+    "DIDS026": by_semantics(date_format("request_date"), dsp.date_format("request_date")),
+    "DIDS027": by_semantics(
+        order("request_date", "request_received_date"), dsp.order("request_date", "request_received_date")
+    ),
+    "DIDS028": by_semantics(
+        order("test_date", "request_date", a_year_on, field="request_date"), dsp.request_within_a_year
+    ),
+    "DIDS031": by_semantics(not_before("request_date", FLOOR_1970), dsp.not_before("request_date", (1970, 1, 1))),
+    "DIDS034": by_semantics(order("request_date", "test_date"), dsp.order("request_date", "test_date")),
+    "DIDS035": by_semantics(order("request_date", "report_issue_date"), dsp.order("request_date", "report_issue_date")),
+    "DIDS036": by_semantics(date_format("request_received_date"), dsp.date_format("request_received_date")),
+    "DIDS038": by_semantics(
+        order("test_date", "request_received_date", a_year_on, field="request_received_date"),
+        dsp.order("test_date", "request_received_date", dsp.plus_days(365), field="request_received_date"),
+    ),
+    "DIDS040": by_semantics(
+        order("person_birth_date", "request_received_date", six_months_on, field="request_received_date"),
+        dsp.months_after("person_birth_date", "request_received_date", field="request_received_date"),
+    ),
+    "DIDS041": by_semantics(
+        not_before("request_received_date", FLOOR_1970), dsp.not_before("request_received_date", (1970, 1, 1))
+    ),
+    "DIDS043": by_semantics(
+        order("request_received_date", "test_date"), dsp.order("request_received_date", "test_date")
+    ),
+    "DIDS044": by_semantics(
+        order("request_received_date", "report_issue_date"),
+        dsp.order("request_received_date", "report_issue_date"),
+    ),
+    "DIDS045": by_semantics(date_format("test_date"), dsp.date_format("test_date")),
+    "DIDS048": by_semantics(order("test_date", "report_issue_date"), dsp.order("test_date", "report_issue_date")),
+    "DIDS049": by_semantics(late("warning"), dsp.late("warning")),
     "DIDS050": blank("test_date"),
-    "DIDS051": after_submission_v1("test_date"),
-    "DIDS055": late("closed"),
+    "DIDS051": by_semantics(after_submission_v1("test_date"), dsp.after_submission("test_date")),
+    "DIDS055": by_semantics(late("closed"), dsp.late("closed")),
     "DIDS056": imaging_code_present,
     "DIDS057": code_valid_v1("imaging_code_nicip", "nicip", warn=False),
     "DIDS059": code_valid_v1("imaging_code_snomed", "snomed", warn=False),
-    "DIDS061": date_format("report_issue_date"),
-    "DIDS062": order("report_issue_date", "test_date", one_calendar_month_on),
-    "DIDS066": after_submission_v1("report_issue_date"),
+    "DIDS061": by_semantics(date_format("report_issue_date"), dsp.date_format("report_issue_date")),
+    "DIDS062": by_semantics(
+        order("report_issue_date", "test_date", one_calendar_month_on),
+        dsp.order("report_issue_date", "test_date", dsp.plus_months(1)),
+    ),
+    "DIDS066": by_semantics(after_submission_v1("report_issue_date"), dsp.after_submission("report_issue_date")),
     "DIDS067": blank("site_code"),
     "DIDS068": site_known,
     "DIDS069": site_code_format,

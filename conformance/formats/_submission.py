@@ -44,11 +44,19 @@ class Submission:
         self._validate_xml = validate_xml
         self._max_record_bytes = max_record_bytes
         self._consumed = False
+        self._literal = False
 
     @property
     def readable(self) -> bool:
         """False when the file could not be read as DIDS at all (the fatal problem says why)."""
         return self.pack is not None and self.problems.fatal is None
+
+    def read_literally(self) -> None:
+        """Read a CSV as NHS England's DSP does (Spark's CSV reader): a byte-order mark is part of the first value
+        and a header row is a record like any other. Call before `records()`; XML is read as ever."""
+        if self.format == "csv":
+            self._literal = True
+            self.problems.discard("bom")
 
     def records(self) -> Iterator[Record]:
         """Stream the records once; file problems accumulate in `problems` as reading goes."""
@@ -64,7 +72,12 @@ class Submission:
             )
         else:
             reader = read_csv(
-                self.source, self.pack, self.problems, header=self.header, max_record_bytes=self._max_record_bytes
+                self.source,
+                self.pack,
+                self.problems,
+                header=self.header and not self._literal,
+                max_record_bytes=self._max_record_bytes,
+                keep_bom=self._literal,
             )
         return self._counted(reader)
 

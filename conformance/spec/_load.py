@@ -237,6 +237,7 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
         activity_from=date.fromisoformat(meta["activity_from"]) if "activity_from" in meta else None,
         upgrade=_upgrade(data["upgrade"], index, where) if "upgrade" in data else None,
         overrides=overrides,
+        semantics=_semantics(data.get("semantics", {}), profiles, where),
     )
 
 
@@ -409,6 +410,14 @@ def _uniqueness(entry: dict[str, Any], index: dict[str, int], where: str) -> Uni
     if unknown:
         raise PackError(f"{where}: uniqueness key names unknown items {unknown}")
     return Uniqueness(tuple(entry["key"]), _provenance(entry))
+
+
+def _semantics(entry: dict[str, Any], profiles: tuple[str, ...], where: str) -> dict[str, str]:
+    chosen = {name: value["follows"] for name, value in entry.items() if isinstance(value, dict)}
+    unknown = sorted(set(chosen) - set(profiles))
+    if unknown:
+        raise PackError(f"{where}: [semantics] names profiles the pack does not have: {unknown}")
+    return chosen
 
 
 def _windows(entry: dict[str, Any], profiles: tuple[str, ...], where: str) -> dict[str, WindowPolicy]:

@@ -283,6 +283,8 @@ class Pack:
     upgrade: UpgradePolicy | None = None  # v2: how `dids upgrade` fills each item from v1
     overrides: tuple[str, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
+    # Per profile: "dsp" when its rules follow NHS England's DSP as its code runs, else "rule-text".
+    semantics: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -311,6 +313,11 @@ class Pack:
         except KeyError:
             raise KeyError(f"the {self.version} pack has no submission window for profile {profile!r}") from None
         return policy.window(month)
+
+    def follows(self, profile: str) -> str:
+        """Whose behaviour `profile`'s rules follow where rule text and a national system differ: "rule-text" or
+        "dsp" (see the pack's [semantics] table and conformance/check/_spark.py)."""
+        return self.semantics.get(profile, "rule-text")
 
     def codelist_for(self, item_id: str) -> CodeList | None:
         name = self.item(item_id).codelist
