@@ -10,6 +10,7 @@ number.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from operator import mul
 
 TEST_RANGE_PREFIX = "999"
@@ -40,24 +41,57 @@ SYNTHETIC_CAPACITY = 900_000  # distinct numbers synthetic_nhs_number gives befo
 
 def synthetic_nhs_number(serial: int) -> str:
     """The `serial`-th synthetic NHS number: 999, six digits, and a valid check digit; distinct for serials
-    0 .. SYNTHETIC_CAPACITY - 1, then wrapping.
+    0 .. SYNTHETIC_CAPACITY - 1, then wrapping; never a palindrome of its first and last five digits, which NHS
+    England's DSP rejects (DIDS001).
 
     Why this is one-to-one: for fixed first eight digits the ninth (weight 2) moves the weighted sum through ten
     different residues modulo 11, so at most one of its ten values has no check digit. Each eight-digit prefix
     therefore has at least nine valid completions; serial // 9 picks the prefix and serial % 9 the completion.
+    The hundred serials that would give a palindrome take, in order, the spare tenth completions of the first
+    prefixes that have ten (numbers no other serial gives).
     """
     if serial < 0:
         raise ValueError("serial must be non-negative")
-    prefix, which = divmod(serial % SYNTHETIC_CAPACITY, 9)
+    serial %= SYNTHETIC_CAPACITY
+    swapped = _palindrome_swaps().get(serial)
+    return swapped if swapped is not None else _completion(*divmod(serial, 9))
+
+
+def is_palindromic(number: str) -> bool:
+    return number[:5] == number[-5:][::-1]
+
+
+def _completions(prefix: int) -> list[str]:
     head = f"{TEST_RANGE_PREFIX}{prefix:05d}"
-    valid = 0
+    found = []
     for last in range(10):
         check = nhs_number_check_digit(f"{head}{last}")
         if check is not None:
-            if valid == which:
-                return f"{head}{last}{check}"
-            valid += 1
-    raise AssertionError("unreachable: every prefix has nine valid completions")
+            found.append(f"{head}{last}{check}")
+    return found
+
+
+def _completion(prefix: int, which: int) -> str:
+    return _completions(prefix)[which]
+
+
+@lru_cache(maxsize=1)
+def _palindrome_swaps() -> dict[int, str]:
+    # A palindrome 999ab|ba999 needs the prefix a b b a 9 (100 of them) and its completion ...9 with check digit 9.
+    palindromic = [
+        prefix * 9 + which
+        for prefix in sorted(a * 10010 + b * 1100 + 9 for a in range(10) for b in range(10))
+        for which, number in enumerate(_completions(prefix)[:9])
+        if is_palindromic(number)
+    ]
+    spares: list[str] = []
+    prefix = 0
+    while len(spares) < len(palindromic):
+        options = _completions(prefix)
+        if len(options) == 10 and not is_palindromic(options[9]):
+            spares.append(options[9])
+        prefix += 1
+    return dict(zip(palindromic, spares, strict=True))
 
 
 # ----- SNOMED CT identifiers ------------------------------------------------------------------------------------

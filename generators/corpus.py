@@ -10,6 +10,9 @@ bytes as the checked-in corpus (tests/test_corpus.py fails on drift). For each p
 - v2.0 readiness cases (profile v2): valid variations of the canonical record, the BST changes, activity either
   side of 1 April 2026, and the 6- and 3-month submission windows at their edges;
 - v1 local codes (profile v1-dsp): a month with the trust's local exam codes and its mapping table;
+- DSP edges (profile v1-dsp, CSV): values the DSP's code decides otherwise than the rule text (a header row, a
+  byte-order mark, spaces-only and TAB-padded values, a palindromic NHS number, partial dates, February window
+  edges, a submission just after midnight UK time, day 00 of February, a quoted line break), written as text;
 - unreadable files: empty, binary, UTF-16, not DIDS, hostile XML (external entity, billion laughs, deep nesting).
 
 The synthetic reference tables are copied to `reference/` so that any validator can load them.
@@ -30,7 +33,7 @@ from conformance.calendar import months_between
 from conformance.files import OutputSet
 from conformance.formats import write_records
 from conformance.spec import PROFILES, Pack, load_pack
-from generators.breaks import V2_BASE, V2_VALID_VARIATIONS
+from generators.breaks import V1_BASE, V2_BASE, V2_VALID_VARIATIONS
 from generators.generate import generate
 from generators.mutations import (
     BASE_PERIODS,
@@ -41,13 +44,34 @@ from generators.mutations import (
     submission_context,
 )
 
-CORPUS_VERSION = "1.0.0"
+CORPUS_VERSION = "1.1.0"
 SCHEMA_ID = "dids-corpus-manifest/1.0"
 FORMATS = ("csv", "xml")
 SMALL = 6  # records in a breaking case: the mutant and neighbours that must stay clean
 MONTH = 40  # records in a clean month
 SEED = 20260401
 V1_MAPPINGS = "v1-dsp/X9T-local-mappings.csv"
+# What the DSP's non-reference rules make of a header row read as a record (every value is a column name; the
+# dates are no dates, so no comparison runs; NHS_NUMBER has ten characters, so DIDS002 passes).
+HEADER_ROW_FINDINGS: list[tuple[str, int | None, str | None]] = [
+    (rule, 1, item)
+    for rule, item in (
+        ("DIDS001", "nhs_number"),
+        ("DIDS003", "nhs_number_status"),
+        ("DIDS005", "person_birth_date"),
+        ("DIDS012", "ethnic_category"),
+        ("DIDS014", "person_gender_code"),
+        ("DIDS017", "postcode"),
+        ("DIDS021", "patient_source_setting"),
+        ("DIDS023", "referrer_code"),
+        ("DIDS026", "request_date"),
+        ("DIDS036", "request_received_date"),
+        ("DIDS045", "test_date"),
+        ("DIDS061", "report_issue_date"),
+        ("DIDS069", "site_code"),
+        ("DIDS072", "accession_number"),
+    )
+]
 
 
 @dataclass
@@ -185,6 +209,27 @@ class Builder:
         findings = self.findings(expected)
         self.record(case_id, relative, fmt, description, origin, context, findings, tags)
 
+    def add_text(
+        self,
+        case_id: str,
+        description: str,
+        lines: list[str],
+        *,
+        expected: Sequence[tuple[str, int | None, str | None]],
+        context: dict[str, str] | None = None,
+        reference: bool = True,
+    ) -> None:
+        """A CSV case written as text, byte for byte (a writer would tidy what the case is about). Without
+        `reference` the case is checked with no reference data, so no reference rule is expected."""
+        target, relative = self.path(case_id, "csv")
+        target.write_bytes("".join(lines).encode("utf-8"))
+        ctx = {**self.context(BASE_PERIODS[self.version]), **(context or {})}
+        if not reference:
+            for key in ("reference", "local_mappings", "submitter"):
+                ctx.pop(key, None)
+        findings = self.findings(expected)
+        self.record(case_id, relative, "csv", description, "generators/corpus.py", ctx, findings, ["dsp-edge"])
+
     def add_bytes(self, case_id: str, fmt: str, description: str, content: bytes, origin: str) -> None:
         target, relative = self.path(case_id, fmt)
         target.write_bytes(content)
@@ -240,6 +285,7 @@ class Builder:
                     tags=["local-codes"],
                     local_codes=True,
                 )
+            self.dsp_edges()
         self.unreadable()
 
     def base_row(self, period: date, changes: dict[str, str] | None = None) -> list[str]:
@@ -388,6 +434,103 @@ class Builder:
                 origin="generators/breaks.py V2_BASE moved to the period",
                 tags=["v2-readiness", "window"],
             )
+
+    def dsp_edges(self) -> None:
+        """v1-dsp: the values NHS England's DSP decides otherwise than the rule text (check/_spark.py)."""
+
+        def line(changes: dict[str, str] | None = None, accession: str = "ACC0001") -> str:
+            values = {**V1_BASE, "accession_number": accession, **(changes or {})}
+            return ",".join(values[item.id] for item in self.pack.items) + "\n"
+
+        clean = line(accession="ACC0002")
+        self.add_text(
+            "dsp-bom",
+            "a UTF-8 byte-order mark: the DSP reads it as part of the first NHS number",
+            ["\ufeff" + line(), clean],
+            expected=[("DIDS001", 1, "nhs_number"), ("DIDS002", 1, "nhs_number")],
+        )
+        self.add_text(
+            "dsp-spaces-and-tabs",
+            "spaces and TABs: trimmed of spaces only, a gender of spaces fails DIDS014 and a TAB-padded gender "
+            "is not a code; the NHS number loses TABs, spaces and hyphens",
+            [
+                line({"person_gender_code": "   "}),
+                line({"person_gender_code": "\t1"}, "ACC0002"),
+                line({"nhs_number": "\t999-000 0018", "person_gender_code": "  1  "}, "ACC0003"),
+                line({"person_gender_code": ""}, "ACC0004"),
+            ],
+            expected=[("DIDS014", 1, "person_gender_code"), ("DIDS014", 2, "person_gender_code")],
+        )
+        self.add_text(
+            "dsp-palindrome",
+            "a palindromic NHS number with a valid check digit: the DSP's NHS-number function bans it",
+            [line({"nhs_number": "9345665439"}), clean],
+            expected=[("DIDS001", 1, "nhs_number")],
+        )
+        self.add_text(
+            "dsp-partial-dates",
+            "a birth date of 2019-06: not a date to the format rule, but 1 June 2019 to the rules without a "
+            "pattern guard (DIDS010, DIDS040)",
+            [line({"person_birth_date": "2019-06"}), clean],
+            expected=[
+                ("DIDS005", 1, "person_birth_date"),
+                ("DIDS010", 1, "person_birth_date"),
+                ("DIDS040", 1, "request_received_date"),
+            ],
+        )
+        self.add_text(
+            "dsp-day-00",
+            "day 00 of February: passes the DSP's date pattern and is compared with nothing (a DSP bug, followed)",
+            [line({"person_birth_date": "1961-02-00"}), clean],
+            expected=[],
+        )
+        self.add_text(
+            "dsp-quoted-line-break",
+            "a quoted value over two lines: the DSP's CSV loader rejects the file and no record rule runs",
+            [line({"nhs_number": "123"}), line({"accession_number": '"ACC\n0009"'}, "ACC0002"), clean],
+            expected=[("DIDS075", None, None)],
+        )
+        february = ("2018-07-28", "2018-07-29", "2018-07-30", "2018-07-31")
+        self.add_text(
+            "dsp-february-window",
+            "submitted in February: Spark's months_between on a 31-day basis rejects July tests on the 28th and "
+            "31st (7 months) and only warns on the 29th and 30th",
+            [
+                line(
+                    {d: day for d in ("request_date", "request_received_date", "test_date", "report_issue_date")},
+                    f"ACC{n}",
+                )
+                for n, day in enumerate(february, start=1)
+            ],
+            expected=[
+                ("DIDS055", 1, "test_date"),
+                ("DIDS049", 2, "test_date"),
+                ("DIDS049", 3, "test_date"),
+                ("DIDS055", 4, "test_date"),
+            ],
+            context={"submitted": "2019-02-10T09:00"},
+        )
+        before = {"request_date": "2018-07-20", "request_received_date": "2018-07-21"}
+        self.add_text(
+            "dsp-utc-midnight",
+            "submitted at 00:30 UK summer time on 1 August, which is still 31 July in UTC, the DSP's clock: a "
+            "test and report on 1 August are after the submission, on 31 July they are not",
+            [
+                line({**before, "test_date": "2018-08-01", "report_issue_date": "2018-08-01"}),
+                line({**before, "test_date": "2018-07-31", "report_issue_date": "2018-07-31"}, "ACC0002"),
+            ],
+            expected=[("DIDS051", 1, "test_date"), ("DIDS066", 1, "report_issue_date")],
+            context={"submitted": "2018-08-01T00:30"},
+        )
+        self.add_text(
+            "dsp-header-row",
+            "a header row of the v1 column names: the DSP reads it as a record, which breaks the rules its values "
+            "reach (checked without reference data: how the DSP's reference look-ups treat column names is not "
+            "known here)",
+            [",".join(self.pack.columns) + "\n", clean],
+            expected=HEADER_ROW_FINDINGS,
+            reference=False,
+        )
 
     def unreadable(self) -> None:
         good = self.root / self.profile / "clean-xml.xml"

@@ -12,7 +12,11 @@ from conformance.cli import run
 
 PEER = Path(__file__).resolve().parents[1] / "fixtures" / "peer" / "nhse-dsp-dids-v1"
 ERRORS = str(PEER / "csv/00004_dq_errors/input.csv")
-PASSES = str(PEER / "csv/00014_various_dq_passes/whitespace_in_input_fields.csv")
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "v1-dsp"
+# A generated clean month, and one whose only finding is a warning (the referrer code); both submitted as the
+# corpus manifest says. (The peer's "pass" files carry a palindromic NHS number, which the DSP rejects.)
+PASSES = str(CORPUS / "clean-csv.csv")
+WARNS = str(CORPUS / "break-DIDS023-csv.csv")
 
 
 def dids(*argv: str) -> tuple[int, str, str]:
@@ -21,17 +25,17 @@ def dids(*argv: str) -> tuple[int, str, str]:
 
 
 def test_exit_codes_accepted_rejected_and_cannot_check(tmp_path: Path) -> None:
-    assert dids("check", PASSES, "--submitted", "2018-09-01T00:00")[0] == 0
-    assert dids("check", ERRORS, "--submitted", "2018-09-01T00:00")[0] == 1
+    assert dids("check", PASSES, "--submitted", "2018-09-10T09:00")[0] == 0
+    assert dids("check", ERRORS, "--submitted", "2018-09-10T09:00")[0] == 1
     (tmp_path / "x.bin").write_bytes(b"\x00\x01")
     code, _, err = dids("check", str(tmp_path / "x.bin"))
     assert code == 2 and err.startswith("dids: error:") and err.count("\n") == 1
 
 
 def test_fail_on_warning_rejects_a_file_with_only_warnings() -> None:
-    warnings_only = str(PEER / "csv/00014_various_dq_passes/valid_scenarios_with_warnings.csv")
-    assert dids("check", warnings_only, "--submitted", "2018-09-01T00:00")[0] == 0
-    assert dids("check", warnings_only, "--submitted", "2018-09-01T00:00", "--fail-on", "warning")[0] == 1
+    warnings_only = WARNS
+    assert dids("check", warnings_only, "--submitted", "2018-09-10T09:00")[0] == 0
+    assert dids("check", warnings_only, "--submitted", "2018-09-10T09:00", "--fail-on", "warning")[0] == 1
 
 
 def test_bad_context_values_are_one_line_errors() -> None:
@@ -41,37 +45,37 @@ def test_bad_context_values_are_one_line_errors() -> None:
 
 
 def test_text_report_states_verdict_counts_and_what_was_not_evaluated() -> None:
-    _, out, _ = dids("check", ERRORS, "--submitted", "2018-09-01T00:00")
+    _, out, _ = dids("check", ERRORS, "--submitted", "2018-09-10T09:00")
     assert "VERDICT: REJECTED" in out
     assert "DIDS071" in out and "record 4, line 4" in out
     assert "Not evaluated (12 rule(s))" in out and "DIDS016" in out
 
 
 def test_max_examples_caps_examples_not_counts(tmp_path: Path) -> None:
-    _, out, _ = dids("check", ERRORS, "--submitted", "2018-09-01T00:00", "--format", "json", "--max-examples", "1")
+    _, out, _ = dids("check", ERRORS, "--submitted", "2018-09-10T09:00", "--format", "json", "--max-examples", "1")
     report = json.loads(out)
     assert report["examples_capped_at"] == 1
     counts = {r["rule"]: r["count"] for r in report["rules"]}
     assert counts["DIDS055"] == 4
     assert [f["rule"] for f in report["findings"]].count("DIDS055") == 1
     assert report["examples_omitted"]["DIDS055"] == 3
-    _, text, _ = dids("check", ERRORS, "--submitted", "2018-09-01T00:00", "--max-examples", "1")
+    _, text, _ = dids("check", ERRORS, "--submitted", "2018-09-10T09:00", "--max-examples", "1")
     assert "Examples are capped at 1 per rule" in text
 
 
 def test_json_report_carries_schema_version_profile_and_context(tmp_path: Path) -> None:
     out_file = tmp_path / "report.json"
-    code, out, _ = dids("check", PASSES, "--submitted", "2018-09-01T00:00", "--format", "json", "-o", str(out_file))
+    code, out, _ = dids("check", PASSES, "--submitted", "2018-09-10T09:00", "--format", "json", "-o", str(out_file))
     assert code == 0 and "report written" in out
     report = json.loads(out_file.read_text())
     assert report["schema_version"] == "1.0"
     assert (report["verdict"], report["profile"], report["records"]) == ("accepted", "v1-dsp", 8)
-    assert report["context"]["submitted"] == "2018-09-01T00:00:00+01:00"
+    assert report["context"]["submitted"] == "2018-09-10T09:00:00+01:00"
     assert {n["rule"] for n in report["not_evaluated"]} >= {"DIDS016", "DIDS057"}
 
 
 def test_junit_report_is_xml_with_a_failing_case_per_broken_error_rule() -> None:
-    code, out, _ = dids("check", ERRORS, "--submitted", "2018-09-01T00:00", "--format", "junit")
+    code, out, _ = dids("check", ERRORS, "--submitted", "2018-09-10T09:00", "--format", "junit")
     assert code == 1
     suites = etree.fromstring(out.encode())
     cases = {c.get("name").split()[0]: c for c in suites.iter("testcase")}
@@ -82,7 +86,7 @@ def test_junit_report_is_xml_with_a_failing_case_per_broken_error_rule() -> None
 
 
 def test_synthetic_reference_evaluates_every_rule() -> None:
-    _, out, _ = dids("check", PASSES, "--submitted", "2018-09-01T00:00", "--reference", "synthetic", "--format", "json")
+    _, out, _ = dids("check", PASSES, "--submitted", "2018-09-10T09:00", "--reference", "synthetic", "--format", "json")
     assert json.loads(out)["not_evaluated"] == []
 
 
@@ -107,7 +111,7 @@ def test_json_report_is_the_same_bytes_in_any_time_zone(tmp_path: Path) -> None:
                 "check",
                 ERRORS,
                 "--submitted",
-                "2018-09-01T00:00",
+                "2018-09-10T09:00",
                 "--format",
                 "json",
             ],

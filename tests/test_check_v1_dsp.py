@@ -215,3 +215,11 @@ def test_the_nhs_number_function() -> None:
     assert not dsp_nhs_number_valid("999000001")
     # Digits int() cannot read (a superscript two is isdigit but not decimal) would fail the DSP's Python UDF.
     assert not dsp_nhs_number_valid("999000001\u00b2")
+
+
+def test_the_catalogue_says_which_profile_follows_what_and_labels_the_day_00_choice() -> None:
+    assert (V1.follows("v1-dsp"), V1.follows("v1-portal")) == ("dsp", "rule-text")
+    for rule_id in ("DIDS005", "DIDS026", "DIDS036", "DIDS045", "DIDS061"):
+        assert "day 00" in (V1.rule(rule_id).dsp_behaviour or ""), rule_id
+    described = {r.id for r in V1.rules if r.dsp_behaviour}
+    assert {"DIDS001", "DIDS014", "DIDS049", "DIDS055", "DIDS071", "DIDS075"} <= described

@@ -42,6 +42,17 @@ def test_synthetic_numbers_are_in_the_test_range_and_valid(serial: int) -> None:
     number = synthetic_nhs_number(serial)
     assert number.startswith("999")
     assert is_valid_nhs_number(number)
+    assert number[:5] != number[-5:][::-1]  # NHS England's DSP rejects palindromes (DIDS001)
+
+
+def test_the_serials_that_would_give_palindromes_get_numbers_no_other_serial_gives() -> None:
+    # 999ab|ba999: a prefix a b b a 9 and its completion 9 with check digit 9; serial = prefix * 9 + 8.
+    swapped = [p * 9 + 8 for p in (9, 1109, 2209, 10019, 99999)]
+    numbers = {synthetic_nhs_number(s) for s in swapped}
+    assert all(n[:5] != n[-5:][::-1] for n in numbers)
+    assert "9990000999" not in numbers and "9990110999" not in numbers
+    neighbours = {synthetic_nhs_number(s) for s in range(0, 30_000)}
+    assert len(neighbours) == 30_000
 
 
 def test_synthetic_numbers_are_one_to_one_over_a_large_block() -> None:

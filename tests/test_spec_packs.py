@@ -33,6 +33,8 @@ def entries_needing_provenance(data: dict[str, Any]) -> dict[str, dict[str, Any]
     entries |= {f"rules[{r['id']}]": r for r in data.get("rules", [])}
     for policy in ("referrer_code_formats", "windows", "uniqueness"):
         entries[policy] = data[policy]
+    if "semantics" in data:  # v1: whose behaviour each profile follows
+        entries["semantics"] = data["semantics"]
     if "upgrade" in data:  # v2: how a v1 record becomes v2 (dids upgrade), decision by decision
         entries["upgrade"] = data["upgrade"]
         entries |= {f"upgrade.items.{k}": v for k, v in data["upgrade"]["items"].items()}
@@ -44,7 +46,7 @@ def test_every_raw_pack_entry_has_provenance_with_a_source(version: str) -> None
     data = raw_pack(version)
     entries = entries_needing_provenance(data)
     # Nothing at the top level escapes the list above (a new section must be added there, with provenance).
-    assert set(data) - {"rules", "upgrade"} == {
+    assert set(data) - {"rules", "upgrade", "semantics"} == {
         "pack",
         "layouts",
         "items",
@@ -55,6 +57,7 @@ def test_every_raw_pack_entry_has_provenance_with_a_source(version: str) -> None
         "uniqueness",
     }
     assert ("upgrade" in data) == (version == "v2")
+    assert ("semantics" in data) == (version == "v1")
     missing = [where for where, e in entries.items() if e.get("provenance") not in PROVENANCE_STATUSES]
     sourceless = [where for where, e in entries.items() if not str(e.get("source", "")).strip()]
     assert (missing, sourceless) == ([], [])

@@ -27,6 +27,7 @@ from conformance.check._spark import (
     pattern_date,
     pattern_matches,
 )
+from conformance.check.reference import normalise_postcode
 
 # The ASCII white space of Java's \s, which the DSP's referrer pattern allows around a code.
 JAVA_SPACE = " \t\n\x0b\f\r"
@@ -207,3 +208,36 @@ def referrer_format(s: Setup) -> RuleFn:
         return Hit("referrer_code", r.v[i], f"reported as {spec.substitute}")
 
     return check
+
+
+def postcode_known(s: Setup) -> RuleFn:
+    """DIDS016: `isNull | rlike('^[zZ]{2}99') | blank | PostcodeInReferenceData` has no format guard: a malformed
+    postcode is looked up too (spaces optional, as the DSP's provider says) and fails when unknown."""
+    i = s.pos("postcode")
+    known = s.reference.postcodes or set()
+
+    def check(r: Row) -> Hit | None:
+        value = r.v[i]
+        if not value or value[:4].upper() == "ZZ99":
+            return None
+        return None if normalise_postcode(value) in known else Hit("postcode", value)
+
+    return check
+
+
+def nicip_maps_to_snomed(rule_text: Factory) -> Factory:
+    """DIDS082: the DSP's mapping function fails outright when both codes are given and the test date is blank
+    (`if not (nicip_id and snomed_id and point_in_time): return False`); otherwise as the rule text reads."""
+
+    def factory(s: Setup) -> RuleFn:
+        n, m, t = s.pos("imaging_code_nicip"), s.pos("imaging_code_snomed"), s.pos("test_date")
+        inner = rule_text(s)
+
+        def check(r: Row) -> Hit | None:
+            if r.v[n] and r.v[m] and not r.v[t]:
+                return Hit("imaging_code_snomed", r.v[m], "no test date to map on")
+            return inner(r)
+
+        return check
+
+    return factory

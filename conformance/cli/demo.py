@@ -57,12 +57,12 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
         b = [r.values for r in open_submission(xml_path)]
         out.write(f"{len(a)} records; values identical after the round trip: {a == b}\n")
     out.write(
-        "\n== 4. Checking NHS England's v1 DQ cases (dids check --profile v1-dsp --submitted 2018-09-01T00:00) ==\n"
+        "\n== 4. Checking NHS England's v1 DQ cases (dids check --profile v1-dsp --submitted 2018-08-01T09:00) ==\n"
     )
     from conformance.check import check, make_context
     from conformance.check.report import to_text
 
-    context = make_context("2018-09-01T00:00")
+    context = make_context("2018-08-01T09:00")  # the peer's submission day (UK time; the same day in UTC)
     for case in ("csv/00004_dq_errors/input.csv", "csv/00014_various_dq_passes/whitespace_in_input_fields.csv"):
         # No reference data: the peer's codes are real ODS / NICIP codes, which the synthetic pack does not hold,
         # so the rules that need national tables are listed as not evaluated.

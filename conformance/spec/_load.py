@@ -385,6 +385,7 @@ def _rules(
                 provenance=_provenance(r),
                 needs=tuple(r.get("needs", ())),
                 layout=r.get("layout"),
+                dsp_behaviour=r.get("dsp_behaviour"),
             )
         )
     if len({r.id for r in rules}) != len(rules):

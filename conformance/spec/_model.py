@@ -152,6 +152,8 @@ class RuleSpec:
     provenance: Provenance
     needs: tuple[str, ...] = ()
     layout: str | None = None  # file rules: the layout ("csv" or "xml") whose file problems they report
+    # where the DSP's code decides the rule otherwise than its message (followed by profiles that follow the DSP)
+    dsp_behaviour: str | None = None
 
     @property
     def official(self) -> bool:
