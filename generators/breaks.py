@@ -60,7 +60,7 @@ V1_BREAKS: dict[str, tuple[dict[str, str], str]] = {
     "DIDS012": ({"ethnic_category": "AA"}, "ethnic_category"),
     "DIDS014": ({"person_gender_code": "X"}, "person_gender_code"),
     "DIDS016": ({"postcode": "LS1 9ZZ"}, "postcode"),
-    "DIDS017": ({"postcode": "LS14AP9"}, "postcode"),
+    "DIDS017": ({"postcode": "LS14AP"}, "postcode"),  # no space: malformed, but a known postcode (so not DIDS016)
     "DIDS018": ({"gp_practice_code": "X9T01"}, "gp_practice_code"),
     "DIDS020": ({"patient_source_setting": " "}, "patient_source_setting"),
     "DIDS021": ({"patient_source_setting": "08"}, "patient_source_setting"),

@@ -51,8 +51,9 @@ SMALL = 6  # records in a breaking case: the mutant and neighbours that must sta
 MONTH = 40  # records in a clean month
 SEED = 20260401
 V1_MAPPINGS = "v1-dsp/X9T-local-mappings.csv"
-# What the DSP's non-reference rules make of a header row read as a record (every value is a column name; the
-# dates are no dates, so no comparison runs; NHS_NUMBER has ten characters, so DIDS002 passes).
+# What the DSP's rules make of a header row read as a record (every value is a column name; the dates are no
+# dates, so no comparison runs; NHS_NUMBER has ten characters, so DIDS002 passes; SITE_CODE_IMAGING fails the site
+# format, so DIDS068 does not look it up).
 HEADER_ROW_FINDINGS: list[tuple[str, int | None, str | None]] = [
     (rule, 1, item)
     for rule, item in (
@@ -70,6 +71,11 @@ HEADER_ROW_FINDINGS: list[tuple[str, int | None, str | None]] = [
         ("DIDS061", "report_issue_date"),
         ("DIDS069", "site_code"),
         ("DIDS072", "accession_number"),
+        ("DIDS016", "postcode"),
+        ("DIDS018", "gp_practice_code"),
+        ("DIDS024", "referring_org_code"),
+        ("DIDS057", "imaging_code_nicip"),
+        ("DIDS059", "imaging_code_snomed"),
     )
 ]
 
@@ -217,16 +223,11 @@ class Builder:
         *,
         expected: Sequence[tuple[str, int | None, str | None]],
         context: dict[str, str] | None = None,
-        reference: bool = True,
     ) -> None:
-        """A CSV case written as text, byte for byte (a writer would tidy what the case is about). Without
-        `reference` the case is checked with no reference data, so no reference rule is expected."""
+        """A CSV case written as text, byte for byte (a writer would tidy what the case is about)."""
         target, relative = self.path(case_id, "csv")
         target.write_bytes("".join(lines).encode("utf-8"))
         ctx = {**self.context(BASE_PERIODS[self.version]), **(context or {})}
-        if not reference:
-            for key in ("reference", "local_mappings", "submitter"):
-                ctx.pop(key, None)
         findings = self.findings(expected)
         self.record(case_id, relative, "csv", description, "generators/corpus.py", ctx, findings, ["dsp-edge"])
 
@@ -435,13 +436,14 @@ class Builder:
                 tags=["v2-readiness", "window"],
             )
 
+    def line(self, changes: dict[str, str] | None = None, accession: str = "ACC0001") -> str:
+        """The v1 base record as one CSV line, with changes (written by hand: nothing tidies the values)."""
+        values = {**V1_BASE, "accession_number": accession, **(changes or {})}
+        return ",".join(values[item.id] for item in self.pack.items) + "\n"
+
     def dsp_edges(self) -> None:
         """v1-dsp: the values NHS England's DSP decides otherwise than the rule text (check/_spark.py)."""
-
-        def line(changes: dict[str, str] | None = None, accession: str = "ACC0001") -> str:
-            values = {**V1_BASE, "accession_number": accession, **(changes or {})}
-            return ",".join(values[item.id] for item in self.pack.items) + "\n"
-
+        line = self.line
         clean = line(accession="ACC0002")
         self.add_text(
             "dsp-bom",
@@ -484,6 +486,12 @@ class Builder:
             [line({"person_birth_date": "1961-02-00"}), clean],
             expected=[],
         )
+        self.dsp_file_and_clock_edges()
+
+    def dsp_file_and_clock_edges(self) -> None:
+        """v1-dsp: the loader's file reject, the DSP's window arithmetic and clock, a header row."""
+        line = self.line
+        clean = line(accession="ACC0002")
         self.add_text(
             "dsp-quoted-line-break",
             "a quoted value over two lines: the DSP's CSV loader rejects the file and no record rule runs",
@@ -525,11 +533,9 @@ class Builder:
         self.add_text(
             "dsp-header-row",
             "a header row of the v1 column names: the DSP reads it as a record, which breaks the rules its values "
-            "reach (checked without reference data: how the DSP's reference look-ups treat column names is not "
-            "known here)",
+            "reach, reference look-ups included (no table holds a column name)",
             [",".join(self.pack.columns) + "\n", clean],
             expected=HEADER_ROW_FINDINGS,
-            reference=False,
         )
 
     def unreadable(self) -> None:
