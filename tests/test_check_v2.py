@@ -284,3 +284,33 @@ def test_times_in_the_repeated_autumn_hour_are_not_ordered_by_a_guess(tmp_path: 
         tmp_path, [row({**ambiguous, "request_time": "02:09:48", "request_received_time": "02:03:48"})], context=context
     )
     assert found == {("V2P-RECEIVED-BEFORE-REQUEST", 1, "request_received_date")}
+
+
+# ----- issue 15: v2 rules as the sources say (each test was written first and seen to fail) --------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"coded_procedure_nicip": "XNEWA", "coded_procedure_snomed": ""},
+            ("DIDS00300302", 2, "coded_procedure_nicip"),
+        ),
+        (
+            {"coded_procedure_nicip": "", "coded_procedure_snomed": "9999001000102"},
+            ("DIDS00300402", 2, "coded_procedure_snomed"),
+        ),
+    ],
+    ids=["nicip", "snomed"],
+)
+def test_a_code_whose_validity_starts_after_the_procedure_is_invalid(
+    tmp_path: Path, changes: dict[str, str], expected: tuple[str, int, str]
+) -> None:
+    """The 183-day grace follows retirement only (dids-v2.md §4.1): a code first active on 1 August 2026 (synthetic)
+    is invalid for a May procedure, 84 days before, and valid for one on its first day."""
+    _, found = run(tmp_path, [row(), row({**changes, "accession_number": "ACC0002"})])
+    assert found == {expected}
+    august = timeline("2026-08-01T00:10:00+01:00", "2026-08-01T00:20:00+01:00", "2026-08-01T09:00:00+01:00")
+    context = make_context("2026-09-10T09:00", period="2026-08")
+    _, found = run(tmp_path, [row({**changes, **august})], context=context)
+    assert found == set()

@@ -34,7 +34,9 @@ from conformance.check._factories import (
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.identifiers import is_valid_nhs_number, is_well_formed_concept_id
 
-GRACE_DAYS = v1.GRACE_DAYS_V1  # NICIP and SNOMED CT: valid up to 183 days after inactivation (dids-v2.md §4.1)
+# NICIP and SNOMED CT: valid up to 183 days after inactivation, never before the validity starts (dids-v2.md §4.1;
+# v1's grace ran either side of the test date).
+GRACE_DAYS = v1.GRACE_DAYS_V1
 NICIP_FORMAT = re.compile(r"^[A-Za-z0-9]{1,6}$")
 TREATMENT_FUNCTION_FORMAT = re.compile(r"^[0-9]{3}$")
 # The timestamp shape with any offset, to tell "wrong offset" from "not a timestamp" in messages.
@@ -288,8 +290,8 @@ def reference_day(s: Setup) -> Callable[[Row], date | None]:
 
 
 def code_validity_v2(s: Setup, item: str, table: str) -> Callable[[Row], str | None]:
-    """None when the item's code is valid (known and active, or inactive for at most GRACE_DAYS on the reference
-    day), else why not. A blank item gives None: missing codes are another rule's business."""
+    """None when the item's code is valid (known and active on the reference day, or retired at most GRACE_DAYS
+    before it), else why not. A blank item gives None: missing codes are another rule's business."""
     i = s.pos(item)
     codes = getattr(s.reference, table) or {}
     on = reference_day(s)
@@ -302,8 +304,12 @@ def code_validity_v2(s: Setup, item: str, table: str) -> Callable[[Row], str | N
         if period is None:
             return "not in the reference data (a local code?)"
         day = on(r)
-        if day is not None and period.days_outside(day) > GRACE_DAYS:
-            return f"not active on {day.isoformat()} (nor within {GRACE_DAYS} days)"
+        if day is None:
+            return None
+        if period.start is not None and day < period.start:
+            return f"not valid until {period.start.isoformat()}, after {day.isoformat()}"
+        if period.end is not None and (day - period.end).days > GRACE_DAYS:
+            return f"retired on {period.end.isoformat()}, more than {GRACE_DAYS} days before {day.isoformat()}"
         return None
 
     return why
