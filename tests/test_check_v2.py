@@ -314,3 +314,35 @@ def test_a_code_whose_validity_starts_after_the_procedure_is_invalid(
     context = make_context("2026-09-10T09:00", period="2026-08")
     _, found = run(tmp_path, [row({**changes, **august})], context=context)
     assert found == set()
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"procedure_start_timestamp": "2026-05-09T09:30:00Z"},  # 10:30 BST written in UTC
+        {"procedure_start_timestamp": "2026-05-09T09:30:00+00:00"},
+        {"coded_procedure_snomed": ""},  # the same procedure coded as NICIP alone
+    ],
+    ids=["z", "plus-zero", "nicip-alone"],
+)
+def test_the_duplicate_key_is_the_start_instant_and_the_nicip_code_when_given(
+    tmp_path: Path, second: dict[str, str]
+) -> None:
+    """design.md §5.4: the start compared as an instant; the procedure is the NICIP code when present, else the
+    SNOMED CT code. (The offset warning is not the point here: it fires for the UTC-written BST start.)"""
+    _, found = run(tmp_path, [row(), row(second)])
+    assert {f for f in found if f[0] == "V2P-DUPLICATE-ACTIVITY"} == {
+        ("V2P-DUPLICATE-ACTIVITY", 1, "accession_number"),
+        ("V2P-DUPLICATE-ACTIVITY", 2, "accession_number"),
+    }
+
+
+def test_snomed_alone_is_its_own_procedure_in_the_duplicate_key(tmp_path: Path) -> None:
+    """Without a NICIP code the SNOMED CT code is the procedure: two SNOMED-only records of one start are one key,
+    and a SNOMED-only record beside a NICIP-coded one is another key (no reference data in the key)."""
+    snomed_only = {"coded_procedure_nicip": "", "coded_procedure_snomed": "418891003"}
+    _, found = run(tmp_path, [row(), row(snomed_only), row(snomed_only)])
+    assert found == {
+        ("V2P-DUPLICATE-ACTIVITY", 2, "accession_number"),
+        ("V2P-DUPLICATE-ACTIVITY", 3, "accession_number"),
+    }

@@ -226,10 +226,14 @@ class WindowPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Uniqueness:
-    """The items whose values no two records may share (their first item, blank, exempts a record)."""
+    """The items whose values no two records may share (their first item, blank, exempts a record). `fallback`
+    pairs an item with the one that stands in for it when it is blank (v2: the SNOMED CT code for a missing NICIP
+    code); `instants` are timestamps compared as the instant they name (`Z` and `+00:00` alike)."""
 
     key: tuple[str, ...]
     provenance: Provenance
+    fallback: tuple[tuple[str, str], ...] = ()
+    instants: tuple[str, ...] = ()
 
 
 UPGRADE_HOWS = ("copy", "recode", "date-to-timestamp", "nicip", "none")
