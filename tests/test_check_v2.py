@@ -346,3 +346,32 @@ def test_snomed_alone_is_its_own_procedure_in_the_duplicate_key(tmp_path: Path) 
         ("V2P-DUPLICATE-ACTIVITY", 2, "accession_number"),
         ("V2P-DUPLICATE-ACTIVITY", 3, "accession_number"),
     }
+
+
+def test_provenance_claims_no_more_than_the_source_tags() -> None:
+    """dids-v2.md §1 tags 'activity before 1 April 2026 stays v1' [I]; §4.4 tags the three-month window after March
+    2027 [B] and the closing day [I]: none of them is verified."""
+    for rule_id in ("V2P-BEFORE-V2", "V2P-PERIOD-BEFORE-V2", "V2P-WINDOW-CLOSED"):
+        assert V2.rule(rule_id).provenance.status == "inferred", rule_id
+    assert V2.windows["v2"].provenance.status == "inferred"
+    assert (
+        "B: three months" in V2.windows["v2"].provenance.source
+        and "I: the window" in V2.windows["v2"].provenance.source
+    )
+
+
+@pytest.mark.parametrize(
+    ("nhs_number", "expected"),
+    [
+        ("999 000 0018", set()),
+        ("999-000-0018", set()),
+        ("999 000 0017", {("V2P-NHS-NUMBER-CHECK-DIGIT", 2, "nhs_number")}),
+        ("999 000 001", {("V2P-NHS-NUMBER-FORMAT", 2, "nhs_number")}),
+    ],
+)
+def test_the_nhs_number_format_strips_spaces_and_hyphens_as_dids002_does(
+    tmp_path: Path, nhs_number: str, expected: set[tuple[str, int, str]]
+) -> None:
+    """V2P-NHS-NUMBER-FORMAT carries DIDS002 over: 10 characters after removing spaces and hyphens (dids-v2.md §4.5)."""
+    _, found = run(tmp_path, [row(), row({"nhs_number": nhs_number, "accession_number": "ACC0002"})])
+    assert found == expected

@@ -37,6 +37,7 @@ from conformance.identifiers import is_valid_nhs_number, is_well_formed_concept_
 # NICIP and SNOMED CT: valid up to 183 days after inactivation, never before the validity starts (dids-v2.md §4.1;
 # v1's grace ran either side of the test date).
 GRACE_DAYS = v1.GRACE_DAYS_V1
+NHS_NUMBER_SEPARATORS = re.compile(r"[ \t\n\x0b\f\r-]")
 NICIP_FORMAT = re.compile(r"^[A-Za-z0-9]{1,6}$")
 TREATMENT_FUNCTION_FORMAT = re.compile(r"^[0-9]{3}$")
 # The timestamp shape with any offset, to tell "wrong offset" from "not a timestamp" in messages.
@@ -212,18 +213,29 @@ def time_without_date(s: Setup) -> RuleFn:
 # ----- patient ---------------------------------------------------------------------------------------------------
 
 
+def nhs_digits(value: str) -> str:
+    """The NHS number as v1's DIDS002 judges it: spaces and hyphens removed (dids-v2.md §4.5; the DSP's cleanse
+    removes ASCII whitespace and hyphens)."""
+    return NHS_NUMBER_SEPARATORS.sub("", value)
+
+
 def nhs_number_format(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
-    return lambda r: Hit("nhs_number", r.v[i]) if r.v[i] and not (len(r.v[i]) == 10 and r.v[i].isdigit()) else None
+
+    def check(r: Row) -> Hit | None:
+        digits = nhs_digits(r.v[i])
+        return Hit("nhs_number", r.v[i]) if r.v[i] and not (len(digits) == 10 and digits.isdigit()) else None
+
+    return check
 
 
 def nhs_number_check_digit(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
 
     def check(r: Row) -> Hit | None:
-        value = r.v[i]
-        if len(value) == 10 and value.isdigit() and not is_valid_nhs_number(value):
-            return Hit("nhs_number", value)
+        digits = nhs_digits(r.v[i])
+        if len(digits) == 10 and digits.isdigit() and not is_valid_nhs_number(digits):
+            return Hit("nhs_number", r.v[i])
         return None
 
     return check
