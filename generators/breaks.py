@@ -431,3 +431,67 @@ V2_VALID_VARIATIONS: list[tuple[str, dict[str, str], str]] = [
         "another coded procedure under the same accession and start: every activity, not the most complex",
     ),
 ]
+
+
+# Faults a hand-written v2 file may carry, each judged by the same record rule in CSV and XML (layout parity: the
+# XML schema checks structure only, so no value makes it reject the whole file). (name, changes to the canonical
+# record, the (rule, field) findings expected on it, what it shows).
+V2_LAYOUT_FAULTS: list[tuple[str, dict[str, str], set[tuple[str, str]], str]] = [
+    (
+        "no-referrer-code",
+        {"referrer_code": ""},
+        set(),
+        "REFERRER CODE is R: blank, or its element left out, is accepted",
+    ),
+    (
+        "no-referring-org",
+        {"referring_org_code": ""},
+        set(),
+        "REFERRING ORGANISATION CODE is R: blank, or its element left out, is accepted",
+    ),
+    (
+        "local-code-seven-characters",
+        {"coded_procedure_nicip": "LOCAL12"},
+        {("V2P-NICIP-FORMAT", "coded_procedure_nicip"), ("DIDS00300302", "coded_procedure_nicip")},
+        "a local code longer than six characters is a bad NICIP code, not a bad file",
+    ),
+    (
+        "no-coded-procedure",
+        {"coded_procedure_nicip": "", "coded_procedure_snomed": ""},
+        {("V2P-CODED-PROCEDURE-MISSING", "coded_procedure_nicip")},
+        "a procedure with no code rejects the record, not the file",
+    ),
+    ("ethnic-three-characters", {"ethnic_category": "AAA"}, {("V2P-ETHNIC-CATEGORY", "ethnic_category")}, "too long"),
+    ("site-three-characters", {"site_code": "X9T"}, {("V2P-SITE-FORMAT", "site_code")}, "site code too short"),
+    (
+        "gp-practice-two-characters",
+        {"gp_practice_code": "X9"},
+        {("V2P-GP-PRACTICE-KNOWN", "gp_practice_code")},
+        "GP practice code too short",
+    ),
+    (
+        "report-with-milliseconds",
+        {"report_issue_timestamp": "2026-05-10T14:00:00.000+01:00"},
+        {("V2P-REPORT-TIMESTAMP-FORMAT", "report_issue_timestamp")},
+        "a timestamp longer than 25 characters",
+    ),
+    (
+        "no-source-setting",
+        {"patient_source_setting": ""},
+        {("V2P-SOURCE-SETTING-MISSING", "patient_source_setting")},
+        "a mandatory item left out",
+    ),
+    (
+        "no-start",
+        {"procedure_start_timestamp": ""},
+        {("V2P-START-MISSING", "procedure_start_timestamp")},
+        "a mandatory item left out",
+    ),
+    ("no-site", {"site_code": ""}, {("V2P-SITE-MISSING", "site_code")}, "a mandatory item left out"),
+    (
+        "no-accession",
+        {"accession_number": ""},
+        {("V2P-ACCESSION-MISSING", "accession_number")},
+        "a mandatory item left out",
+    ),
+]

@@ -14,7 +14,14 @@ import pytest
 from conformance.check import check, load_reference, make_context, rule_tables
 from conformance.formats import write_records
 from conformance.spec import load_pack
-from generators.breaks import V2_BASE, V2_BREAKS, V2_M_STAR_BLANK, V2_VALID_VARIATIONS, timeline
+from generators.breaks import (
+    V2_BASE,
+    V2_BREAKS,
+    V2_LAYOUT_FAULTS,
+    V2_M_STAR_BLANK,
+    V2_VALID_VARIATIONS,
+    timeline,
+)
 
 V2 = load_pack("v2")
 CONTEXT = make_context("2026-06-10T09:00", period="2026-05")
@@ -375,3 +382,24 @@ def test_the_nhs_number_format_strips_spaces_and_hyphens_as_dids002_does(
     """V2P-NHS-NUMBER-FORMAT carries DIDS002 over: 10 characters after removing spaces and hyphens (dids-v2.md §4.5)."""
     _, found = run(tmp_path, [row(), row({"nhs_number": nhs_number, "accession_number": "ACC0002"})])
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "expected", "why"), V2_LAYOUT_FAULTS, ids=[fault[0] for fault in V2_LAYOUT_FAULTS]
+)
+def test_a_fault_gets_the_same_verdict_rule_and_record_in_csv_and_xml(
+    tmp_path: Path, name: str, changes: dict[str, str], expected: set[tuple[str, str]], why: str
+) -> None:
+    """Layout parity: the XML schema must not reject the whole file for what CSV judges record by record."""
+    rows = [row(), row({"accession_number": "ACC0002", **changes}), row({"accession_number": "ACC0003"})]
+    outcomes = {}
+    for fmt in ("csv", "xml"):
+        report, found = run(tmp_path, rows, fmt)
+        outcomes[fmt] = (report.verdict, report.records, found)
+    wanted = {(rule, 2, field) for rule, field in expected}
+    written = (tmp_path / "case.xml").read_text("utf-8")
+    for item in (k for k, v in changes.items() if not v):  # hand-written XML leaves a blank item's element out
+        element = V2.item(item).xml.element.split("/")[0]
+        assert written.count(f"<{element}") == 2, f"{element} is left out of the second record"
+    assert outcomes["csv"] == outcomes["xml"], why
+    assert outcomes["csv"][1:] == (3, wanted), why
