@@ -357,11 +357,15 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
         "report_issue_timestamp",
         set(),
     ),
-    "V2P-REPORT-LATE": ({"report_issue_timestamp": "2026-06-10T08:00:00+01:00"}, "report_issue_timestamp", set()),
+    "V2P-REPORT-LATE": (
+        {"report_issue_timestamp": "2026-06-10T08:00:00+01:00"},
+        "report_issue_timestamp",
+        {"V2P-REPORT-AFTER-PERIOD"},
+    ),
     "V2P-AFTER-SUBMISSION": (
         timeline("2026-05-31T10:30:00+01:00", "2026-05-31T10:35:00+01:00", "2026-06-10T09:30:00+01:00"),
         "report_issue_timestamp",
-        set(),
+        {"V2P-REPORT-AFTER-PERIOD"},
     ),
     "V2P-EVALUATION-INDICATOR": ({"evaluation_indicator": "X"}, "evaluation_indicator", set()),
     "V2P-SITE-MISSING": ({"site_code": ""}, "site_code", set()),
@@ -380,8 +384,35 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
     "V2P-OUTSIDE-PERIOD": (
         timeline("2026-06-01T00:30:00+01:00", "2026-06-01T00:40:00+01:00", "2026-06-01T14:00:00+01:00"),
         "procedure_start_timestamp",
+        {"V2P-END-AFTER-PERIOD", "V2P-REPORT-AFTER-PERIOD"},
+    ),
+    # A procedure late on the period's last day that ends after midnight (tests/test_check_v2.py shows the offset
+    # applied at the period's end, dids-v2.md §4.3).
+    "V2P-END-AFTER-PERIOD": (
+        timeline("2026-05-31T23:40:00+01:00", "2026-06-01T00:10:00+01:00", "2026-06-01T09:00:00+01:00"),
+        "procedure_end_timestamp",
+        {"V2P-REPORT-AFTER-PERIOD"},
+    ),
+    "V2P-REPORT-AFTER-PERIOD": (
+        {"report_issue_timestamp": "2026-06-01T09:00:00+01:00"},
+        "report_issue_timestamp",
         set(),
     ),
+    "V2P-WAITING-LIST-START-UNEXPECTED": (
+        {"activity_category": "02", "waiting_list_clock_start_date": "2026-04-20"},
+        "waiting_list_clock_start_date",
+        set(),
+    ),
+    # Completeness: a Required (R) item new in v2.0 left blank (an upgraded v1 file has none of them).
+    "V2P-TREATMENT-FUNCTION-BLANK": (
+        {"treatment_function_code": "", "referrer_code": "C1234567"},  # a GP's referral (G...) is exempt
+        "treatment_function_code",
+        set(),
+    ),
+    "V2P-REQUEST-TIME-BLANK": ({"request_time": ""}, "request_time", set()),
+    "V2P-RECEIVED-TIME-BLANK": ({"request_received_time": ""}, "request_received_time", set()),
+    "V2P-END-TIMESTAMP-BLANK": ({"procedure_end_timestamp": ""}, "procedure_end_timestamp", set()),
+    "V2P-EVALUATION-INDICATOR-BLANK": ({"evaluation_indicator": ""}, "evaluation_indicator", set()),
 }
 
 
@@ -390,9 +421,11 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
 V2_VALID_VARIATIONS: list[tuple[str, dict[str, str], str]] = [
     ("screening-referral", {"patient_source_setting": "08"}, "source setting 08, screening programme (new in v2.0)"),
     ("stated-gender-x", {"person_stated_gender_code": "X"}, "stated gender X, not known (v1 used 0)"),
-    ("no-treatment-function", {"treatment_function_code": ""}, "treatment function is R: it may be blank"),
-    ("dates-without-times", {"request_time": "", "request_received_time": ""}, "dates alone still order the timeline"),
-    ("no-end-timestamp", {"procedure_end_timestamp": ""}, "the end timestamp may be blank"),
+    (
+        "gp-referral-no-treatment-function",
+        {"patient_source_setting": "04", "referrer_code": "G1234567", "treatment_function_code": ""},
+        "a general practitioner's referral has no hospital treatment function: blank without a warning (assumed)",
+    ),
     (
         "evaluated-by-referrer",
         {"report_issue_timestamp": "", "evaluation_indicator": "Y"},

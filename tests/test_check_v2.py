@@ -78,7 +78,8 @@ def test_the_breaking_record_breaks_the_rule(tmp_path: Path, rule_id: str) -> No
     assert {f for f in found if f[0] == rule_id} == {(rule_id, 2, field)}
     assert {f[0] for f in found} == {rule_id} | also, "exactly the rule (and those it necessarily breaks)"
     assert not any(f[1] == 1 for f in found), "the untouched first record stays clean"
-    assert report.verdict == ("accepted" if V2.rule(rule_id).severity == "warning" and not also else "rejected")
+    severe = any(V2.rule(r).severity != "warning" for r in {rule_id} | also)
+    assert report.verdict == ("rejected" if severe else "accepted")
 
 
 @pytest.mark.parametrize("rule_id", ["V2P-OFFSET-NOT-IN-FORCE", "DIDS00300302", "V2P-TREATMENT-FUNCTION-CODE"])
@@ -159,13 +160,16 @@ def _dated(start: str) -> dict[str, str]:
     day = local_day(moment).isoformat()
     return {
         "request_date": day,
-        "request_time": "",
+        "request_time": "00:00:00",
         "request_received_date": day,
-        "request_received_time": "",
+        "request_received_time": "00:00:00",
         "procedure_start_timestamp": start,
         "procedure_end_timestamp": start,
         "report_issue_timestamp": start,
     }
+
+
+AFTER_PERIOD = ("V2P-END-AFTER-PERIOD", "V2P-REPORT-AFTER-PERIOD")  # the whole timeline sits at the start
 
 
 @pytest.mark.parametrize(
@@ -174,7 +178,7 @@ def _dated(start: str) -> dict[str, str]:
         ("2026-05", "2026-05-01T00:00:00+01:00", set()),
         ("2026-05", "2026-05-31T23:59:59+01:00", set()),
         # 23:30 UTC on 31 May is 00:30 BST on 1 June: outside May on the UK clock.
-        ("2026-05", "2026-05-31T23:30:00Z", {"V2P-OUTSIDE-PERIOD", "V2P-OFFSET-NOT-IN-FORCE"}),
+        ("2026-05", "2026-05-31T23:30:00Z", {"V2P-OUTSIDE-PERIOD", "V2P-OFFSET-NOT-IN-FORCE", *AFTER_PERIOD}),
         # 23:30 UTC on 30 April is 00:30 BST on 1 May: inside May.
         ("2026-05", "2026-04-30T23:30:00Z", {"V2P-OFFSET-NOT-IN-FORCE"}),
         ("2026-04", "2026-03-31T23:59:59+01:00", {"V2P-BEFORE-V2"}),
@@ -182,7 +186,7 @@ def _dated(start: str) -> dict[str, str]:
         # 1 April 2026 00:30 BST written as UTC: still April on the UK clock, so not before v2 (but a Z in BST).
         ("2026-04", "2026-03-31T23:30:00Z", {"V2P-OFFSET-NOT-IN-FORCE"}),
         ("2028-02", "2028-02-29T23:30:00+00:00", set()),  # leap day
-        ("2028-02", "2028-03-01T00:00:00+00:00", {"V2P-OUTSIDE-PERIOD"}),
+        ("2028-02", "2028-03-01T00:00:00+00:00", {"V2P-OUTSIDE-PERIOD", *AFTER_PERIOD}),
         ("2027-02", "2027-02-28T23:59:59+00:00", set()),
     ],
 )
@@ -403,3 +407,63 @@ def test_a_fault_gets_the_same_verdict_rule_and_record_in_csv_and_xml(
         assert written.count(f"<{element}") == 2, f"{element} is left out of the second record"
     assert outcomes["csv"] == outcomes["xml"], why
     assert outcomes["csv"][1:] == (3, wanted), why
+
+
+def test_a_record_with_none_of_the_new_v2_items_is_not_silently_clean(tmp_path: Path) -> None:
+    """An upgraded v1 record (dates without times, no treatment function, end timestamp or evaluation indicator)
+    is accepted with one completeness warning per Required item it leaves blank."""
+    upgraded = {
+        "treatment_function_code": "",
+        "request_time": "",
+        "request_received_time": "",
+        "procedure_end_timestamp": "",
+        "evaluation_indicator": "",
+    }
+    report, found = run(tmp_path, [row(upgraded)])
+    assert found == {
+        ("V2P-TREATMENT-FUNCTION-BLANK", 1, "treatment_function_code"),
+        ("V2P-REQUEST-TIME-BLANK", 1, "request_time"),
+        ("V2P-RECEIVED-TIME-BLANK", 1, "request_received_time"),
+        ("V2P-END-TIMESTAMP-BLANK", 1, "procedure_end_timestamp"),
+        ("V2P-EVALUATION-INDICATOR-BLANK", 1, "evaluation_indicator"),
+    }
+    assert report.verdict == "accepted"
+    # A time is only missing when its date is given: no date, no time, no completeness warning for the time.
+    _, found = run(tmp_path, [row({"request_date": "", "request_time": ""})])
+    assert found == set()
+
+
+@pytest.mark.parametrize(
+    ("report_issue", "late"),
+    [
+        ("2026-05-31T23:59:59+01:00", False),
+        ("2026-05-31T22:59:59-00:00", False),  # the same instant in UTC (offset unknown)
+        ("2026-05-31T23:00:00-00:00", True),  # 00:00 BST on 1 June
+        ("2026-06-01T00:00:00+01:00", True),
+    ],
+)
+def test_timestamps_after_the_reporting_period_are_judged_with_their_offset(
+    tmp_path: Path, report_issue: str, late: bool
+) -> None:
+    """dids-v2.md §4.3: 'take the offset into account ... when testing whether a timestamp falls after the end of the
+    reporting period'. The May 2026 period ends at midnight on the UK clock (23:00 UTC, in BST)."""
+    _, found = run(tmp_path, [row({"report_issue_timestamp": report_issue})])
+    assert found == ({("V2P-REPORT-AFTER-PERIOD", 1, "report_issue_timestamp")} if late else set())
+
+
+@pytest.mark.parametrize(
+    ("category", "start", "expected"),
+    [
+        ("01", "2026-04-20", set()),
+        ("01", "", {("V2P-WAITING-LIST-START-MISSING", 1, "waiting_list_clock_start_date")}),
+        ("02", "2026-04-20", {("V2P-WAITING-LIST-START-UNEXPECTED", 1, "waiting_list_clock_start_date")}),
+        ("", "2026-04-20", {("V2P-WAITING-LIST-START-UNEXPECTED", 1, "waiting_list_clock_start_date")}),
+        ("02", "", set()),
+    ],
+)
+def test_the_waiting_list_clock_start_is_given_if_and_only_if_the_activity_is_waiting_list(
+    tmp_path: Path, category: str, start: str, expected: set[tuple[str, int, str]]
+) -> None:
+    """dids-v2.md §4.6 item 3: 'waiting-list clock start required iff category = Diagnostic Waiting List'."""
+    _, found = run(tmp_path, [row({"activity_category": category, "waiting_list_clock_start_date": start})])
+    assert found == expected
