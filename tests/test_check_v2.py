@@ -467,3 +467,34 @@ def test_the_waiting_list_clock_start_is_given_if_and_only_if_the_activity_is_wa
     """dids-v2.md §4.6 item 3: 'waiting-list clock start required iff category = Diagnostic Waiting List'."""
     _, found = run(tmp_path, [row({"activity_category": category, "waiting_list_clock_start_date": start})])
     assert found == expected
+
+
+# Rules whose only basis is a code list the project assumed: a warning by default (issue 15).
+WEAK_EVIDENCE = {
+    "V2P-SOURCE-SETTING-CODE",  # 08 = screening programme is a provisional value: the real code may be another
+    "V2P-ACTIVITY-CATEGORY",  # only the description "Diagnostic Waiting List" is known, no code value
+    "V2P-TREATMENT-FUNCTION-CODE",  # a 2020 snapshot: codes added since are missing from it
+    "V2P-WAITING-LIST-START-MISSING",  # which category code means waiting-list is assumed
+    "V2P-WAITING-LIST-START-UNEXPECTED",
+}
+
+
+def test_rules_on_an_assumed_code_list_say_so_and_only_warn_by_default() -> None:
+    labelled = {r.id for r in V2.rules if r.evidence == "assumed-code-list"}
+    assert labelled == WEAK_EVIDENCE
+    assert {V2.rule(r).severity for r in WEAK_EVIDENCE} == {"warning"}
+
+
+def test_an_override_file_makes_a_weak_evidence_rule_reject_again(tmp_path: Path) -> None:
+    override = tmp_path / "etos.toml"
+    override.write_text('[[rules]]\nid = "V2P-TREATMENT-FUNCTION-CODE"\nseverity = "record-reject"\n', "utf-8")
+    strict = load_pack("v2", [override])
+    assert strict.rule("V2P-TREATMENT-FUNCTION-CODE").severity == "record-reject"
+    assert strict.rule("V2P-TREATMENT-FUNCTION-CODE").evidence == "assumed-code-list"  # still labelled
+    path = tmp_path / "case.csv"
+    write_records([row(BREAKS["V2P-TREATMENT-FUNCTION-CODE"][0])], path, pack=V2, format="csv")
+    default = check(path, profile="v2", context=CONTEXT, reference=SYNTHETIC)
+    overridden = check(path, profile="v2", context=CONTEXT, reference=SYNTHETIC, overrides=[override])
+    assert [(f.rule, f.severity) for f in default.findings] == [("V2P-TREATMENT-FUNCTION-CODE", "warning")]
+    assert [(f.rule, f.severity) for f in overridden.findings] == [("V2P-TREATMENT-FUNCTION-CODE", "record-reject")]
+    assert (default.verdict, overridden.verdict) == ("accepted", "rejected")

@@ -384,6 +384,7 @@ def _rules(
                 provenance=_provenance(r),
                 needs=tuple(r.get("needs", ())),
                 layout=r.get("layout"),
+                evidence=r.get("evidence"),
             )
         )
     if len({r.id for r in rules}) != len(rules):

@@ -152,6 +152,9 @@ class RuleSpec:
     provenance: Provenance
     needs: tuple[str, ...] = ()
     layout: str | None = None  # file rules: the layout ("csv" or "xml") whose file problems they report
+    # Why the rule's severity is held back: "assumed-code-list" when its only basis is a code list this project
+    # assumed (a warning by default; an override file can make it reject). None: no such weakness recorded.
+    evidence: str | None = None
 
     @property
     def official(self) -> bool:
