@@ -255,7 +255,8 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
     "V2P-DEMOGRAPHICS-PSEUDO-POSTCODE": ({**V2_M_STAR_BLANK, "postcode": "ZZ99 3WZ"}, "postcode", set()),
     "V2P-SOURCE-SETTING-MISSING": ({"patient_source_setting": " "}, "patient_source_setting", set()),
     "V2P-SOURCE-SETTING-CODE": ({"patient_source_setting": "09"}, "patient_source_setting", set()),
-    "V2P-REFERRER-FORMAT": ({"referrer_code": "H123456"}, "referrer_code", set()),
+    # A treatment function with it: a referral by a GP (G...) may leave it blank, one by anyone else may not.
+    "V2P-REFERRER-FORMAT": ({"referrer_code": "H123456", "treatment_function_code": "340"}, "referrer_code", set()),
     "V2P-REFERRING-ORG-KNOWN": ({"referring_org_code": "X9T01"}, "referring_org_code", set()),
     "V2P-REFERRING-ORG-ACTIVE": ({"referring_org_code": "X9R"}, "referring_org_code", set()),
     "V2P-TREATMENT-FUNCTION-FORMAT": ({"treatment_function_code": "34"}, "treatment_function_code", set()),
@@ -526,5 +527,69 @@ V2_LAYOUT_FAULTS: list[tuple[str, dict[str, str], set[tuple[str, str]], str]] = 
         {"accession_number": ""},
         {("V2P-ACCESSION-MISSING", "accession_number")},
         "a mandatory item left out",
+    ),
+]
+
+
+Expected = list[tuple[str, int, str]]
+# v2 cases written from the v2.0 sources (issue 15), each the second record of a file whose first is the canonical
+# one: (name, changes, expected (rule, record, field) findings, what it shows). The accession is ACC0002 unless the
+# changes say otherwise. tests/test_check_v2.py and the corpus (v2-sources cases) both run them.
+DUPLICATE = [("V2P-DUPLICATE-ACTIVITY", 1, "accession_number"), ("V2P-DUPLICATE-ACTIVITY", 2, "accession_number")]
+V2_SOURCE_CASES: list[tuple[str, dict[str, str], Expected, str]] = [
+    (
+        "code-not-yet-valid-nicip",
+        {"coded_procedure_nicip": "XNEWA", "coded_procedure_snomed": ""},
+        [("DIDS00300302", 2, "coded_procedure_nicip")],
+        "a NICIP code valid from 1 August 2026 (synthetic) for a May procedure: the grace follows retirement only",
+    ),
+    (
+        "code-not-yet-valid-snomed",
+        {"coded_procedure_nicip": "", "coded_procedure_snomed": "9999001000102"},
+        [("DIDS00300402", 2, "coded_procedure_snomed")],
+        "a SNOMED CT refset member from 1 August 2026 (synthetic) for a May procedure: not yet valid",
+    ),
+    (
+        "duplicate-start-written-in-utc",
+        {"accession_number": "ACC0001", "procedure_start_timestamp": "2026-05-09T09:30:00Z"},
+        [*DUPLICATE, ("V2P-OFFSET-NOT-IN-FORCE", 2, "procedure_start_timestamp")],
+        "the canonical start (10:30 BST) written as 09:30Z: one instant, so one key (and Z in summer warns)",
+    ),
+    (
+        "duplicate-nicip-alone",
+        {"accession_number": "ACC0001", "coded_procedure_snomed": ""},
+        DUPLICATE,
+        "the same procedure coded as NICIP alone and as NICIP + SNOMED CT: one key",
+    ),
+    ("nhs-number-with-spaces", {"nhs_number": "999 000 0018"}, [], "spaces in the NHS number are removed, as DIDS002"),
+    (
+        "report-after-period-offset-applied",
+        {"report_issue_timestamp": "2026-05-31T23:30:00-00:00"},
+        [("V2P-REPORT-AFTER-PERIOD", 2, "report_issue_timestamp")],
+        "23:30 UTC on 31 May is 00:30 BST on 1 June: after the May period once the offset is applied",
+    ),
+    (
+        "upgraded-without-new-items",
+        {
+            "treatment_function_code": "",
+            "request_time": "",
+            "request_received_time": "",
+            "procedure_end_timestamp": "",
+            "evaluation_indicator": "",
+        },
+        [
+            ("V2P-REQUEST-TIME-BLANK", 2, "request_time"),
+            ("V2P-RECEIVED-TIME-BLANK", 2, "request_received_time"),
+            ("V2P-TREATMENT-FUNCTION-BLANK", 2, "treatment_function_code"),
+            ("V2P-END-TIMESTAMP-BLANK", 2, "procedure_end_timestamp"),
+            ("V2P-EVALUATION-INDICATOR-BLANK", 2, "evaluation_indicator"),
+        ],
+        "a record with none of the Required items new in v2.0 is accepted with a warning for each, not silently",
+    ),
+    (
+        "waiting-list-start-not-waiting-list",
+        {"activity_category": "02", "waiting_list_clock_start_date": "2026-04-20"},
+        [("V2P-WAITING-LIST-START-UNEXPECTED", 2, "waiting_list_clock_start_date")],
+        "a waiting-list clock start for planned activity (codes assumed: a warning)",
     ),
 ]

@@ -19,6 +19,7 @@ from generators.breaks import (
     V2_BREAKS,
     V2_LAYOUT_FAULTS,
     V2_M_STAR_BLANK,
+    V2_SOURCE_CASES,
     V2_VALID_VARIATIONS,
     timeline,
 )
@@ -498,3 +499,14 @@ def test_an_override_file_makes_a_weak_evidence_rule_reject_again(tmp_path: Path
     assert [(f.rule, f.severity) for f in default.findings] == [("V2P-TREATMENT-FUNCTION-CODE", "warning")]
     assert [(f.rule, f.severity) for f in overridden.findings] == [("V2P-TREATMENT-FUNCTION-CODE", "record-reject")]
     assert (default.verdict, overridden.verdict) == ("accepted", "rejected")
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "expected", "why"), V2_SOURCE_CASES, ids=[case[0] for case in V2_SOURCE_CASES]
+)
+@pytest.mark.parametrize("fmt", ["csv", "xml"])
+def test_cases_written_from_the_v2_sources(
+    tmp_path: Path, fmt: str, name: str, changes: dict[str, str], expected: list[tuple[str, int, str]], why: str
+) -> None:
+    _, found = run(tmp_path, [row(), row({"accession_number": "ACC0002", **changes})], fmt)
+    assert found == set(expected), why
