@@ -255,7 +255,8 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
     "V2P-DEMOGRAPHICS-PSEUDO-POSTCODE": ({**V2_M_STAR_BLANK, "postcode": "ZZ99 3WZ"}, "postcode", set()),
     "V2P-SOURCE-SETTING-MISSING": ({"patient_source_setting": " "}, "patient_source_setting", set()),
     "V2P-SOURCE-SETTING-CODE": ({"patient_source_setting": "09"}, "patient_source_setting", set()),
-    "V2P-REFERRER-FORMAT": ({"referrer_code": "H123456"}, "referrer_code", set()),
+    # A treatment function with it: a referral by a GP (G...) may leave it blank, one by anyone else may not.
+    "V2P-REFERRER-FORMAT": ({"referrer_code": "H123456", "treatment_function_code": "340"}, "referrer_code", set()),
     "V2P-REFERRING-ORG-KNOWN": ({"referring_org_code": "X9T01"}, "referring_org_code", set()),
     "V2P-REFERRING-ORG-ACTIVE": ({"referring_org_code": "X9R"}, "referring_org_code", set()),
     "V2P-TREATMENT-FUNCTION-FORMAT": ({"treatment_function_code": "34"}, "treatment_function_code", set()),
@@ -357,11 +358,15 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
         "report_issue_timestamp",
         set(),
     ),
-    "V2P-REPORT-LATE": ({"report_issue_timestamp": "2026-06-10T08:00:00+01:00"}, "report_issue_timestamp", set()),
+    "V2P-REPORT-LATE": (
+        {"report_issue_timestamp": "2026-06-10T08:00:00+01:00"},
+        "report_issue_timestamp",
+        {"V2P-REPORT-AFTER-PERIOD"},
+    ),
     "V2P-AFTER-SUBMISSION": (
         timeline("2026-05-31T10:30:00+01:00", "2026-05-31T10:35:00+01:00", "2026-06-10T09:30:00+01:00"),
         "report_issue_timestamp",
-        set(),
+        {"V2P-REPORT-AFTER-PERIOD"},
     ),
     "V2P-EVALUATION-INDICATOR": ({"evaluation_indicator": "X"}, "evaluation_indicator", set()),
     "V2P-SITE-MISSING": ({"site_code": ""}, "site_code", set()),
@@ -380,8 +385,35 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
     "V2P-OUTSIDE-PERIOD": (
         timeline("2026-06-01T00:30:00+01:00", "2026-06-01T00:40:00+01:00", "2026-06-01T14:00:00+01:00"),
         "procedure_start_timestamp",
+        {"V2P-END-AFTER-PERIOD", "V2P-REPORT-AFTER-PERIOD"},
+    ),
+    # A procedure late on the period's last day that ends after midnight (tests/test_check_v2.py shows the offset
+    # applied at the period's end, dids-v2.md §4.3).
+    "V2P-END-AFTER-PERIOD": (
+        timeline("2026-05-31T23:40:00+01:00", "2026-06-01T00:10:00+01:00", "2026-06-01T09:00:00+01:00"),
+        "procedure_end_timestamp",
+        {"V2P-REPORT-AFTER-PERIOD"},
+    ),
+    "V2P-REPORT-AFTER-PERIOD": (
+        {"report_issue_timestamp": "2026-06-01T09:00:00+01:00"},
+        "report_issue_timestamp",
         set(),
     ),
+    "V2P-WAITING-LIST-START-UNEXPECTED": (
+        {"activity_category": "02", "waiting_list_clock_start_date": "2026-04-20"},
+        "waiting_list_clock_start_date",
+        set(),
+    ),
+    # Completeness: a Required (R) item new in v2.0 left blank (an upgraded v1 file has none of them).
+    "V2P-TREATMENT-FUNCTION-BLANK": (
+        {"treatment_function_code": "", "referrer_code": "C1234567"},  # a GP's referral (G...) is exempt
+        "treatment_function_code",
+        set(),
+    ),
+    "V2P-REQUEST-TIME-BLANK": ({"request_time": ""}, "request_time", set()),
+    "V2P-RECEIVED-TIME-BLANK": ({"request_received_time": ""}, "request_received_time", set()),
+    "V2P-END-TIMESTAMP-BLANK": ({"procedure_end_timestamp": ""}, "procedure_end_timestamp", set()),
+    "V2P-EVALUATION-INDICATOR-BLANK": ({"evaluation_indicator": ""}, "evaluation_indicator", set()),
 }
 
 
@@ -390,9 +422,11 @@ V2_BREAKS: dict[str, tuple[dict[str, str], str, set[str]]] = {
 V2_VALID_VARIATIONS: list[tuple[str, dict[str, str], str]] = [
     ("screening-referral", {"patient_source_setting": "08"}, "source setting 08, screening programme (new in v2.0)"),
     ("stated-gender-x", {"person_stated_gender_code": "X"}, "stated gender X, not known (v1 used 0)"),
-    ("no-treatment-function", {"treatment_function_code": ""}, "treatment function is R: it may be blank"),
-    ("dates-without-times", {"request_time": "", "request_received_time": ""}, "dates alone still order the timeline"),
-    ("no-end-timestamp", {"procedure_end_timestamp": ""}, "the end timestamp may be blank"),
+    (
+        "gp-referral-no-treatment-function",
+        {"patient_source_setting": "04", "referrer_code": "G1234567", "treatment_function_code": ""},
+        "a general practitioner's referral has no hospital treatment function: blank without a warning (assumed)",
+    ),
     (
         "evaluated-by-referrer",
         {"report_issue_timestamp": "", "evaluation_indicator": "Y"},
@@ -429,5 +463,133 @@ V2_VALID_VARIATIONS: list[tuple[str, dict[str, str], str]] = [
         "chest-and-abdomen-same-accession",
         {"accession_number": "ACC0001", "coded_procedure_nicip": "", "coded_procedure_snomed": "418891003"},
         "another coded procedure under the same accession and start: every activity, not the most complex",
+    ),
+]
+
+
+# Faults a hand-written v2 file may carry, each judged by the same record rule in CSV and XML (layout parity: the
+# XML schema checks structure only, so no value makes it reject the whole file). (name, changes to the canonical
+# record, the (rule, field) findings expected on it, what it shows).
+V2_LAYOUT_FAULTS: list[tuple[str, dict[str, str], set[tuple[str, str]], str]] = [
+    (
+        "no-referrer-code",
+        {"referrer_code": ""},
+        set(),
+        "REFERRER CODE is R: blank, or its element left out, is accepted",
+    ),
+    (
+        "no-referring-org",
+        {"referring_org_code": ""},
+        set(),
+        "REFERRING ORGANISATION CODE is R: blank, or its element left out, is accepted",
+    ),
+    (
+        "local-code-seven-characters",
+        {"coded_procedure_nicip": "LOCAL12"},
+        {("V2P-NICIP-FORMAT", "coded_procedure_nicip"), ("DIDS00300302", "coded_procedure_nicip")},
+        "a local code longer than six characters is a bad NICIP code, not a bad file",
+    ),
+    (
+        "no-coded-procedure",
+        {"coded_procedure_nicip": "", "coded_procedure_snomed": ""},
+        {("V2P-CODED-PROCEDURE-MISSING", "coded_procedure_nicip")},
+        "a procedure with no code rejects the record, not the file",
+    ),
+    ("ethnic-three-characters", {"ethnic_category": "AAA"}, {("V2P-ETHNIC-CATEGORY", "ethnic_category")}, "too long"),
+    ("site-three-characters", {"site_code": "X9T"}, {("V2P-SITE-FORMAT", "site_code")}, "site code too short"),
+    (
+        "gp-practice-two-characters",
+        {"gp_practice_code": "X9"},
+        {("V2P-GP-PRACTICE-KNOWN", "gp_practice_code")},
+        "GP practice code too short",
+    ),
+    (
+        "report-with-milliseconds",
+        {"report_issue_timestamp": "2026-05-10T14:00:00.000+01:00"},
+        {("V2P-REPORT-TIMESTAMP-FORMAT", "report_issue_timestamp")},
+        "a timestamp longer than 25 characters",
+    ),
+    (
+        "no-source-setting",
+        {"patient_source_setting": ""},
+        {("V2P-SOURCE-SETTING-MISSING", "patient_source_setting")},
+        "a mandatory item left out",
+    ),
+    (
+        "no-start",
+        {"procedure_start_timestamp": ""},
+        {("V2P-START-MISSING", "procedure_start_timestamp")},
+        "a mandatory item left out",
+    ),
+    ("no-site", {"site_code": ""}, {("V2P-SITE-MISSING", "site_code")}, "a mandatory item left out"),
+    (
+        "no-accession",
+        {"accession_number": ""},
+        {("V2P-ACCESSION-MISSING", "accession_number")},
+        "a mandatory item left out",
+    ),
+]
+
+
+Expected = list[tuple[str, int, str]]
+# v2 cases written from the v2.0 sources (issue 15), each the second record of a file whose first is the canonical
+# one: (name, changes, expected (rule, record, field) findings, what it shows). The accession is ACC0002 unless the
+# changes say otherwise. tests/test_check_v2.py and the corpus (v2-sources cases) both run them.
+DUPLICATE = [("V2P-DUPLICATE-ACTIVITY", 1, "accession_number"), ("V2P-DUPLICATE-ACTIVITY", 2, "accession_number")]
+V2_SOURCE_CASES: list[tuple[str, dict[str, str], Expected, str]] = [
+    (
+        "code-not-yet-valid-nicip",
+        {"coded_procedure_nicip": "XNEWA", "coded_procedure_snomed": ""},
+        [("DIDS00300302", 2, "coded_procedure_nicip")],
+        "a NICIP code valid from 1 August 2026 (synthetic) for a May procedure: the grace follows retirement only",
+    ),
+    (
+        "code-not-yet-valid-snomed",
+        {"coded_procedure_nicip": "", "coded_procedure_snomed": "9999001000102"},
+        [("DIDS00300402", 2, "coded_procedure_snomed")],
+        "a SNOMED CT refset member from 1 August 2026 (synthetic) for a May procedure: not yet valid",
+    ),
+    (
+        "duplicate-start-written-in-utc",
+        {"accession_number": "ACC0001", "procedure_start_timestamp": "2026-05-09T09:30:00Z"},
+        [*DUPLICATE, ("V2P-OFFSET-NOT-IN-FORCE", 2, "procedure_start_timestamp")],
+        "the canonical start (10:30 BST) written as 09:30Z: one instant, so one key (and Z in summer warns)",
+    ),
+    (
+        "duplicate-nicip-alone",
+        {"accession_number": "ACC0001", "coded_procedure_snomed": ""},
+        DUPLICATE,
+        "the same procedure coded as NICIP alone and as NICIP + SNOMED CT: one key",
+    ),
+    ("nhs-number-with-spaces", {"nhs_number": "999 000 0018"}, [], "spaces in the NHS number are removed, as DIDS002"),
+    (
+        "report-after-period-offset-applied",
+        {"report_issue_timestamp": "2026-05-31T23:30:00-00:00"},
+        [("V2P-REPORT-AFTER-PERIOD", 2, "report_issue_timestamp")],
+        "23:30 UTC on 31 May is 00:30 BST on 1 June: after the May period once the offset is applied",
+    ),
+    (
+        "upgraded-without-new-items",
+        {
+            "treatment_function_code": "",
+            "request_time": "",
+            "request_received_time": "",
+            "procedure_end_timestamp": "",
+            "evaluation_indicator": "",
+        },
+        [
+            ("V2P-REQUEST-TIME-BLANK", 2, "request_time"),
+            ("V2P-RECEIVED-TIME-BLANK", 2, "request_received_time"),
+            ("V2P-TREATMENT-FUNCTION-BLANK", 2, "treatment_function_code"),
+            ("V2P-END-TIMESTAMP-BLANK", 2, "procedure_end_timestamp"),
+            ("V2P-EVALUATION-INDICATOR-BLANK", 2, "evaluation_indicator"),
+        ],
+        "a record with none of the Required items new in v2.0 is accepted with a warning for each, not silently",
+    ),
+    (
+        "waiting-list-start-not-waiting-list",
+        {"activity_category": "02", "waiting_list_clock_start_date": "2026-04-20"},
+        [("V2P-WAITING-LIST-START-UNEXPECTED", 2, "waiting_list_clock_start_date")],
+        "a waiting-list clock start for planned activity (codes assumed: a warning)",
     ),
 ]

@@ -33,7 +33,7 @@ from conformance.calendar import months_between
 from conformance.files import OutputSet
 from conformance.formats import write_records
 from conformance.spec import PROFILES, Pack, load_pack
-from generators.breaks import V1_BASE, V2_BASE, V2_VALID_VARIATIONS
+from generators.breaks import V1_BASE, V2_BASE, V2_LAYOUT_FAULTS, V2_SOURCE_CASES, V2_VALID_VARIATIONS
 from generators.generate import generate
 from generators.mutations import (
     BASE_PERIODS,
@@ -78,6 +78,7 @@ HEADER_ROW_FINDINGS: list[tuple[str, int | None, str | None]] = [
         ("DIDS059", "imaging_code_snomed"),
     )
 ]
+END_BLANK = ("V2P-END-TIMESTAMP-BLANK", 1, "procedure_end_timestamp")  # v2 cases that leave the end out
 
 
 @dataclass
@@ -303,6 +304,7 @@ class Builder:
         """The v2.0 readiness cases: submission rules, valid variations, clock changes, the v2 start, windows."""
         self._v2_submission_breaks()
         self._v2_valid_variations()
+        self._v2_from_the_sources()
         self._v2_clock_changes()
         self._v2_start_edges()
         self._v2_windows()
@@ -348,6 +350,28 @@ class Builder:
                 tags=["v2-readiness", "bst"],
             )
 
+    def _v2_from_the_sources(self) -> None:
+        """Cases written from the v2.0 sources (issue 15), and the layout-parity faults: each the second record
+        after the canonical one, with the same expected findings in CSV and XML."""
+        may = BASE_PERIODS["v2"]
+        parity = [
+            (f"parity-{n}", c, [(r, 2, f) for r, f in sorted(e)], f"layout parity, {n}: {why}")
+            for n, c, e, why in V2_LAYOUT_FAULTS
+        ]
+        for name, changes, expected, why in [*V2_SOURCE_CASES, *parity]:
+            for fmt in FORMATS:
+                rows = [self.base_row(may), self.base_row(may, {"accession_number": "ACC0002", **changes})]
+                self.add_rows(
+                    f"{name}-{fmt}",
+                    fmt,
+                    why,
+                    rows,
+                    context=self.context(may),
+                    expected=expected,
+                    origin="generators/breaks.py V2_BASE with V2_SOURCE_CASES or V2_LAYOUT_FAULTS",
+                    tags=["v2-sources", "parity" if name.startswith("parity-") else "v2-readiness"],
+                )
+
     def _v2_clock_changes(self) -> None:
         clock = {
             "bst-repeated-hour-first": "2026-10-25T01:30:00+01:00",
@@ -371,10 +395,11 @@ class Builder:
             self.add_rows(
                 f"pass-{name}-csv",
                 "csv",
-                f"accepted: a procedure starting at {start}, a wall time the UK clock change makes special",
+                f"accepted: a procedure starting at {start}, a wall time the UK clock change makes special "
+                "(no end timestamp: a completeness warning)",
                 [row],
                 context=self.context(period),
-                expected=[],
+                expected=[("V2P-END-TIMESTAMP-BLANK", 1, "procedure_end_timestamp")],
                 origin="generators/breaks.py V2_BASE with its timeline on a clock-change day",
                 tags=["v2-readiness", "bst"],
             )
@@ -384,10 +409,10 @@ class Builder:
         april = self.pack.activity_from
         assert april is not None  # the v2 pack says when v2.0 activity starts
         edges: dict[str, tuple[str, list[tuple[str, int | None, str | None]]]] = {
-            "activity-first-minute-of-v2": ("2026-04-01T00:00:00+01:00", []),
+            "activity-first-minute-of-v2": ("2026-04-01T00:00:00+01:00", [END_BLANK]),
             "activity-last-minute-before-v2": (
                 "2026-03-31T23:59:00+01:00",
-                [("V2P-BEFORE-V2", 1, "procedure_start_timestamp")],
+                [("V2P-BEFORE-V2", 1, "procedure_start_timestamp"), END_BLANK],
             ),
         }
         for name, (start, expected) in edges.items():

@@ -6,7 +6,7 @@ valid DIDS that a checker cannot reject (a provider defaulting every source sett
 codes): they exist so that data-quality tools (`dids stats`) can be tested against known answers.
 
   source-setting-other   every patient source setting sent as 07 "Other" (a RIS default never changed)
-  request-equals-test    request and received dates always the procedure's date (times left blank)
+  request-equals-test    request and received dates always the procedure's date (times left blank: v2 warns)
   missing-report-dates   no report issue date or timestamp at all
   missing-gender-site    site X9T02 sends no gender
   duplicated-activity    about 1 record in 200 sent twice (the next record is replaced by its copy)
@@ -110,6 +110,11 @@ class Applied:
             ]
             entry["records"] = [list(p) for p in pairs]
             entry["expected"] = [(rule, n, "accession_number") for pair in pairs for n in pair]
+        elif self.name == "request-equals-test" and self.version == "v2":
+            # Every record keeps its dates and loses its times: v2's completeness warnings, one per time.
+            numbers = [b.first_record + i for b in self.blocks for i in range(b.records)]
+            entry["records"] = len(numbers)
+            entry["expected"] = [(rule, n, item) for n in numbers for rule, item in TIMES_LEFT_BLANK]
         elif self.name == "missing-gender-site":
             site = pack.index["site_code"]
             entry["records"] = sum(1 for row in source.each() if row[site] == SITE_WITHOUT_GENDER)
@@ -119,6 +124,7 @@ class Applied:
         return entry
 
 
+TIMES_LEFT_BLANK = (("V2P-REQUEST-TIME-BLANK", "request_time"), ("V2P-RECEIVED-TIME-BLANK", "request_received_time"))
 SCENARIOS = (
     "source-setting-other",
     "request-equals-test",

@@ -361,6 +361,10 @@ class Service:
         report = None
         if evaluation == "N" and random_() < self._report_share:
             report = last_end + HOUR * (int(random_() * 9) if emergency else 1 + int(random_() * 120))
+            if self.profile == "v2" and report >= period_end:
+                # A month's v2 file is clean: a report due after the period is folded back inside it (v2 warns
+                # on timestamps after the reporting period, V2P-REPORT-AFTER-PERIOD).
+                report = last_end + (report - last_end) % (period_end - last_end)
         referrer, referring_org, tfc = self._referral(setting, patient, emergency)
         waiting = None
         if setting in ("03", "04") and random_() < 0.3:
@@ -415,6 +419,8 @@ class Service:
                 # the month belong to the next reporting period's file.
                 break
             end = at + 60 * (1 + int(random_() * 2 * TYPICAL_MINUTES[procedure.modality]))
+            if self.profile == "v2":
+                end = min(end, period_end - 1)  # ends inside the reporting period (V2P-END-AFTER-PERIOD)
             if nicip_used:  # with the mapped SNOMED CT code too, half the time (assumed)
                 activities.append(
                     Activity(procedure, at, end, procedure.nicip, procedure.snomed if random_() < 0.5 else "")

@@ -163,6 +163,8 @@ def test_v2_without_a_period_lists_the_window_rules_as_not_evaluated(tmp_path: P
     assert code == 0
     assert {n["rule"] for n in json.loads(out)["not_evaluated"]} == {
         "V2P-OUTSIDE-PERIOD",
+        "V2P-END-AFTER-PERIOD",
+        "V2P-REPORT-AFTER-PERIOD",
         "V2P-PERIOD-BEFORE-V2",
         "V2P-WINDOW-NOT-OPEN",
         "V2P-WINDOW-CLOSED",

@@ -14,6 +14,7 @@ from lxml import etree
 from conformance.certify import load_corpus
 from conformance.identifiers import is_valid_nhs_number
 from conformance.spec import PROFILES, load_pack
+from generators.breaks import V2_LAYOUT_FAULTS, V2_SOURCE_CASES
 from generators.corpus import build_corpus
 from generators.mutations import operators
 
@@ -110,5 +111,10 @@ def test_v2_readiness_points_are_covered() -> None:
     assert {"v2-readiness", "bst", "window", "v2-start", "unreadable", "mixed", "clean"} <= tags
     ids = {case.id for case in load_corpus(CORPUS, "v2").cases}
     assert {"pass-screening-referral-csv", "window-3-months-closed-csv", "activity-last-minute-before-v2-csv"} <= ids
+    # Issue 15: cases written from the v2.0 sources, and one layout-parity case per fault in both layouts.
+    assert {"v2-sources", "parity"} <= tags
+    for fmt in ("csv", "xml"):
+        assert {f"{name}-{fmt}" for name, *_ in V2_SOURCE_CASES} <= ids
+        assert {f"parity-{name}-{fmt}" for name, *_ in V2_LAYOUT_FAULTS} <= ids
     manifest = json.loads((CORPUS / "v1-dsp" / "manifest.json").read_text(encoding="utf-8"))
     assert any("local-codes" in case["tags"] for case in manifest["cases"])

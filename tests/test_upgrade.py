@@ -125,8 +125,26 @@ def test_generated_v1_files_upgrade_to_clean_v2_deterministically(
             outputs.append((output.read_bytes(), account.read_bytes()))
         assert outputs[0] == outputs[1], "upgrading is deterministic"
         assert summary.check is not None and summary.records == len(submission.rows)
-        assert summary.check.findings == [], [(f.rule, f.record) for f in summary.check.findings]
+        # Clean but for v2.0's completeness warnings (issue 15): no v1 value gives the end timestamp or the
+        # evaluation indicator, so every record says so; times and treatment function where v1 cannot give them.
+        found = {(f.rule, f.record) for f in summary.check.findings}
+        assert {rule for rule, _ in found} <= UPGRADE_CANNOT_SUPPLY | V1_REPORTS_AFTER_THE_MONTH, found
+        assert all(f.severity == "warning" for f in summary.check.findings)
+        for rule in ("V2P-END-TIMESTAMP-BLANK", "V2P-EVALUATION-INDICATOR-BLANK"):
+            assert {n for r, n in found if r == rule} == set(range(1, summary.records + 1)), rule
+        assert summary.check.verdict == "accepted"
         v1_values_are_kept_or_listed(source, output, account)
+
+
+UPGRADE_CANNOT_SUPPLY = {
+    "V2P-TREATMENT-FUNCTION-BLANK",
+    "V2P-REQUEST-TIME-BLANK",
+    "V2P-RECEIVED-TIME-BLANK",
+    "V2P-END-TIMESTAMP-BLANK",
+    "V2P-EVALUATION-INDICATOR-BLANK",
+}
+# A v1 extract may hold reports issued after the month of the tests: a warning in v2's reporting period.
+V1_REPORTS_AFTER_THE_MONTH = {"V2P-REPORT-AFTER-PERIOD"}
 
 
 # Peer inputs that do not upgrade cleanly, and why: every row of 00016 has the wrong field count (nothing read,

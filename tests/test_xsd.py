@@ -87,8 +87,21 @@ def test_v2_schema_validates_what_the_v2_writer_writes(tmp_path: Path) -> None:
     document = path.read_bytes()
     assert xml_schema(pack).validate(etree.fromstring(document))
     assert xmlschema.XMLSchema10(xsd_text(pack)).is_valid(document.decode())
-    # Without a coded procedure the activity breaks the schema's NICIP-and/or-SNOMED choice, in both validators.
+    # Without a coded procedure the schema still accepts it, in both validators: V2P-CODED-PROCEDURE-MISSING judges
+    # the record, as in CSV (layout parity). An element no DIDS schema has still breaks the structure in both.
     values[pack.index["coded_procedure_nicip"]] = ""
     write_records([values], path, pack=pack, format="xml")
-    assert not xml_schema(pack).validate(etree.parse(str(path)))
-    assert not xmlschema.XMLSchema10(xsd_text(pack)).is_valid(path.read_text())
+    assert xml_schema(pack).validate(etree.parse(str(path)))
+    assert xmlschema.XMLSchema10(xsd_text(pack)).is_valid(path.read_text())
+    text = path.read_text().replace("</ImagingActivity>", "<NotADidsElement/></ImagingActivity>")
+    assert not xml_schema(pack).validate(etree.fromstring(text.encode()))
+    assert not xmlschema.XMLSchema10(xsd_text(pack)).is_valid(text)
+
+
+def test_the_v2_schema_checks_structure_only() -> None:
+    """Layout parity: no v2 item element is required and none carries a facet, so a value fault is never a
+    whole-file XML reject where CSV judges it record by record (tests/test_check_v2.py has the fault table)."""
+    schema = xsd_text(load_pack("v2"))
+    for facet in ("minLength", "maxLength", "pattern", "enumeration", "xs:choice"):
+        assert facet not in schema, facet
+    assert all(item.xml.min_occurs == 0 for item in load_pack("v2").items)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from hashlib import blake2b
 from operator import itemgetter
 from pathlib import Path
 
+from conformance.calendar import parse_timestamp
 from conformance.check._context import SubmissionContext, make_context
 from conformance.check._model import Finding, NotEvaluated, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
@@ -425,6 +427,33 @@ def _group_by_items(record_rules: list[tuple[RuleSpec, RuleFn]], pack: Pack) -> 
     return [RuleGroup(positions, rules) for positions, rules in by_items.items()]
 
 
+def _instant_text(value: str) -> str:
+    """A timestamp as the UTC instant it names, so that `Z`, `+00:00` and the BST form of one moment are one key;
+    a value that is not a DIDS timestamp stays as written (its format rule reports it)."""
+    moment = parse_timestamp(value)
+    return value if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _key_reader(pack: Pack) -> Callable[[list[str]], tuple[str, ...]]:
+    """The values of a record's uniqueness key, with the pack's fallbacks and instants applied."""
+    unique = pack.uniqueness
+    positions = [pack.index[i] for i in unique.key]
+    if not unique.fallback and not unique.instants:
+        return itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
+    stand_in = {pack.index[item]: pack.index[other] for item, other in unique.fallback}
+    instants = {pack.index[i] for i in unique.instants}
+    steps = [(p, stand_in.get(p), p in instants) for p in positions]
+
+    def read(v: list[str]) -> tuple[str, ...]:
+        out = []
+        for position, other, instant in steps:
+            value = v[position] or (v[other] if other is not None else "")
+            out.append(_instant_text(value) if instant else value)
+        return tuple(out)
+
+    return read
+
+
 class UniqueKey:
     """Flags every record whose key (the pack's [uniqueness] key, e.g. accession number and site) another record
     in the file shares; a record whose first rule item (the accession number) is blank is skipped: that is the
@@ -438,14 +467,11 @@ class UniqueKey:
     """
 
     def __init__(self, spec: RuleSpec, pack: Pack, report: Report, as_dsp: bool = False) -> None:
-        positions = [pack.index[i] for i in pack.uniqueness.key]
+        self.key = _key_reader(pack)
         # The DSP partitions by the exact values (letter case counts) and leaves out a record only when a key value
         # is null (an empty field): a value of spaces, trimmed to "", still takes part.
         self.as_dsp = as_dsp
-        self.positions = positions
-        self.key: Callable[[list[str]], tuple[str, ...]] = (
-            itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
-        )
+        self.positions = [pack.index[i] for i in pack.uniqueness.key]
         self.field = spec.items[0]
         self.at = pack.index[self.field]
         self.spec = spec

@@ -34,9 +34,13 @@ from conformance.check._factories import (
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.identifiers import is_valid_nhs_number, is_well_formed_concept_id
 
-GRACE_DAYS = v1.GRACE_DAYS_V1  # NICIP and SNOMED CT: valid up to 183 days after inactivation (dids-v2.md §4.1)
+# NICIP and SNOMED CT: valid up to 183 days after inactivation, never before the validity starts (dids-v2.md §4.1;
+# v1's grace ran either side of the test date).
+GRACE_DAYS = v1.GRACE_DAYS_V1
+NHS_NUMBER_SEPARATORS = re.compile(r"[ \t\n\x0b\f\r-]")
 NICIP_FORMAT = re.compile(r"^[A-Za-z0-9]{1,6}$")
 TREATMENT_FUNCTION_FORMAT = re.compile(r"^[0-9]{3}$")
+GP_REFERRER = re.compile(r"^G[0-9]{7}$")  # a General Medical Practitioner's code, G9999998 (not known) included
 # The timestamp shape with any offset, to tell "wrong offset" from "not a timestamp" in messages.
 ANY_OFFSET = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2}|Z)$")
 TIMESTAMPS = ("procedure_start_timestamp", "procedure_end_timestamp", "report_issue_timestamp")
@@ -210,18 +214,29 @@ def time_without_date(s: Setup) -> RuleFn:
 # ----- patient ---------------------------------------------------------------------------------------------------
 
 
+def nhs_digits(value: str) -> str:
+    """The NHS number as v1's DIDS002 judges it: spaces and hyphens removed (dids-v2.md §4.5; the DSP's cleanse
+    removes ASCII whitespace and hyphens)."""
+    return NHS_NUMBER_SEPARATORS.sub("", value)
+
+
 def nhs_number_format(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
-    return lambda r: Hit("nhs_number", r.v[i]) if r.v[i] and not (len(r.v[i]) == 10 and r.v[i].isdigit()) else None
+
+    def check(r: Row) -> Hit | None:
+        digits = nhs_digits(r.v[i])
+        return Hit("nhs_number", r.v[i]) if r.v[i] and not (len(digits) == 10 and digits.isdigit()) else None
+
+    return check
 
 
 def nhs_number_check_digit(s: Setup) -> RuleFn:
     i = s.pos("nhs_number")
 
     def check(r: Row) -> Hit | None:
-        value = r.v[i]
-        if len(value) == 10 and value.isdigit() and not is_valid_nhs_number(value):
-            return Hit("nhs_number", value)
+        digits = nhs_digits(r.v[i])
+        if len(digits) == 10 and digits.isdigit() and not is_valid_nhs_number(digits):
+            return Hit("nhs_number", r.v[i])
         return None
 
     return check
@@ -247,6 +262,31 @@ def treatment_function_code(s: Setup) -> RuleFn:
         return None  # blank, or badly formed (the format rule says so)
 
     return check
+
+
+def treatment_function_blank(s: Setup) -> RuleFn:
+    """Completeness: the item is R, but a general practitioner's referral comes from no hospital treatment
+    function, so its blank is not a gap (assumed; the generator models GP referrals so)."""
+    i, referrer = s.pos("treatment_function_code"), s.pos("referrer_code")
+    item = "treatment_function_code"
+    return lambda r: Hit(item, r.v[i]) if not r.v[i] and not GP_REFERRER.match(r.v[referrer]) else None
+
+
+def time_blank(time_item: str, date_item: str) -> Factory:
+    """Completeness: the time is R, and missing when its date is given (with no date there is nothing to time)."""
+
+    def factory(s: Setup) -> RuleFn:
+        t, d = s.pos(time_item), s.pos(date_item)
+        return lambda r: Hit(time_item, r.v[t]) if r.v[d] and not r.v[t] else None
+
+    return factory
+
+
+def waiting_list_start_unexpected(s: Setup) -> RuleFn:
+    category, start = s.pos("activity_category"), s.pos("waiting_list_clock_start_date")
+    waiting = {v.code for v in s.pack.codelists["activity_category"].tagged("waiting-list")}
+    item = "waiting_list_clock_start_date"
+    return lambda r: Hit(item, r.v[start]) if r.v[start] and r.v[category] not in waiting else None
 
 
 def waiting_list_start_missing(s: Setup) -> RuleFn:
@@ -288,8 +328,8 @@ def reference_day(s: Setup) -> Callable[[Row], date | None]:
 
 
 def code_validity_v2(s: Setup, item: str, table: str) -> Callable[[Row], str | None]:
-    """None when the item's code is valid (known and active, or inactive for at most GRACE_DAYS on the reference
-    day), else why not. A blank item gives None: missing codes are another rule's business."""
+    """None when the item's code is valid (known and active on the reference day, or retired at most GRACE_DAYS
+    before it), else why not. A blank item gives None: missing codes are another rule's business."""
     i = s.pos(item)
     codes = getattr(s.reference, table) or {}
     on = reference_day(s)
@@ -302,8 +342,12 @@ def code_validity_v2(s: Setup, item: str, table: str) -> Callable[[Row], str | N
         if period is None:
             return "not in the reference data (a local code?)"
         day = on(r)
-        if day is not None and period.days_outside(day) > GRACE_DAYS:
-            return f"not active on {day.isoformat()} (nor within {GRACE_DAYS} days)"
+        if day is None:
+            return None
+        if period.start is not None and day < period.start:
+            return f"not valid until {period.start.isoformat()}, after {day.isoformat()}"
+        if period.end is not None and (day - period.end).days > GRACE_DAYS:
+            return f"retired on {period.end.isoformat()}, more than {GRACE_DAYS} days before {day.isoformat()}"
         return None
 
     return why
@@ -377,6 +421,27 @@ def outside_period(s: Setup) -> RuleFn:
     return check
 
 
+def after_period(item: str) -> Factory:
+    """The timestamp, offset applied, is at or after midnight that ends the reporting period on the UK clock
+    (dids-v2.md §4.3)."""
+
+    def factory(s: Setup) -> RuleFn:
+        i, read = s.pos(item), timestamp_moment(s, item)
+        period = s.context.period
+        assert period is not None  # the catalogue says the rule needs the period; the engine sees to it
+        ends = datetime.combine(month_end(period) + timedelta(days=1), time(0), LONDON)
+
+        def check(r: Row) -> Hit | None:
+            moment = read(r)
+            if moment is None or moment.instant is None or moment.instant < ends:
+                return None
+            return Hit(item, r.v[i], f"the {period:%Y-%m} period ended at {ends.isoformat()}")
+
+        return check
+
+    return factory
+
+
 def period_before_v2(s: Setup) -> str | None:
     period = s.context.period
     first = activity_from(s).replace(day=1)
@@ -433,12 +498,15 @@ RULES_V2: dict[str, Factory] = {
     ),
     "V2P-TREATMENT-FUNCTION-FORMAT": treatment_function_format,
     "V2P-TREATMENT-FUNCTION-CODE": treatment_function_code,
+    "V2P-TREATMENT-FUNCTION-BLANK": treatment_function_blank,
     "V2P-REQUEST-DATE-FORMAT": date_format("request_date"),
     "V2P-REQUEST-DATE-FLOOR": not_before("request_date", v1.FLOOR_1970),
     "V2P-REQUEST-TIME-FORMAT": time_format("request_time"),
+    "V2P-REQUEST-TIME-BLANK": time_blank("request_time", "request_date"),
     "V2P-RECEIVED-DATE-FORMAT": date_format("request_received_date"),
     "V2P-RECEIVED-DATE-FLOOR": not_before("request_received_date", v1.FLOOR_1970),
     "V2P-RECEIVED-TIME-FORMAT": time_format("request_received_time"),
+    "V2P-RECEIVED-TIME-BLANK": time_blank("request_received_time", "request_received_date"),
     "V2P-TIME-WITHOUT-DATE": time_without_date,
     "V2P-RECEIVED-BEFORE-BIRTH": order(
         "person_birth_date", "request_received_date", v1.six_months_on, field="request_received_date"
@@ -449,6 +517,7 @@ RULES_V2: dict[str, Factory] = {
     ),
     "V2P-ACTIVITY-CATEGORY": in_codes("activity_category"),
     "V2P-WAITING-LIST-START-MISSING": waiting_list_start_missing,
+    "V2P-WAITING-LIST-START-UNEXPECTED": waiting_list_start_unexpected,
     "V2P-WAITING-LIST-START-FORMAT": date_format("waiting_list_clock_start_date"),
     "V2P-WAITING-LIST-START-AFTER-PROCEDURE": order("waiting_list_clock_start_date", "procedure_start_timestamp"),
     "V2P-CODED-PROCEDURE-MISSING": coded_procedure_missing,
@@ -460,6 +529,7 @@ RULES_V2: dict[str, Factory] = {
     "V2P-START-MISSING": blank("procedure_start_timestamp"),
     "V2P-START-TIMESTAMP-FORMAT": timestamp_format("procedure_start_timestamp"),
     "V2P-END-TIMESTAMP-FORMAT": timestamp_format("procedure_end_timestamp"),
+    "V2P-END-TIMESTAMP-BLANK": blank("procedure_end_timestamp"),
     "V2P-REPORT-TIMESTAMP-FORMAT": timestamp_format("report_issue_timestamp"),
     "V2P-OFFSET-NOT-IN-FORCE": offset_in_force,
     "V2P-RECEIVED-BEFORE-REQUEST": not_before_nearest("request_received_date", "request_date"),
@@ -472,7 +542,10 @@ RULES_V2: dict[str, Factory] = {
     ),
     "V2P-REPORT-LATE": order("report_issue_timestamp", "procedure_start_timestamp", v1.one_calendar_month_on),
     "V2P-AFTER-SUBMISSION": after_submission_v2,
+    "V2P-END-AFTER-PERIOD": after_period("procedure_end_timestamp"),
+    "V2P-REPORT-AFTER-PERIOD": after_period("report_issue_timestamp"),
     "V2P-EVALUATION-INDICATOR": in_codes("evaluation_indicator"),
+    "V2P-EVALUATION-INDICATOR-BLANK": blank("evaluation_indicator"),
     "V2P-SITE-MISSING": blank("site_code"),
     "V2P-SITE-FORMAT": v1.site_code_format,
     "V2P-SITE-KNOWN": v1.site_known,

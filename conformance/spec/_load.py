@@ -386,6 +386,7 @@ def _rules(
                 needs=tuple(r.get("needs", ())),
                 layout=r.get("layout"),
                 dsp_behaviour=r.get("dsp_behaviour"),
+                evidence=r.get("evidence"),
             )
         )
     if len({r.id for r in rules}) != len(rules):
@@ -407,10 +408,16 @@ def _referrer_formats(entry: dict[str, Any]) -> ReferrerFormats:
 
 
 def _uniqueness(entry: dict[str, Any], index: dict[str, int], where: str) -> Uniqueness:
-    unknown = [i for i in entry["key"] if i not in index]
+    fallback = tuple((item, other) for item, other in entry.get("fallback", {}).items())
+    instants = tuple(entry.get("instants", ()))
+    named = [*entry["key"], *(i for pair in fallback for i in pair), *instants]
+    unknown = [i for i in named if i not in index]
     if unknown:
-        raise PackError(f"{where}: uniqueness key names unknown items {unknown}")
-    return Uniqueness(tuple(entry["key"]), _provenance(entry))
+        raise PackError(f"{where}: uniqueness names unknown items {unknown}")
+    outside = [i for i in (*(item for item, _ in fallback), *instants) if i not in entry["key"]]
+    if outside:
+        raise PackError(f"{where}: uniqueness fallback and instants must name key items, not {outside}")
+    return Uniqueness(tuple(entry["key"]), _provenance(entry), fallback, instants)
 
 
 def _semantics(entry: dict[str, Any], profiles: tuple[str, ...], where: str) -> dict[str, str]:

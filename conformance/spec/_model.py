@@ -154,6 +154,9 @@ class RuleSpec:
     layout: str | None = None  # file rules: the layout ("csv" or "xml") whose file problems they report
     # where the DSP's code decides the rule otherwise than its message (followed by profiles that follow the DSP)
     dsp_behaviour: str | None = None
+    # Why the rule's severity is held back: "assumed-code-list" when its only basis is a code list this project
+    # assumed (a warning by default; an override file can make it reject). None: no such weakness recorded.
+    evidence: str | None = None
 
     @property
     def official(self) -> bool:
@@ -228,10 +231,14 @@ class WindowPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Uniqueness:
-    """The items whose values no two records may share (their first item, blank, exempts a record)."""
+    """The items whose values no two records may share (their first item, blank, exempts a record). `fallback`
+    pairs an item with the one that stands in for it when it is blank (v2: the SNOMED CT code for a missing NICIP
+    code); `instants` are timestamps compared as the instant they name (`Z` and `+00:00` alike)."""
 
     key: tuple[str, ...]
     provenance: Provenance
+    fallback: tuple[tuple[str, str], ...] = ()
+    instants: tuple[str, ...] = ()
 
 
 UPGRADE_HOWS = ("copy", "recode", "date-to-timestamp", "nicip", "none")
