@@ -7,6 +7,7 @@ standard error is not a terminal, so a log file or a pipe never receives one.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,13 +26,15 @@ def wanted(quiet: bool) -> bool:
 
 
 @contextmanager
-def counting(quiet: bool, what: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+def counting(
+    quiet: bool, what: str, total: int | None = None, unit: str = "records"
+) -> Iterator[Callable[[int], None] | None]:
     """A bar over `total` items (None: count and rate only); yields `show(done so far)`, or None when not
     wanted."""
     if not wanted(quiet):
         yield None
         return
-    bar = tqdm(total=total, desc=what, unit="", file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.5)
+    bar = _bar(total=total, desc=what, unit=f" {unit}")
 
     def show(done: int) -> None:
         bar.update(done - bar.n)
@@ -49,11 +52,22 @@ def reading(quiet: bool, what: str) -> Iterator[Callable[[Submission], Callable[
     if not wanted(quiet):
         yield None
         return
-    bar = tqdm(desc=what, unit="B", unit_scale=True, file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.5)
+    bar = _bar(desc=what, unit="B", unit_scale=True)
     try:
         yield lambda submission: _observer(bar, submission)
     finally:
         bar.close()
+
+
+def _bar(**options: Any) -> tqdm[Any]:
+    """A bar on standard error that follows the terminal's size; 80 by 24 when the terminal reports none (a
+    fresh pseudo-terminal, a serial console), where tqdm would otherwise draw nothing."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError):
+        size = os.terminal_size((0, 0))
+    shape: dict[str, Any] = {"dynamic_ncols": True} if size.columns and size.lines else {"ncols": 80, "nrows": 24}
+    return tqdm(file=sys.stderr, leave=False, mininterval=0.5, **shape, **options)
 
 
 def _observer(bar: tqdm[Any], submission: Submission) -> Callable[[Record], None]:

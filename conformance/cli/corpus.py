@@ -95,7 +95,7 @@ def run_fixtures(args: argparse.Namespace, out: TextIO) -> int:
         raise CannotRun(f"--out {target} holds files but no corpus (no VERSION); give a new or empty folder")
     from conformance.cli._progress import counting
 
-    with counting(args.quiet, "fixtures build") as show:
+    with counting(args.quiet, "fixtures build", unit="cases") as show:
         counts = build_corpus(target, progress=show)
     for profile, n in counts.items():
         out.write(f"{profile}: {n} cases\n")
@@ -140,7 +140,7 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
 
     render = {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}[args.format]
     selected = sum(1 for case in corpus.cases if select(case))
-    with OutputSet() as outputs, counting(args.quiet, "certify", total=selected) as show:
+    with OutputSet() as outputs, counting(args.quiet, "certify", total=selected, unit="cases") as show:
         # The report's place is taken before the first case runs, so a bad -o fails at once, not after an hour.
         handle = outputs.open(report_file, "w", encoding="utf-8", newline="") if report_file else None
         try:
