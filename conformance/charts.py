@@ -30,8 +30,11 @@ code, .value { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, mon
 .tag { font-size: 11px; padding: 1px 5px; border-radius: 3px; background: #eef1f4; color: var(--muted);
   white-space: nowrap; }
 .sev-file-reject, .sev-record-reject { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); }
-td.sev-file-reject, td.sev-record-reject, td.sev-warning, td.rule { white-space: nowrap; }
-table.facts th { width: 13em; }
+td.sev-file-reject, td.sev-record-reject, td.sev-warning { white-space: nowrap; font-size: 13px; }
+table.rules { table-layout: fixed; } col.c-rule { width: 30%; } col.c-code { width: 13%; }
+col.c-severity { width: 13%; } col.c-count { width: 8%; }
+table.facts th { width: 13em; } table.examples { table-layout: fixed; }
+col.c-record { width: 5.5em; } col.c-line { width: 5em; } col.c-field { width: 34%; } col.c-value { width: 17%; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 12px 24px; }
 figure.chart { margin: 0; break-inside: avoid; page-break-inside: avoid; } figure.chart.wide { grid-column: 1 / -1; }
 figure.chart.wide svg { max-width: 900px; }
@@ -44,7 +47,8 @@ svg .bar { fill: var(--bar); } svg .bar.alt { fill: var(--alt); } svg .ref { str
 .legend { font-size: 12px; color: var(--muted); }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; } h2 { break-after: avoid; }
-  .charts { grid-template-columns: 1fr 1fr; } figure.chart.wide svg { max-width: none; } tr { break-inside: avoid; }
+  .charts { grid-template-columns: 1fr 1fr; } figure.chart.wide svg { max-width: none; }
+  td.sev-file-reject, td.sev-record-reject, td.sev-warning { font-size: inherit; } tr { break-inside: avoid; }
   @page { size: A4; margin: 14mm; }
 }
 """

@@ -283,7 +283,10 @@ def _html_rules(report: Report) -> str:
             f"<td class='sev-{html_text(spec.severity)}'>{html_text(spec.severity)}</td>"
             f"<td class='n'>{count:,}</td><td>{html_text(spec.message)}</td></tr>"
         )
-    head = "<tr><th>rule</th><th>code</th><th>severity</th><th class='n'>findings</th><th>rule says</th></tr>"
+    head = (
+        "<colgroup><col class='c-rule'><col class='c-code'><col class='c-severity'><col class='c-count'><col>"
+        "</colgroup><tr><th>rule</th><th>code</th><th>severity</th><th class='n'>findings</th><th>rule says</th></tr>"
+    )
     return f"<h2>Findings by rule</h2><table class='rules'>{head}{''.join(rows)}</table>"
 
 
@@ -291,8 +294,16 @@ def _findings_chart(report: Report) -> str:
     ranked = sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if not ranked:
         return figure("chart-findings", "Findings per rule", "<p class='muted'>No findings.</p>")
-    bars = [Bar(rule_id, n, shaded=report.rules[rule_id].severity == "warning") for rule_id, n in ranked]
-    return figure("chart-findings", "Findings per rule", horizontal_bars(bars), note="Light bars: warnings.", wide=True)
+    shown = ranked[:CHART_RULES]
+    bars = [Bar(rule_id, n, shaded=report.rules[rule_id].severity == "warning") for rule_id, n in shown]
+    note = "Light bars: warnings."
+    if len(ranked) > len(shown):
+        rest = ranked[len(shown) :]
+        note += f" {len(rest)} more rule(s) with {sum(n for _, n in rest):,} finding(s) are in the table above."
+    return figure("chart-findings", "Findings per rule", horizontal_bars(bars), note=note, wide=True)
+
+
+CHART_RULES = 25  # the rules with most findings drawn; the table lists them all
 
 
 def _html_examples(report: Report, examples: int) -> str:
@@ -300,14 +311,17 @@ def _html_examples(report: Report, examples: int) -> str:
         return ""
     parts = [f"<h2>First examples per rule</h2><p class='muted'>Up to {examples} per rule; every finding is "
              f"counted above (examples kept: {report.max_examples} per rule, --max-examples).</p>"]  # fmt: skip
-    head = "<tr><th class='n'>record</th><th class='n'>line</th><th>field</th><th>value</th><th>what to do</th></tr>"
+    head = (
+        "<colgroup><col class='c-record'><col class='c-line'><col class='c-field'><col class='c-value'><col></colgroup>"
+        "<tr><th class='n'>record</th><th class='n'>line</th><th>field</th><th>value</th><th>what to do</th></tr>"
+    )
     for rule_id in sorted(report.counts, key=lambda r: (-report.counts[r], r)):
         spec = report.rules[rule_id]
         shown = [f for f in report.findings if f.rule == rule_id][:examples]
         rows = "".join(_html_example(report, f, spec) for f in shown)
         parts.append(
             f"<h3 id='examples-{html_text(rule_id)}'><code>{html_text(rule_id)}</code> "
-            f"{html_text(spec.message)}</h3><table>{head}{rows}</table>"
+            f"{html_text(spec.message)}</h3><table class='examples'>{head}{rows}</table>"
         )
     return "".join(parts)
 
@@ -320,7 +334,7 @@ def _html_example(report: Report, finding: Finding, spec: RuleSpec) -> str:
         f"<tr><td class='n'>{'' if finding.record is None else finding.record}</td>"
         f"<td class='n'>{'' if finding.line is None else finding.line}</td>"
         f"<td><code>{html_text(report.location(finding) or '')}</code></td><td>{value}</td>"
-        f"<td>{html_text(extra + ('. ' if extra else '') + todo)}</td></tr>"
+        f"<td>{html_text(extra.rstrip('.') + '. ' + todo if extra else todo)}</td></tr>"
     )
 
 
