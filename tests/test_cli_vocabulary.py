@@ -136,6 +136,18 @@ def commands(month: Path, out: Path) -> dict[str, list[str]]:
         "stats": ["stats", str(month)],
         "generate": ["generate", "--records", "3000", "-o", str(out / "g.csv")],
         "upgrade": ["upgrade", str(month), "-o", str(out / "u.csv"), "--no-check"],
+        "certify": [
+            "certify",
+            "--profile",
+            "v2",
+            "--adapter",
+            "json",
+            "--case",
+            "break-V2P-ETHNIC-CATEGORY-*",
+            "--validator",
+            f"{sys.executable} -m conformance check {{file}} --profile v2 --submitted {{submitted}} "
+            "--period {period} --reference {reference} --format json",
+        ],
     }
 
 
@@ -146,7 +158,7 @@ def dids_process(argv: list[str], stderr: int) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize("command", ["check", "stats", "generate", "upgrade"])
+@pytest.mark.parametrize("command", ["check", "stats", "generate", "upgrade", "certify"])
 def test_no_progress_bar_when_standard_error_is_not_a_terminal(
     command: str, big_month: Path, v1_month: Path, tmp_path: Path
 ) -> None:
