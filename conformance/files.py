@@ -103,6 +103,17 @@ class Source:
         self._stream = stream
         self._replay = replay  # standard input: the bytes already read, given back first
         self._opened = False
+        self._reading: BinaryIO | None = None  # the last handle opened on a regular file, for progress
+
+    def position(self) -> tuple[int, int] | None:
+        """(bytes read so far, size) of a regular file being read, for a progress bar; None otherwise."""
+        handle = self._reading
+        if handle is None or handle.closed:
+            return None
+        try:
+            return handle.tell(), os.fstat(handle.fileno()).st_size
+        except (OSError, ValueError):
+            return None
 
     @property
     def is_stdin(self) -> bool:
@@ -111,7 +122,8 @@ class Source:
     def open(self) -> BinaryIO:
         """A binary stream from the first byte. Standard input can be opened once only."""
         if self.path is not None:
-            return open(self.path, "rb")
+            self._reading = open(self.path, "rb")  # noqa: SIM115 - the caller closes it; kept to report progress
+            return self._reading
         if self._opened or self._stream is None:
             raise InputError("standard input can be read only once")
         self._opened = True

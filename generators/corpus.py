@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -113,6 +113,7 @@ class Builder:
         self.version = PROFILES[profile]
         self.pack: Pack = load_pack(self.version)
         self.cases: list[Case] = []
+        self.on_case: Callable[[], None] | None = None  # told of every case added (progress)
         (root / profile).mkdir(parents=True, exist_ok=True)
 
     # ----- helpers -------------------------------------------------------------------------------------------
@@ -151,6 +152,8 @@ class Builder:
         self.cases.append(
             Case(case_id, relative, fmt, f"{description} ({fmt.upper()})", origin, context, verdict, findings, tags)
         )
+        if self.on_case is not None:
+            self.on_case()
 
     def path(self, case_id: str, fmt: str) -> tuple[Path, str]:
         relative = f"{self.profile}/{case_id}.{fmt}"
@@ -237,6 +240,8 @@ class Builder:
         target.write_bytes(content)
         context = self.context(BASE_PERIODS[self.version])
         self.cases.append(Case(case_id, relative, fmt, description, origin, context, "unreadable", [], ["unreadable"]))
+        if self.on_case is not None:
+            self.on_case()
 
     # ----- the cases -----------------------------------------------------------------------------------------
 
@@ -609,16 +614,17 @@ class Builder:
             self.add_bytes(f"unreadable-{name}", fmt, f"unreadable: {why}", content, "generators/corpus.py")
 
 
-def build_corpus(folder: str | Path) -> dict[str, int]:
+def build_corpus(folder: str | Path, *, progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Write the whole corpus into `folder` (replaced whole); returns the number of cases per profile.
+    `progress` is told the number of cases written so far.
 
     The corpus is built in a temporary folder beside `folder` and swapped in only when complete: an error or an
     interruption leaves the old corpus as it was."""
     with OutputSet() as outputs:
-        return _build(outputs.folder(folder))
+        return _build(outputs.folder(folder), progress)
 
 
-def _build(root: Path) -> dict[str, int]:
+def _build(root: Path, progress: Callable[[int], None] | None = None) -> dict[str, int]:
     reference = resources.files("conformance.check").joinpath("reference_synthetic")
     (root / "reference").mkdir()
     for entry in sorted(reference.iterdir(), key=lambda e: e.name):
@@ -628,9 +634,12 @@ def _build(root: Path) -> dict[str, int]:
 
     (root / "v1-dsp").mkdir()
     write_mapping(root / V1_MAPPINGS)
-    counts = {}
+    counts: dict[str, int] = {}
     for profile in ("v1-dsp", "v1-portal", "v2"):
         builder = Builder(root, profile)
+        if progress is not None:
+            done = sum(counts.values())
+            builder.on_case = lambda: progress(done + len(builder.cases))  # noqa: B023 - called during this loop
         builder.build()
         manifest = {
             "$schema": "../manifest.schema.json",

@@ -21,6 +21,7 @@ FLOORS: list[tuple[str, ...]] = [
         "conformance.calendar",
         "conformance.identifiers",
         "conformance.junit",
+        "conformance.charts",
     ),
     ("conformance.spec",),
     ("conformance.formats",),

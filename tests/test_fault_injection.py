@@ -108,7 +108,7 @@ def test_upgrade_of_a_cut_file_never_exits_0_and_its_counts_add_up(
     prefix = data[:cut]
     source, output = tmp_path / f"cut-{cut}.{fmt}", tmp_path / f"out-{cut}.{fmt}"
     source.write_bytes(prefix)
-    code, out, err = dids("upgrade", str(source), "-o", str(output), "--no-check", "--summary", "json")
+    code, out, err = dids("upgrade", str(source), "-o", str(output), "--no-check", "--format", "json")
     if code == 2:  # too little left to be recognised as DIDS v1: refused before anything is written
         assert one_line_error(err) and not output.exists()
         return
@@ -159,7 +159,7 @@ def test_an_unterminated_quote_swallowing_the_rest_is_counted_line_by_line(
         code, text, _ = dids(*command, str(source))
         assert code == 1, (command, text)
         assert "4 record(s) read" in text and "8 NOT read (column-count 8)" in text, (command, text)
-    code, text, _ = dids("upgrade", str(source), "-o", str(tmp_path / "o.csv"), "--no-check", "--summary", "json")
+    code, text, _ = dids("upgrade", str(source), "-o", str(tmp_path / "o.csv"), "--no-check", "--format", "json")
     ledger = json.loads(text)["input"]
     assert code == 1 and (ledger["records_read"], ledger["records_not_read"]) == (4, 8)
     code, text, _ = dids("check", str(source), "--submitted", SUBMITTED, "--format", "json")
@@ -196,7 +196,7 @@ def test_every_record_not_upgraded_is_counted_not_a_capped_list(tmp_path: Path, 
 def test_notes_that_lose_nothing_are_not_lost_records(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
     source = tmp_path / "bom.csv"
     source.write_bytes(b"\xef\xbb\xbf" + v1_files["csv"].rstrip(b"\n"))  # a BOM, and no final line end
-    code, text, _ = dids("upgrade", str(source), "-o", str(tmp_path / "o.csv"), "--no-check", "--summary", "json")
+    code, text, _ = dids("upgrade", str(source), "-o", str(tmp_path / "o.csv"), "--no-check", "--format", "json")
     ledger = json.loads(text)["input"]
     assert code == 0
     assert ledger["records_not_read"] == 0 and ledger["notes"] == {"bom": 1, "no-final-newline": 1}
@@ -378,7 +378,7 @@ def test_a_control_character_is_a_finding_with_its_record_and_field_and_breaks_n
     assert "\\u0001" in etree.tostring(junit, encoding="unicode")
     code, text, _ = dids("check", str(source), "--submitted", SUBMITTED)
     assert "\x01" not in text
-    for command in (["convert"], ["upgrade", "--no-check", "--format", "xml"]):
+    for command in (["convert"], ["upgrade", "--no-check", "--layout", "xml"]):
         output = tmp_path / f"{command[0]}.xml"
         code, text, err = dids(command[0], str(source), "-o", str(output), *command[1:])
         assert code == 1, (command, text, err)

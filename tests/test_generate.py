@@ -109,7 +109,7 @@ def test_v2_records_every_activity_screening_and_the_offset_in_force(tmp_path: P
 def test_cli_generate_and_stats(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     path = tmp_path / "g.xml"
-    argv = ["generate", "--profile", "v1-dsp", "--format", "xml", "--records", "300", "--seed", "1", "-o", str(path)]
+    argv = ["generate", "--profile", "v1-dsp", "--layout", "xml", "--records", "300", "--seed", "1", "-o", str(path)]
     assert run(argv, out, err) == 0
     assert "300 v1-dsp records (xml) for 2018-08" in out.getvalue()
     out = io.StringIO()

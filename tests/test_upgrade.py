@@ -185,8 +185,8 @@ def test_the_peer_local_code_case_maps_to_the_nicip_codes_it_expects(tmp_path: P
 def test_cli_exit_codes_and_json_summary(tmp_path: Path) -> None:
     out = io.StringIO()
     source = GOLDEN / "basic.v1.csv"
-    argv = ["upgrade", str(source), "-o", str(tmp_path / "a.xml"), "--format", "xml", "--reference", "synthetic"]
-    argv += ["--local-codes", str(GOLDEN / "local-codes.csv"), "--submitter", "X9T", "--summary", "json"]
+    argv = ["upgrade", str(source), "-o", str(tmp_path / "a.xml"), "--layout", "xml", "--reference", "synthetic"]
+    argv += ["--local-codes", str(GOLDEN / "local-codes.csv"), "--submitter", "X9T", "--format", "json"]
     # rejected: LOCALX is a local code v2 does not accept, and activity on 2026-03-28 is before v2.0
     assert run([*argv, "--submitted", "2026-06-10T09:00", "--period", "2026-05"], out, io.StringIO()) == 1
     summary = json.loads(out.getvalue())

@@ -500,7 +500,7 @@ class _Translation:
             if self.journal is not None:
                 entry = {"record": record.number, "line": record.line, "items": notes}
                 self.journal.write(json.dumps(entry, separators=(",", ":")) + "\n")
-            if self.progress is not None and summary.records % 100_000 == 0:
+            if self.progress is not None and summary.records % 1_000 == 0:
                 self.progress(summary.records)
             yield Record(record.number, record.line, tuple(row))
 

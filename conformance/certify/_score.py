@@ -156,9 +156,11 @@ def certify(
     select: Callable[[Case], bool] | None = None,
     jobs: int = 1,
     today: date | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Certification:
     """Run the validator over every (selected) case and score it. `jobs` runs cases in parallel threads (for
-    command validators, each in its own process). On Ctrl-C or SIGTERM every running validator is stopped."""
+    command validators, each in its own process). On Ctrl-C or SIGTERM every running validator is stopped.
+    `progress` is told how many cases have finished (in case order)."""
     if jobs < 1:
         raise CertifyError(f"jobs must be 1 or more, not {jobs}")
     cases = [c for c in corpus.cases if select is None or select(c)]
@@ -175,7 +177,11 @@ def certify(
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = [pool.submit(validator, case, corpus.profile) for case in cases]
     try:
-        outcomes = [future.result() for future in futures]
+        outcomes = []
+        for future in futures:
+            outcomes.append(future.result())
+            if progress is not None:
+                progress(len(outcomes))
     except BaseException:
         for future in futures:
             future.cancel()

@@ -22,7 +22,7 @@ from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check._spark import dsp_values
 from conformance.check.reference import NO_REFERENCE, ReferenceData
 from conformance.errors import DidsError
-from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Submission, open_submission
+from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Record, Submission, open_submission
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
 
 Factory = Callable[[Setup], RuleFn]
@@ -80,9 +80,11 @@ def check(
     input_format: str | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     display_name: str | None = None,
+    observe: Callable[[Submission], Callable[[Record], None]] | None = None,
 ) -> Report:
     """Check one file ("-" for standard input) against a profile (default: the detected version's default
-    profile). `display_name` is the name reports give the file (default: the path)."""
+    profile). `display_name` is the name reports give the file (default: the path). `observe`, given the
+    opened submission once, returns a function that sees every record read (statistics and progress, one pass)."""
     context = context or make_context()
     reference = reference or NO_REFERENCE
     submission = _open(path, profile, overrides, input_format, max_examples, max_record_bytes, display_name)
@@ -95,13 +97,15 @@ def check(
         version=pack.version,
         file=name,
         format=submission.format,
-        context=context.as_dict(),
+        context=_context_with_window(context, pack, profile),
         rules={r.id: r for r in pack.rules},
         max_examples=max_examples,
         fail_on_warning=fail_on_warning,
+        field_names=field_names(pack, submission.format),
     )
     plan = _plan(Setup(pack, profile, context, reference), report)
-    report.records = _run(submission, plan, LocalCodes.of(pack, context, reference), report)
+    seen = observe(submission) if observe is not None else None
+    report.records = _run(submission, plan, LocalCodes.of(pack, context, reference), report, seen)
     _add_file_findings(report, submission, pack, profile)
     if pack.follows(profile) == "dsp" and submission.format == "csv":
         rejects = sorted(DSP_LOADER_REJECTS & set(submission.problems.counts))
@@ -111,6 +115,29 @@ def check(
     report.input = replace(submission.ledger(), source=name)
     report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
     return report
+
+
+def _context_with_window(context: SubmissionContext, pack: Pack, profile: str) -> dict[str, str | None]:
+    """The submission context as reports show it, with the period's window when there is a period."""
+    shown = context.as_dict()
+    if context.period is not None and profile in pack.windows:
+        window = pack.window(profile, context.period)
+        shown["window_opens"] = window.opens.isoformat() if window.opens else None
+        shown["window_closes"] = window.closes.isoformat() if window.closes else None
+    return shown
+
+
+def field_names(pack: Pack, layout: str | None) -> dict[str, str]:
+    """Item id -> the name a user sees: the CSV column, or the XML element below DIDSRecord (an activity item
+    below its ImagingActivity, whose own path each finding carries)."""
+    if layout != "xml":
+        return {item.id: item.column for item in pack.items}
+    names = {}
+    for group in pack.xml.groups:
+        for item_id in group.items:
+            element = pack.item(item_id).xml.element
+            names[item_id] = element if group.id == pack.xml.activity_group else f"../{group.element}/{element}"
+    return names
 
 
 def _open(
@@ -205,7 +232,13 @@ def _unmet_needs(spec: RuleSpec, setup: Setup) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _run(submission: Submission, plan: _Plan, local: LocalCodes | None, report: Report) -> int:
+def _run(
+    submission: Submission,
+    plan: _Plan,
+    local: LocalCodes | None,
+    report: Report,
+    seen: Callable[[Record], None] | None = None,
+) -> int:
     """The hot loop: every record through every rule group (answered from its cache when its values repeat) and
     the uniqueness indexes; after a trial, groups are re-planned (see RuleGroup). Returns the records read."""
     groups, uniqueness, add = plan.groups, plan.uniqueness, report.add
@@ -221,6 +254,8 @@ def _run(submission: Submission, plan: _Plan, local: LocalCodes | None, report: 
             values, uncached = dsp_values(record.values, dsp_nhs_number)
             row = Row(record.number, record.line, record.values, record.path, values)
         count += 1
+        if seen is not None:
+            seen(record)
         if local is not None:
             local.apply(row)
         values = row.v

@@ -67,6 +67,19 @@ class Report:
     rejected_bits: bytearray = field(default_factory=bytearray)
     fail_on_warning: bool = False
     input: Ledger | None = None  # the account of the file read: records read, not read, what stopped reading
+    # Item id -> the CSV column or XML element the user sees (conformance.check._engine.field_names).
+    field_names: dict[str, str] = field(default_factory=dict)
+
+    def location(self, finding: Finding) -> str | None:
+        """Where a finding points, in the user's terms: the CSV column, or the XML element's path."""
+        if finding.field is None:
+            return finding.path
+        name = self.field_names.get(finding.field, finding.field)
+        if finding.path is None:
+            return name.removeprefix("../")
+        if name.startswith("../"):
+            return f"{finding.path.rpartition('/')[0]}/{name.removeprefix('../')}"
+        return f"{finding.path}/{name}"
 
     def add(self, finding: Finding) -> None:
         self.counts[finding.rule] += 1

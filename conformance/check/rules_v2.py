@@ -59,6 +59,7 @@ def activity_from(s: Setup) -> date:
 class Moment:
     day: date  # on the UK clock
     instant: datetime | None  # aware, when the time is known
+    shown: str = ""  # the values as submitted, so that a finding can quote both sides of a comparison
 
     def after(self, other: Moment) -> bool:
         if self.instant is not None and other.instant is not None:
@@ -74,7 +75,7 @@ def timestamp_moment(s: Setup, item: str) -> MomentReader:
 
     def read(r: Row) -> Moment | None:
         moment = parse_timestamp(r.v[i])
-        return None if moment is None else Moment(local_day(moment), moment)
+        return None if moment is None else Moment(local_day(moment), moment, r.v[i])
 
     return read
 
@@ -88,13 +89,13 @@ def dated_moment(s: Setup, date_item: str, time_item: str) -> MomentReader:
             return None
         clock = r.v[t]
         if not valid_time(clock):
-            return Moment(day, None)
+            return Moment(day, None, r.v[d])
         wall = datetime.combine(day, time.fromisoformat(clock), LONDON)
         if wall.utcoffset() != wall.replace(fold=1).utcoffset():
             # The repeated hour when BST ends: with no offset the instant is ambiguous, so compare days only
             # rather than report an order that the other reading of the clock would make right.
-            return Moment(day, None)
-        return Moment(day, wall)
+            return Moment(day, None, f"{r.v[d]} {clock}")
+        return Moment(day, wall, f"{r.v[d]} {clock}")
 
     return read
 
@@ -123,7 +124,9 @@ def not_before_nearest(later: str, *earlier: str) -> Factory:
             for reader in before:
                 other = reader(r)
                 if other is not None:
-                    return Hit(later, r.v[i]) if other.after(mine) else None
+                    if not other.after(mine):
+                        return None
+                    return Hit(later, r.v[i], f"{mine.shown} is before {other.shown}")
             return None
 
         return check

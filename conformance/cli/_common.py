@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from conformance.errors import DidsError
 from conformance.files import atomic_open
@@ -43,15 +42,14 @@ def add_max_record_bytes(sub: argparse.ArgumentParser) -> None:
 
 def add_reading_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        "--version",
+        "--dids-version",
         dest="version",
         choices=VERSIONS,
         default=None,
         help="read as this DIDS version (default: detect from the content)",
     )
-    sub.add_argument(
-        "--input-format", choices=FORMATS, default=None, help="read as this layout (default: detect from the content)"
-    )
+    sub.add_argument("--version", dest="version", choices=VERSIONS, action=Deprecated, instead="--dids-version")
+    add_input_layout(sub)
     add_override(sub)
     sub.add_argument(
         "--max-examples",
@@ -93,24 +91,6 @@ def positive_float(text: str) -> float:
     return value
 
 
-def progress(quiet: bool, every: int = 100_000) -> Callable[[int], None] | None:
-    """A record counter on standard error for long runs on a terminal; None when quiet or not a terminal."""
-    if quiet or not sys.stderr.isatty():
-        return None
-
-    def show(n: int) -> None:
-        if n and n % every == 0:
-            sys.stderr.write(f"\r{n:,} records")
-            sys.stderr.flush()
-
-    return show
-
-
-def end_progress(show: Callable[[int], None] | None) -> None:
-    if show is not None:
-        sys.stderr.write("\r\033[K")
-
-
 def emit(text: str, output: str | None, out: TextIO, *, summary: str) -> None:
     """Write a report to `output` (whole or not at all) and `summary` to stdout, or the report to stdout (no
     output, or '-')."""
@@ -120,3 +100,45 @@ def emit(text: str, output: str | None, out: TextIO, *, summary: str) -> None:
         out.write(summary + "\n")
     else:
         out.write(text)
+
+
+def add_quiet(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--quiet", action="store_true", help="no progress bar on standard error")
+
+
+class Deprecated(argparse.Action):
+    """An old spelling kept for one release: it does what its replacement does, and says so on standard error."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, instead: str, **kwargs: Any) -> None:
+        self.instead = instead
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        deprecation(f"{option} {values}", f"{self.instead} {values}")
+        setattr(namespace, self.dest, values)
+
+
+def deprecation(old: str, new: str) -> None:
+    sys.stderr.write(f"dids: warning: '{old}' is deprecated and goes in the next release; use '{new}'\n")
+
+
+def add_layout(sub: argparse.ArgumentParser, help: str, *, old: tuple[str, ...] = ("--format",)) -> None:
+    """`--layout csv|xml` for the layout a command writes, with its old spellings accepted for one release."""
+    sub.add_argument("--layout", choices=FORMATS, default=None, help=help)
+    for spelling in old:
+        sub.add_argument(spelling, dest="layout", choices=FORMATS, action=Deprecated, instead="--layout")
+
+
+def add_input_layout(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--input-layout",
+        dest="input_format",
+        choices=FORMATS,
+        default=None,
+        help="read as this layout (default: detect from the content)",
+    )
+    sub.add_argument(
+        "--input-format", dest="input_format", choices=FORMATS, action=Deprecated, instead="--input-layout"
+    )

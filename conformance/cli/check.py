@@ -10,12 +10,13 @@ from conformance.cli._common import (
     EXIT_FOUND,
     EXIT_OK,
     CannotRun,
+    add_input_layout,
     add_max_record_bytes,
     add_override,
+    add_quiet,
     emit,
     non_negative_int,
 )
-from conformance.formats import FORMATS
 from conformance.spec import PROFILES
 
 
@@ -63,7 +64,7 @@ def register(commands: Any) -> None:
         help="national reference data: 'synthetic' (bundled) or a directory of CSV files; without "
         "it, rules that need it are reported as not evaluated",
     )
-    check.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    check.add_argument("--format", choices=("text", "json", "junit", "html"), default="text", help="report format")
     check.add_argument(
         "-o", "--output", default=None, metavar="OUT", help="write the report here (whole or not at all)"
     )
@@ -73,7 +74,8 @@ def register(commands: Any) -> None:
         default="error",
         help="reject on errors only (default) or on warnings too",
     )
-    check.add_argument("--input-format", choices=FORMATS, default=None, help="read as this layout (default: detect)")
+    add_input_layout(check)
+    add_quiet(check)
     add_override(check, "pack entries, rules included")
     check.add_argument(
         "--max-examples",
@@ -89,8 +91,11 @@ def register(commands: Any) -> None:
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.check import check, load_reference, make_context
     from conformance.check.reference import load_local_mappings
-    from conformance.check.report import to_json, to_junit, to_text
+    from conformance.check.report import to_html, to_json, to_junit, to_text
+    from conformance.cli._progress import chain, reading
     from conformance.files import refuse_overlap
+    from generators.stats import Collector
+    from generators.stats_html import charts
 
     reference_dir = args.reference if args.reference not in (None, "synthetic", "none") else None
     refuse_overlap([args.file, args.local_mappings, reference_dir, *args.override], {"the report (-o)": args.output})
@@ -100,17 +105,23 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
         if context.submitter is None:
             raise CannotRun("--local-mappings needs --submitter (the mapping table is per submitting organisation)")
         reference = replace(reference, local_nicip=load_local_mappings(args.local_mappings))
-    report = check(
-        args.file,
-        profile=args.profile,
-        context=context,
-        reference=reference,
-        overrides=args.override,
-        max_examples=args.max_examples,
-        fail_on_warning=args.fail_on == "warning",
-        input_format=args.input_format,
-        max_record_bytes=args.max_record_bytes,
-    )
-    render = {"text": to_text, "json": to_json, "junit": to_junit}[args.format]
-    emit(render(report), args.output, out, summary=f"{report.verdict}: report written to {args.output}")
+    collector = Collector() if args.format == "html" else None
+    with reading(args.quiet, "check") as progress:
+        report = check(
+            args.file,
+            profile=args.profile,
+            context=context,
+            reference=reference,
+            overrides=args.override,
+            max_examples=args.max_examples,
+            fail_on_warning=args.fail_on == "warning",
+            input_format=args.input_format,
+            max_record_bytes=args.max_record_bytes,
+            observe=chain(progress, collector),
+        )
+    if collector is not None and collector.tally is not None:
+        text = to_html(report, charts=charts(collector.tally.stats(None)), reference=args.reference)
+    else:
+        text = {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}[args.format](report)
+    emit(text, args.output, out, summary=f"{report.verdict}: report written to {args.output}")
     return EXIT_OK if report.verdict == "accepted" else EXIT_FOUND

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from conformance.cli._common import EXIT_FOUND, EXIT_OK, CannotRun, positive_float, positive_int
+from conformance.cli._common import EXIT_FOUND, EXIT_OK, CannotRun, add_quiet, positive_float, positive_int
 from conformance.spec import PROFILES
 
 DEFAULT_CORPUS_DIR = Path("fixtures/corpus")
@@ -23,6 +23,7 @@ def register(commands: Any) -> None:
         help="regenerate the whole corpus from the generators, deterministically (replaces the folder when done)",
     )
     build.add_argument("--out", default=str(DEFAULT_CORPUS_DIR), help=f"corpus folder (default {DEFAULT_CORPUS_DIR})")
+    add_quiet(build)
     universe = fixtures_commands.add_parser(
         "universe",
         help="rebuild the synthetic universe (organisations, postcodes, referrers) of the bundled reference data "
@@ -70,6 +71,7 @@ def register(commands: Any) -> None:
         "-o", "--output", metavar="OUT", help="write the report here, whole or not at all (text summary on stdout)"
     )
     certify.add_argument("--date", metavar="YYYY-MM-DD", help="the certificate's date (default today, UTC)")
+    add_quiet(certify)
     certify.set_defaults(handler=run_certify)
 
 
@@ -91,7 +93,10 @@ def run_fixtures(args: argparse.Namespace, out: TextIO) -> int:
     if target.is_dir() and any(target.iterdir()) and not (target / "VERSION").is_file():
         # build replaces the folder whole: never a folder that holds something other than a corpus
         raise CannotRun(f"--out {target} holds files but no corpus (no VERSION); give a new or empty folder")
-    counts = build_corpus(target)
+    from conformance.cli._progress import counting
+
+    with counting(args.quiet, "fixtures build", unit="cases") as show:
+        counts = build_corpus(target, progress=show)
     for profile, n in counts.items():
         out.write(f"{profile}: {n} cases\n")
     out.write(f"corpus written to {args.out}\n")
@@ -131,8 +136,11 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
         by_id = not args.case or any(fnmatch.fnmatchcase(case.id, g) for g in args.case)
         return by_id and (not args.tag or bool(set(args.tag) & set(case.tags)))
 
+    from conformance.cli._progress import counting
+
     render = {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}[args.format]
-    with OutputSet() as outputs:
+    selected = sum(1 for case in corpus.cases if select(case))
+    with OutputSet() as outputs, counting(args.quiet, "certify", total=selected, unit="cases") as show:
         # The report's place is taken before the first case runs, so a bad -o fails at once, not after an hour.
         handle = outputs.open(report_file, "w", encoding="utf-8", newline="") if report_file else None
         try:
@@ -144,6 +152,7 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
                 select=select,
                 jobs=args.jobs,
                 today=today,
+                progress=show,
             )
             if handle is not None:
                 handle.write(render(result))

@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from conformance.cli._common import EXIT_FOUND, EXIT_OK, CannotRun, end_progress, non_negative_int, progress
-from conformance.formats import FORMATS
+from conformance.cli._common import (
+    EXIT_FOUND,
+    EXIT_OK,
+    CannotRun,
+    add_input_layout,
+    add_layout,
+    add_quiet,
+    emit,
+    non_negative_int,
+)
 from conformance.spec import PROFILES
 
 # The scenario names, said here so that `dids --help` need not import the generators.
@@ -30,7 +38,7 @@ def register(commands: Any) -> None:
         "whatever the time zone or the number of workers. Every file is written whole or not at all.",
     )
     generate.add_argument("--profile", choices=sorted(PROFILES), default="v2")
-    generate.add_argument("--format", choices=FORMATS, default="csv")
+    add_layout(generate, "the file layout (default csv)")
     generate.add_argument("--records", type=non_negative_int, default=1000, metavar="N")
     generate.add_argument("--seed", type=int, default=1, metavar="S")
     generate.add_argument(
@@ -65,7 +73,7 @@ def register(commands: Any) -> None:
     )
     generate.add_argument("--months", type=int, default=1, metavar="N", help="N consecutive months, one file each")
     generate.add_argument("--workers", type=int, metavar="N", help="worker processes (default: by size and cores)")
-    generate.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    add_quiet(generate)
     generate.set_defaults(handler=run_generate)
 
     stats = commands.add_parser(
@@ -76,49 +84,44 @@ def register(commands: Any) -> None:
         "has problems (the figures then cover only what was read), 2 when it cannot be read as DIDS.",
     )
     stats.add_argument("file", metavar="FILE")
+    stats.add_argument("--format", choices=("text", "json", "html"), default="text", help="report format")
+    stats.add_argument(
+        "-o", "--output", default=None, metavar="OUT", help="write the report here (whole or not at all)"
+    )
+    add_input_layout(stats)
+    add_quiet(stats)
     stats.set_defaults(handler=run_stats)
 
 
 def run_generate(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.calendar import parse_period
-    from generators.generate import generate, generate_months
+    from conformance.cli._progress import counting
     from generators.mutations import every_mutable_rule
 
     period = parse_period(args.period or ("2026-04" if PROFILES[args.profile] == "v2" else "2018-08"))
-    show = progress(args.quiet, every=5_000)
+    layout = args.layout or "csv"
     mutate = list(args.mutate)
     if "all" in mutate:
-        mutate = every_mutable_rule(args.profile, args.format, period)
+        mutate = every_mutable_rule(args.profile, layout, period)
     common: dict[str, Any] = {
         "profile": args.profile,
-        "format": args.format,
+        "format": layout,
         "records": args.records,
         "seed": args.seed,
         "period": period,
         "scenarios": args.scenario,
         "answer_key": args.answer_key,
-        "progress": show,
         "workers": args.workers,
     }
-    try:
-        if args.months != 1:
-            if mutate or args.local_codes:
-                raise CannotRun("--mutate and --local-codes work on one month at a time (leave out --months)")
-            files = generate_months(args.output, months=args.months, **common)
-        else:
-            written = generate(args.output, mutate=mutate, local_codes=args.local_codes, **common)
-    except ValueError as exc:  # a request the generator cannot make (its errors are ValueErrors)
-        raise CannotRun(str(exc)) from None
-    finally:
-        end_progress(show)
+    with counting(args.quiet, "generate", total=args.records * max(args.months, 1)) as show:
+        common["progress"] = show
+        written, files = _generate(args, common, mutate)
     if args.months != 1:
         for month, path in files:
             shown = path if path is not None else "not written (missing-month)"
-            out.write(f"{args.records} {args.profile} records ({args.format}) for {month:%Y-%m}: {shown}\n")
+            out.write(f"{args.records} {args.profile} records ({layout}) for {month:%Y-%m}: {shown}\n")
     else:
-        out.write(
-            f"{written} {args.profile} records ({args.format}) for {period:%Y-%m}, seed {args.seed}: {args.output}\n"
-        )
+        out.write(f"{written} {args.profile} records ({layout}) for {period:%Y-%m}, seed {args.seed}: {args.output}\n")
     if mutate:
         out.write(f"{len(mutate)} mutation(s): {', '.join(mutate)}\n")
     if args.answer_key:
@@ -126,9 +129,31 @@ def run_generate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def run_stats(args: argparse.Namespace, out: TextIO) -> int:
-    from generators.stats import completeness
+def _generate(args: argparse.Namespace, common: dict[str, Any], mutate: list[str]) -> tuple[int, list[Any]]:
+    from generators.generate import generate, generate_months
 
-    stats = completeness(args.file)
-    out.write(stats.to_text())
+    try:
+        if args.months != 1:
+            if mutate or args.local_codes:
+                raise CannotRun("--mutate and --local-codes work on one month at a time (leave out --months)")
+            return 0, list(generate_months(args.output, months=args.months, **common))
+        return generate(args.output, mutate=mutate, local_codes=args.local_codes, **common), []
+    except ValueError as exc:  # a request the generator cannot make (its errors are ValueErrors)
+        raise CannotRun(str(exc)) from None
+
+
+def run_stats(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from conformance.cli._progress import reading
+    from conformance.files import refuse_overlap
+    from generators.stats import completeness
+    from generators.stats_html import to_html
+
+    refuse_overlap([args.file], {"the report (-o)": args.output})
+    with reading(args.quiet, "stats") as observe:
+        stats = completeness(args.file, observe=observe, format=args.input_format)
+    render = {"text": lambda: stats.to_text(), "json": lambda: json.dumps(stats.as_json(), indent=2) + "\n"}
+    text = to_html(stats) if args.format == "html" else render[args.format]()
+    emit(text, args.output, out, summary=f"{stats.records} record(s): statistics written to {args.output}")
     return EXIT_OK if stats.input is None or stats.input.clean else EXIT_FOUND

@@ -7,8 +7,7 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from conformance.cli._common import EXIT_CANNOT, EXIT_FOUND, EXIT_OK, CannotRun, add_reading_options
-from conformance.formats import FORMATS
+from conformance.cli._common import EXIT_CANNOT, EXIT_FOUND, EXIT_OK, CannotRun, add_layout, add_reading_options
 
 
 def register(commands: Any) -> None:
@@ -35,7 +34,7 @@ def register(commands: Any) -> None:
     )
     convert.add_argument("input", metavar="IN")
     convert.add_argument("-o", "--output", required=True, metavar="OUT")
-    convert.add_argument("--to", choices=FORMATS, default=None, help="output layout (default: the other one)")
+    add_layout(convert, "output layout (default: the other one)", old=("--to", "--format"))
     add_reading_options(convert)
     convert.set_defaults(handler=run_convert)
 
@@ -83,7 +82,7 @@ def run_convert(args: argparse.Namespace, out: TextIO) -> int:
     if not submission.readable or submission.pack is None:
         fatal = submission.problems.fatal
         raise CannotRun(f"{args.input}: {fatal.describe() if fatal else 'cannot be read'}")
-    target = args.to or ("xml" if submission.format == "csv" else "csv")
+    target = args.layout or ("xml" if submission.format == "csv" else "csv")
     refused: Counter[str] = Counter()
 
     def on_refused(number: int, position: int, cause: str) -> None:

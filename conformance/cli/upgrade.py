@@ -6,8 +6,29 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from conformance.cli._common import EXIT_FOUND, EXIT_OK, CannotRun, add_override, end_progress, progress
+from conformance.cli._common import (
+    EXIT_FOUND,
+    EXIT_OK,
+    CannotRun,
+    Deprecated,
+    add_override,
+    add_quiet,
+    deprecation,
+)
 from conformance.formats import FORMATS
+
+
+class _ReportFormat(argparse.Action):
+    """`--format text|json` for the summary; `--format csv|xml`, the layout's old spelling, for one release."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        if values in FORMATS:
+            deprecation(f"{option} {values}", f"--layout {values}")
+            namespace.layout = values
+        else:
+            namespace.summary = values
 
 
 def register(commands: Any) -> None:
@@ -23,7 +44,7 @@ def register(commands: Any) -> None:
     )
     upgrade.add_argument("file", metavar="IN")
     upgrade.add_argument("-o", "--output", required=True, metavar="OUT")
-    upgrade.add_argument("--format", choices=FORMATS, default=None, help="output layout (default: the input's)")
+    upgrade.add_argument("--layout", choices=FORMATS, default=None, help="output layout (default: the input's)")
     upgrade.add_argument(
         "--time-policy",
         default=None,
@@ -38,8 +59,17 @@ def register(commands: Any) -> None:
     upgrade.add_argument("--submitted", metavar="TIMESTAMP", help="submission time for the check (default now)")
     upgrade.add_argument("--period", metavar="YYYY-MM", help="reporting period for the check (default: inferred)")
     upgrade.add_argument("--account", metavar="FILE", help="write the per-record account here (JSON lines)")
-    upgrade.add_argument("--summary", choices=("text", "json"), default="text", help="summary on stdout")
-    upgrade.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    upgrade.add_argument(
+        "--format",
+        dest="summary",
+        choices=("text", "json", *FORMATS),
+        default="text",
+        action=_ReportFormat,
+        metavar="{text,json}",
+        help="summary on stdout",
+    )
+    upgrade.add_argument("--summary", choices=("text", "json"), action=Deprecated, instead="--format")
+    add_quiet(upgrade)
     add_override(upgrade)
     upgrade.set_defaults(handler=run_upgrade)
 
@@ -59,14 +89,14 @@ def register(commands: Any) -> None:
 
 
 def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    from conformance.cli._progress import counting
     from v1_to_v2 import upgrade
 
-    show = progress(args.quiet)
-    try:
+    with counting(args.quiet, "upgrade") as show:
         summary = upgrade(
             args.file,
             args.output,
-            format=args.format,
+            format=args.layout,
             time_policy=args.time_policy,
             local_codes=args.local_codes,
             submitter=args.submitter,
@@ -78,8 +108,6 @@ def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
             overrides=args.override,
             progress=show,
         )
-    finally:
-        end_progress(show)
     out.write(json.dumps(summary.as_json(), indent=2) + "\n" if args.summary == "json" else summary.to_text())
     return EXIT_OK if summary.clean else EXIT_FOUND
 

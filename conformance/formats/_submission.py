@@ -86,6 +86,10 @@ class Submission:
             self.records_read += 1
             yield record
 
+    def position(self) -> tuple[int, int] | None:
+        """(bytes read so far, size) of a regular file being read, for a progress bar; None otherwise."""
+        return self.source.position()
+
     def __iter__(self) -> Iterator[Record]:
         return self.records()
 
