@@ -7,11 +7,14 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from conformance.errors import DidsError
+
+if TYPE_CHECKING:
+    from conformance.spec import RuleSpec
 
 
 class CorpusError(DidsError):
@@ -66,11 +69,16 @@ class Corpus:
         return corpus_hash(self.root)
 
     @cached_property
-    def rule_codes(self) -> dict[str, str | None]:
-        """Every rule id of the profile and its official code (None: provisional), from the spec pack."""
+    def rule_specs(self) -> dict[str, RuleSpec]:
+        """Every rule of the profile, from the spec pack (its code, kind, and the reference data it needs)."""
         from conformance.spec import load_pack
 
-        return {rule.id: rule.code for rule in load_pack(self.dids_version).rules_for(self.profile)}
+        return {rule.id: rule for rule in load_pack(self.dids_version).rules_for(self.profile)}
+
+    @property
+    def rule_codes(self) -> dict[str, str | None]:
+        """Every rule id of the profile and its official code (None: provisional)."""
+        return {rule_id: rule.code for rule_id, rule in self.rule_specs.items()}
 
 
 def bundled_corpus() -> Path | None:

@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from conformance.certify._corpus import Case, Corpus
 from conformance.certify._rule_map import RuleMap
@@ -71,15 +72,22 @@ def load_expected_failures(path: str | Path) -> list[ExpectedFailure]:
         raise CertifyError(str(exc)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CertifyError(f"cannot read expected failures {path}: {exc}") from None
+    return parse_expected_failures(data.get("expected-failure", []), str(path))
+
+
+def parse_expected_failures(entries: Any, where: str) -> list[ExpectedFailure]:
+    """[[expected-failure]] entries already read from TOML (a waiver file, or a validator file)."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CertifyError(f"{where}: expected-failure must be an array of tables ([[expected-failure]])")
     out = []
-    for n, entry in enumerate(data.get("expected-failure", []), 1):
+    for n, entry in enumerate(entries, 1):
         case, rule, reason, expires = entry.get("case"), entry.get("rule"), entry.get("reason"), entry.get("expires")
         if (case is None) == (rule is None):
-            raise CertifyError(f"{path}: expected failure {n} needs exactly one of case or rule")
+            raise CertifyError(f"{where}: expected failure {n} needs exactly one of case or rule")
         if not reason:
-            raise CertifyError(f"{path}: expected failure {n} needs a reason")
+            raise CertifyError(f"{where}: expected failure {n} needs a reason")
         if expires is not None and not isinstance(expires, date):
-            raise CertifyError(f"{path}: expected failure {n}: expires must be a TOML date (2027-01-31)")
+            raise CertifyError(f"{where}: expected failure {n}: expires must be a TOML date (2027-01-31)")
         out.append(ExpectedFailure(case, rule, str(reason), expires))
     return out
 
