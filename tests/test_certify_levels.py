@@ -279,3 +279,52 @@ def test_the_certificate_puts_failures_first_and_names_a_likely_cause() -> None:
     failing_ids = {r.case.id for r in cert.results if r.status == "fail"}
     assert first_row.xpath("string(td[1]/code)") in failing_ids
     assert json.loads(to_json(cert))["likely_causes"]
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_the_plugin_reads_ini_options_a_marker_and_takes_the_context_dict(pytester: pytest.Pytester) -> None:
+    pytester.makeini(f"[pytest]\ndids_corpus = {CORPUS}\ndids_profile =\n    v1-dsp\n    v2\ndids_level = official\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from conformance.check import CannotCheck, check
+
+        @pytest.mark.dids_case("local-codes-mapped-*", "window-*")
+        def test_vendor(dids_case):
+            assert isinstance(dids_case.context, dict)
+            try:  # the context dict as it is: reference data and mapping table are loaded from it
+                report = check(dids_case.file, profile=dids_case.profile, context=dids_case.context)
+            except CannotCheck:
+                dids_case.expect("unreadable")
+                return
+            official = {(f.rule, f.record) for f in report.findings if f.code is not None}
+            dids_case.expect(report.verdict, official)  # no provisional ids: enough at the official level
+        """
+    )
+    result = pytester.runpytest("-q")
+    cases = [
+        (p, c.id)
+        for p in ("v1-dsp", "v2")
+        for c in load_corpus(CORPUS, p).cases
+        if c.id.startswith(("local-codes-mapped-", "window-"))
+    ]
+    assert len(cases) == 2 + 7
+    result.assert_outcomes(passed=len(cases))
+
+
+def test_the_plugin_at_exact_wants_every_id(pytester: pytest.Pytester) -> None:
+    pytester.makeini(f"[pytest]\ndids_corpus = {CORPUS}\ndids_profile = v2\ndids_level = exact\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.dids_case("break-V2P-NICIP-FORMAT-csv")
+        def test_vendor(dids_case):
+            dids_case.expect("rejected", [("DIDS00300302", 1)])
+        """
+    )
+    result = pytester.runpytest("-q")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*missing: [[]('V2P-NICIP-FORMAT', 1)[]]*"])
