@@ -16,6 +16,14 @@ DEFAULT_UNIVERSE_DIR = Path("conformance/check/reference_synthetic")
 ADAPTERS = ("exit", "json", "junit", "dq-xml")
 PLACEHOLDERS = ("file", "format", "profile", "submitted", "period", "submitter", "reference", "local_mappings")
 LEVELS = ("verdict", "official", "exact")
+REPORT_FORMATS = ("text", "json", "junit", "html")
+
+
+def _report_option(text: str) -> tuple[str, str]:
+    form, _, path = text.partition("=")
+    if form not in REPORT_FORMATS or not path:
+        raise argparse.ArgumentTypeError(f"{text!r}: give FORMAT=FILE with FORMAT one of {', '.join(REPORT_FORMATS)}")
+    return form, path
 
 
 def register(commands: Any) -> None:
@@ -115,9 +123,18 @@ def _register_certify(commands: Any) -> None:
         metavar="N",
         help="cases run at once (default: the number of cores)",
     )
-    certify.add_argument("--format", choices=("text", "json", "junit", "html"), default="text")
+    certify.add_argument("--format", choices=REPORT_FORMATS, default="text")
     certify.add_argument(
         "-o", "--output", metavar="OUT", help="write the report here, whole or not at all (text summary on stdout)"
+    )
+    certify.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        type=_report_option,
+        metavar="FORMAT=FILE",
+        help="also write the report in this format to FILE (repeatable; e.g. junit=dids.xml html=dids.html), "
+        "whole or not at all",
     )
     certify.add_argument("--date", metavar="YYYY-MM-DD", help="the certificate's date (default today, UTC)")
     certify.set_defaults(handler=run_certify)
@@ -172,7 +189,8 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
     # The validator's own files (its script, a rule map), the waivers, the baseline and the corpus are inputs the
     # report must not replace.
     inputs = [corpus.root, args.expected_failures, args.rule_map, args.baseline, *own_files]
-    refuse_overlap(inputs, {"the report (-o)": report_file})
+    reports = {f"the {form} report ({path})": path for form, path in args.report}
+    refuse_overlap(inputs, {"the report (-o)": report_file, **reports})
     baseline = cert_api.load_baseline(args.baseline) if args.baseline else None
 
     def select(case: Any) -> bool:
@@ -180,8 +198,9 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
         return by_id and (not args.tag or bool(set(args.tag) & set(case.tags)))
 
     with OutputSet() as outputs:
-        # The report's place is taken before the first case runs, so a bad -o fails at once, not after an hour.
+        # The reports' places are taken before the first case runs, so a bad -o fails at once, not after an hour.
         handle = outputs.open(report_file, "w", encoding="utf-8", newline="") if report_file else None
+        extra = [(form, outputs.open(path, "w", encoding="utf-8", newline="")) for form, path in args.report]
         try:
             result = cert_api.certify(
                 corpus,
@@ -199,9 +218,12 @@ def run_certify(args: argparse.Namespace, out: TextIO) -> int:
             rendered = _render(args.format, result, comparison)
             if handle is not None:
                 handle.write(rendered)
+            for form, other in extra:
+                other.write(_render(form, result, comparison))
         finally:
-            if handle is not None:
-                handle.close()
+            for opened in [handle, *(other for _, other in extra)]:
+                if opened is not None:
+                    opened.close()
     if report_file:
         out.write(cert_api.to_text(result, show=10))
         out.write(f"{args.format} report written to {report_file}\n")
@@ -221,8 +243,9 @@ def _render(form: str, result: Any, comparison: Any) -> str:
         return cert_api.to_json(result, comparison)
     if form == "text" and comparison is not None:
         return cert_api.to_text(result) + cert_api.comparison_text(comparison)
-    render = {"text": cert_api.to_text, "junit": cert_api.to_junit, "html": cert_api.to_html}[form]
-    text: str = render(result)
+    if form == "html":
+        return cert_api.to_html(result, comparison)
+    text: str = {"text": cert_api.to_text, "junit": cert_api.to_junit}[form](result)
     return text
 
 
