@@ -15,13 +15,15 @@ trap 'rm -rf "$work"' EXIT
 python="${PYTHON:-python3}"
 
 echo "== Install the DIDS harness (its conformance corpus comes with it)"
-"$python" -m venv "$work/venv"
 if [[ -n "${DIDS_DEPS_FROM:-}" ]]; then
+  # pip, setuptools and the harness's dependencies all come from DIDS_DEPS_FROM
+  "$python" -m venv --without-pip "$work/venv"
   purelib="$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
   echo "$DIDS_DEPS_FROM" > "$purelib/dids-deps.pth"
-  "$python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/wheels" "$repo"
+  "$work/venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/wheels" "$repo"
   "$work/venv/bin/python" -m pip install -q --no-deps --no-index "$work"/wheels/dids_harness-*.whl
 else
+  "$python" -m venv "$work/venv"
   "$work/venv/bin/python" -m pip install -q "$repo"
 fi
 export PATH="$work/venv/bin:$PATH"
