@@ -18,6 +18,11 @@ JSON_SCHEMA = "dids-certification/1.1"
 
 def _why(r: CaseResult) -> str:
     parts = []
+    if r.category == "false-accept":
+        broken = ", ".join(_pair(p) for p in sorted(r.case.pairs, key=_order))
+        parts.append(f"accepted a file that breaks {broken}" if broken else "accepted a file it should refuse")
+    elif r.category == "false-reject":
+        parts.append("refused a file that every rule accepts")
     if r.missing:
         parts.append("missed " + ", ".join(_pair(p) for p in sorted(r.missing, key=_order)))
     if r.extra:
