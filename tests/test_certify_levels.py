@@ -330,3 +330,10 @@ def test_the_plugin_at_exact_wants_every_id(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*missing: [[]('V2P-NICIP-FORMAT', 1)[]]*"])
+
+
+def test_the_cli_lists_the_same_levels_adapters_and_placeholders_as_the_library() -> None:
+    from conformance import certify as library
+    from conformance.cli import corpus as cli  # kept apart so that building the parser imports no certify code
+
+    assert (cli.LEVELS, cli.ADAPTERS, cli.PLACEHOLDERS) == (library.LEVELS, library.ADAPTERS, library.PLACEHOLDERS)
