@@ -337,3 +337,48 @@ def test_the_cli_lists_the_same_levels_adapters_and_placeholders_as_the_library(
     from conformance.cli import corpus as cli  # kept apart so that building the parser imports no certify code
 
     assert (cli.LEVELS, cli.ADAPTERS, cli.PLACEHOLDERS) == (library.LEVELS, library.ADAPTERS, library.PLACEHOLDERS)
+
+
+def test_a_validator_error_fails_the_gate_whatever_the_baseline(tmp_path: Path) -> None:
+    crashes = f"{sys.executable} -c 'import os; os.abort()' {{file}}"
+    common = ["certify", "--profile", "v2", "--case", "clean-csv", "--date", "2026-11-23", "--validator", crashes]
+    previous = tmp_path / "previous.json"
+    assert run([*common, "--format", "json", "-o", str(previous)], io.StringIO(), io.StringIO()) == 1
+    out = io.StringIO()
+    assert run([*common, "--baseline", str(previous)], out, io.StringIO()) == 1  # unchanged, but still an error
+    assert "ERROR      clean-csv" in out.getvalue() and "GATE: REGRESSED" in out.getvalue()
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.cli.corpus import _progress_line
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("CI", raising=False)
+    show = _progress_line()
+    assert show is not None
+    show(1, 2)
+    show(2, 2)
+    assert terminal.getvalue() == "\rcertify: 1/2 cases\rcertify: 2/2 cases\n"
+    monkeypatch.setenv("CI", "true")
+    assert _progress_line() is None  # CI logs get no progress line
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.delenv("CI")
+    assert _progress_line() is None  # nor does a pipe
+
+
+def test_a_command_line_string_is_split_by_the_platform_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.certify import split_command
+
+    assert split_command("vx --in '{file}' a\\ b") == ["vx", "--in", "{file}", "a b"]
+    monkeypatch.setattr("conformance.certify._validators.os.name", "nt")
+    assert split_command(r'"C:\Program Files\vx\vx.exe" --in {file} C:\data\x.csv') == [
+        r"C:\Program Files\vx\vx.exe",
+        "--in",
+        "{file}",
+        r"C:\data\x.csv",
+    ]

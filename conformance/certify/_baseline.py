@@ -2,7 +2,8 @@
 
 A case regresses when it met its expectation before (correct accept or reject) and does not now; it is fixed the
 other way round. Cases only in this run are new, cases only in the baseline are gone. Any regression fails the
-gate, whether or not the validator was ever fully certified. A baseline of another profile cannot be compared;
+gate, whether or not the validator was ever fully certified; so does any validator error in this run (a crash, a
+timeout: an error is never an answer, so no baseline can make it one). A baseline of another profile cannot be compared;
 a different corpus version, corpus, level or validator description is stated in the result, never hidden.
 """
 
@@ -26,10 +27,11 @@ class Comparison:
     new: list[tuple[str, str]] = field(default_factory=list)  # (case, category now)
     gone: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # corpus or validator differences, stated
+    errors: list[str] = field(default_factory=list)  # cases where the validator gave no answer in this run
 
     @property
     def passed(self) -> bool:
-        return not self.regressions
+        return not self.regressions and not self.errors
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
@@ -72,6 +74,7 @@ def compare(cert: Certification, baseline: dict[str, Any], name: str) -> Compari
         elif before[case] not in PASSING and category in PASSING:
             result.fixes.append((case, before[case], category))
     result.gone = [case for case in before if case not in now]
+    result.errors = [case for case, category in now.items() if category == "error"]
     return result
 
 
@@ -82,6 +85,10 @@ def comparison_text(comparison: Comparison) -> str:
     lines += [f"  fixed      {case}: {was} -> {now}" for case, was, now in comparison.fixes]
     lines += [f"  new        {case}: {now}" for case, now in comparison.new]
     lines += [f"  gone       {case}" for case in comparison.gone]
+    lines += [
+        f"  ERROR      {case}: the validator gave no answer (never a pass, whatever the baseline)"
+        for case in comparison.errors
+    ]
     counts = (
         f"{len(comparison.regressions)} regression(s), {len(comparison.fixes)} fixed, {len(comparison.new)} new, "
         f"{len(comparison.gone)} gone"
@@ -100,4 +107,5 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "fixes": [{"id": c, "before": b, "now": n} for c, b, n in comparison.fixes],
         "new": [{"id": c, "now": n} for c, n in comparison.new],
         "gone": comparison.gone,
+        "errors": comparison.errors,
     }
