@@ -59,7 +59,8 @@ def _register_certify(commands: Any) -> None:
         "reject with the right rules, wrong reason, false reject, false accept, error. A validator that crashes, "
         "times out, cannot start or says something its adapter cannot read scores error on that case, and any "
         "error means NOT CERTIFIED. Exit 0 when every case meets its expectation (or is an unexpired expected "
-        "failure), 1 otherwise, 2 when certify could not run; with --baseline, exit 1 on any regression. "
+        "failure), 1 otherwise, 2 when certify could not run; with --baseline, exit 1 on any regression or validator "
+        "error. "
         f"Placeholders for --validator: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}.",
     )
     certify.add_argument("--profile", choices=sorted(PROFILES), required=True)
@@ -109,7 +110,7 @@ def _register_certify(commands: Any) -> None:
         "--baseline",
         metavar="JSON",
         help="an earlier certify --format json report of the same validator: list every case whose outcome "
-        "changed, and exit 1 on any regression (0 otherwise, certified or not)",
+        "changed, and exit 1 on any regression or validator error (0 otherwise, certified or not)",
     )
     certify.add_argument(
         "--case", action="append", default=[], metavar="GLOB", help="only cases whose id matches (repeatable)"
