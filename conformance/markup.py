@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-from xml.sax.saxutils import escape, quoteattr
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # What a report shows as an escape: the characters XML cannot carry, plus DEL and the C1 controls, which a
@@ -32,11 +31,15 @@ def visible(text: str) -> str:
 
 def xml_text(text: str) -> str:
     """Element content for a report: escaped, control characters made visible."""
+    from xml.sax.saxutils import escape  # it imports urllib.request: paid only by commands that write XML
+
     return escape(visible(text))
 
 
 def xml_attr(text: str) -> str:
     """A quoted attribute value for a report: escaped, control characters made visible."""
+    from xml.sax.saxutils import quoteattr
+
     return quoteattr(visible(text))
 
 

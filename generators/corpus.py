@@ -45,7 +45,7 @@ from generators.mutations import (
 )
 
 CORPUS_VERSION = "1.1.0"
-SCHEMA_ID = "dids-corpus-manifest/1.0"
+SCHEMA_ID = "dids-corpus-manifest/1.1"
 FORMATS = ("csv", "xml")
 SMALL = 6  # records in a breaking case: the mutant and neighbours that must stay clean
 MONTH = 40  # records in a clean month
@@ -92,6 +92,7 @@ class Case:
     verdict: str  # accepted | rejected | unreadable
     findings: list[dict[str, Any]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    file_reject: bool = False  # the file itself is refused (layout or schema): record findings may not follow
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -102,7 +103,7 @@ class Case:
             "origin": self.origin,
             "tags": self.tags,
             "context": self.context,
-            "expected": {"verdict": self.verdict, "findings": self.findings},
+            "expected": {"verdict": self.verdict, "file_reject": self.file_reject, "findings": self.findings},
         }
 
 
@@ -126,8 +127,17 @@ class Builder:
         return context
 
     def findings(self, expected: Sequence[tuple[str, int | None, str | None]]) -> list[dict[str, Any]]:
+        """Expected findings; `required` marks those a validator following the published specification must give:
+        the official codes. A fault only a provisional rule catches is judged by the verdict alone (and by its id
+        at certify --level exact), and a fault with an official code needs that code only, never ours as well."""
         out = [
-            {"rule": rule, "code": self.pack.rule(rule).code, "record": record, "field": item}
+            {
+                "rule": rule,
+                "code": self.pack.rule(rule).code,
+                "required": self.pack.rule(rule).code is not None,
+                "record": record,
+                "field": item,
+            }
             for rule, record, item in expected
         ]
         return sorted(out, key=lambda f: (f["record"] is not None, f["record"] or 0, f["rule"], f["field"] or ""))
@@ -149,8 +159,22 @@ class Builder:
     ) -> None:
         """Add a case to the manifest; its verdict follows from its findings' severities."""
         verdict = self.verdict(findings)
+        file_reject = any(
+            f["record"] is None and self.pack.rule(f["rule"]).kind == "file" and verdict == "rejected" for f in findings
+        )
         self.cases.append(
-            Case(case_id, relative, fmt, f"{description} ({fmt.upper()})", origin, context, verdict, findings, tags)
+            Case(
+                case_id,
+                relative,
+                fmt,
+                f"{description} ({fmt.upper()})",
+                origin,
+                context,
+                verdict,
+                findings,
+                tags,
+                file_reject,
+            )
         )
         if self.on_case is not None:
             self.on_case()
@@ -239,7 +263,9 @@ class Builder:
         target, relative = self.path(case_id, fmt)
         target.write_bytes(content)
         context = self.context(BASE_PERIODS[self.version])
-        self.cases.append(Case(case_id, relative, fmt, description, origin, context, "unreadable", [], ["unreadable"]))
+        self.cases.append(
+            Case(case_id, relative, fmt, description, origin, context, "unreadable", [], ["unreadable"], True)
+        )
         if self.on_case is not None:
             self.on_case()
 

@@ -100,13 +100,18 @@ def test_a_validator_that_ignores_the_submission_window() -> None:
 
 def test_a_validator_that_accepts_local_codes() -> None:
     corpus = load_corpus(CORPUS, "v2")
-    cert = certify(corpus, ours("v2", drop={"DIDS00300302"}), description="x", today=TODAY)
+    blind = ours("v2", drop={"DIDS00300302"})
+    cert = certify(corpus, blind, description="x", today=TODAY, level="exact")
     expected = {c.id for c in corpus.cases if "DIDS00300302" in c.rules}
     assert set(failing(cert)) == expected
     assert {"break-DIDS00300302-csv", "break-DIDS00300302-xml", "all-rules-csv", "all-rules-xml"} <= expected
     assert failing(cert)["break-DIDS00300302-csv"] == "false-accept"  # the local code was its only fault
     assert failing(cert)["break-V2P-NICIP-FORMAT-csv"] == "wrong-reason"
     assert cert.per_rule()["DIDS00300302"] == {"missed": len(expected)}
+    # At the official level a file the validator refuses whole (layout, schema) is met whatever follows.
+    official = certify(corpus, blind, description="x", today=TODAY, level="official")
+    assert set(failing(official)) == {c.id for c in corpus.cases if c.id in expected and not c.file_reject}
+    assert "all-rules-csv" not in failing(official) and "break-V2P-NICIP-FORMAT-csv" in failing(official)
 
 
 @pytest.mark.parametrize("profile", ["v1-dsp", "v2"])

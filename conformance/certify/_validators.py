@@ -28,7 +28,7 @@ import string
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -187,48 +187,85 @@ class _Capture(threading.Thread):
         return b"".join(self.chunks)
 
 
+def split_command(template: str) -> list[str]:
+    """A command line as words, split as this platform's shell would quote it: POSIX rules elsewhere, and on
+    Windows double quotes only, so that backslashes in paths survive."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        return [w[1:-1] if len(w) > 1 and w[0] == w[-1] == '"' else w for w in shlex.split(template, posix=False)]
+    return shlex.split(template)
+
+
+def _placeholders(word: str) -> list[str]:
+    try:
+        fields = list(string.Formatter().parse(word))
+    except ValueError as exc:
+        raise CertifyError(f"bad placeholder in {word!r}: {exc}") from None
+    names = [name for _, name, _, _ in fields if name is not None]
+    for name in names:
+        if name not in PLACEHOLDERS:
+            raise CertifyError(f"unknown placeholder {{{name}}}; use {', '.join(PLACEHOLDERS)}")
+    return names
+
+
 class CommandValidator:
-    """`template` is a command line with {placeholders} (PLACEHOLDERS), split like a shell would but never run
-    through one: each word is filled in for the case, so a path with spaces stays one argument.
+    """`command` is a list of words (or a command line, split as this platform's shell would, never run through
+    one), with {placeholders} (PLACEHOLDERS) filled in for each case: a path with spaces stays one argument.
+    `optional` holds argument groups that appear only when the case has every value they name (e.g.
+    ["--period", "{period}"]: v1 cases have no period); a placeholder the case lacks in `command` is an error.
+    `env` adds to the environment the validator runs in.
 
     Each case runs in a session (process group) of its own, so a timeout, a flood of output or an interruption
     kills the validator and everything it started. What it prints is captured up to STDOUT_CAP / STDERR_CAP."""
 
-    def __init__(self, template: str, adapter: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        command: str | Sequence[str],
+        adapter: str,
+        *,
+        timeout: float = 60.0,
+        optional: Sequence[Sequence[str]] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         if adapter not in ADAPTERS:
             raise CertifyError(f"unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}")
         if not 0 < timeout <= threading.TIMEOUT_MAX:
             raise CertifyError(f"the timeout must be a positive number of seconds, not {timeout!r}")
-        try:
-            self.words = shlex.split(template)
-        except ValueError as exc:
-            raise CertifyError(f"cannot split the validator command: {exc}") from None
+        if isinstance(command, str):
+            try:
+                self.words = split_command(command)
+            except ValueError as exc:
+                raise CertifyError(f"cannot split the validator command: {exc}") from None
+        else:
+            self.words = [str(word) for word in command]
         if not self.words:
             raise CertifyError("the validator command is empty")
-        for word in self.words:
-            try:
-                fields = list(string.Formatter().parse(word))
-            except ValueError as exc:
-                raise CertifyError(f"bad placeholder in {word!r}: {exc}") from None
-            for _, name, _, _ in fields:
-                if name is not None and name not in PLACEHOLDERS:
-                    raise CertifyError(f"unknown placeholder {{{name}}}; use {', '.join(PLACEHOLDERS)}")
-        self.template = template
+        self.optional = [[str(word) for word in group] for group in optional]
+        for word in [*self.words, *(w for group in self.optional for w in group)]:
+            _placeholders(word)
+        self.template = command if isinstance(command, str) else shlex.join(self.words)
         self.adapter = adapter
         self.timeout = timeout
+        self.extra_env = dict(env or {})
+        self.env = {**os.environ, **self.extra_env} if self.extra_env else None
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
         self._stopped = False
 
     def describe(self) -> str:
-        return f"{self.template} (adapter: {self.adapter})"
+        groups = "".join(f" [{shlex.join(group)}]" for group in self.optional)
+        return f"{self.template}{groups} (adapter: {self.adapter})"
 
     def argv(self, case: Case, profile: str) -> list[str]:
         values = {"file": str(case.file), "format": case.format, "profile": profile, **case.context}
-        missing = [n for w in self.words for _, n, _, _ in string.Formatter().parse(w) if n and n not in values]
+        values = {name: value for name, value in values.items() if value}
+        missing = [n for w in self.words for n in _placeholders(w) if n not in values]
         if missing:
             raise CertifyError(f"case {case.id} has no {', '.join(sorted(set(missing)))} for the command")
-        return [word.format(**values) for word in self.words]
+        words = [word.format(**values) for word in self.words]
+        for group in self.optional:
+            if all(n in values for w in group for n in _placeholders(w)):
+                words += [word.format(**values) for word in group]
+        return words
 
     def __call__(self, case: Case, profile: str) -> Outcome:
         try:
@@ -248,7 +285,7 @@ class CommandValidator:
             options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         try:
             process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, **options
             )
         except (OSError, ValueError) as exc:
             return _error(f"cannot run {argv[0]}: {exc}")

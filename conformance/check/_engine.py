@@ -8,7 +8,7 @@ input ledger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from hashlib import blake2b
@@ -20,7 +20,7 @@ from conformance.check._context import SubmissionContext, make_context
 from conformance.check._model import Finding, NotEvaluated, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check._spark import dsp_values
-from conformance.check.reference import NO_REFERENCE, ReferenceData
+from conformance.check.reference import NO_REFERENCE, ReferenceData, load_local_mappings, load_reference
 from conformance.errors import DidsError
 from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Record, Submission, open_submission
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
@@ -68,11 +68,23 @@ def rule_tables(version: str) -> tuple[dict[str, Factory], dict[str, SubmissionR
     return RULES_V2, SUBMISSION_RULES_V2
 
 
+def _from_case_context(
+    values: Mapping[str, str], reference: ReferenceData | None
+) -> tuple[SubmissionContext, ReferenceData | None]:
+    """A corpus case's context dict (the pytest plugin's `dids_case.context`) as a context and reference data."""
+    context = make_context(values.get("submitted"), values.get("period"), values.get("submitter"))
+    if reference is None and values.get("reference"):
+        reference = load_reference(values["reference"])
+        if values.get("local_mappings"):
+            reference = replace(reference, local_nicip=load_local_mappings(values["local_mappings"]))
+    return context, reference
+
+
 def check(
     path: str | Path,
     *,
     profile: str | None = None,
-    context: SubmissionContext | None = None,
+    context: SubmissionContext | Mapping[str, str] | None = None,
     reference: ReferenceData | None = None,
     overrides: Sequence[str | Path] = (),
     max_examples: int = 100,
@@ -84,7 +96,11 @@ def check(
 ) -> Report:
     """Check one file ("-" for standard input) against a profile (default: the detected version's default
     profile). `display_name` is the name reports give the file (default: the path). `observe`, given the
-    opened submission once, returns a function that sees every record read (statistics and progress, one pass)."""
+    opened submission once, returns a function that sees every record read (statistics and progress, one pass).
+    `context` may be a plain dict as a corpus case gives it (submitted, period, submitter, reference,
+    local_mappings): its reference data and mapping table are then loaded unless `reference` is given."""
+    if isinstance(context, Mapping):
+        context, reference = _from_case_context(context, reference)
     context = context or make_context()
     reference = reference or NO_REFERENCE
     submission = _open(path, profile, overrides, input_format, max_examples, max_record_bytes, display_name)

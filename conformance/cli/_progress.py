@@ -22,7 +22,8 @@ EVERY = 1_000  # records between two updates: tqdm throttles drawing, this keeps
 
 
 def wanted(quiet: bool) -> bool:
-    return not quiet and sys.stderr.isatty()
+    """A bar only on a terminal, never with --quiet, and never in a CI job (CI set), whose log may be a pty."""
+    return not quiet and sys.stderr.isatty() and not os.environ.get("CI")
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from conformance.cli._common import (
+    EXIT_CANNOT,
     EXIT_FOUND,
     EXIT_OK,
     CannotRun,
@@ -23,11 +24,12 @@ from conformance.spec import PROFILES
 def register(commands: Any) -> None:
     check = commands.add_parser(
         "check",
-        help="check a submission against a profile's rules (exit 0 accepted, 1 rejected, 2 could not check)",
-        description="Check one DIDS file ('-' for standard input) in a single streaming pass. Exit 0 accepted, 1 "
-        "rejected, 2 could not check. A file with records that could not be read is never accepted.",
+        help="check submissions against a profile's rules (exit 0 accepted, 1 rejected, 2 could not check)",
+        description="Check DIDS files ('-' for standard input), each in a single streaming pass. Exit 0 accepted, 1 "
+        "rejected, 2 could not check; with several files, one report and the worst exit code of them all. A file "
+        "with records that could not be read is never accepted.",
     )
-    check.add_argument("file", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument(
         "--profile",
         choices=sorted(PROFILES),
@@ -89,39 +91,124 @@ def register(commands: Any) -> None:
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
-    from conformance.check import check, load_reference, make_context
+    from conformance.check import load_reference, make_context
     from conformance.check.reference import load_local_mappings
-    from conformance.check.report import to_html, to_json, to_junit, to_text
+    from conformance.check.report import to_html
     from conformance.cli._progress import chain, reading
     from conformance.files import refuse_overlap
     from generators.stats import Collector
     from generators.stats_html import charts
 
     reference_dir = args.reference if args.reference not in (None, "synthetic", "none") else None
-    refuse_overlap([args.file, args.local_mappings, reference_dir, *args.override], {"the report (-o)": args.output})
+    refuse_overlap([*args.files, args.local_mappings, reference_dir, *args.override], {"the report (-o)": args.output})
+    if args.files.count("-") > 1:
+        raise CannotRun("standard input ('-') can be read once")
     context = make_context(args.submitted, args.period, args.submitter)
     reference = load_reference(args.reference)
     if args.local_mappings:
         if context.submitter is None:
             raise CannotRun("--local-mappings needs --submitter (the mapping table is per submitting organisation)")
         reference = replace(reference, local_nicip=load_local_mappings(args.local_mappings))
-    collector = Collector() if args.format == "html" else None
-    with reading(args.quiet, "check") as progress:
-        report = check(
-            args.file,
-            profile=args.profile,
-            context=context,
-            reference=reference,
-            overrides=args.override,
-            max_examples=args.max_examples,
-            fail_on_warning=args.fail_on == "warning",
-            input_format=args.input_format,
-            max_record_bytes=args.max_record_bytes,
-            observe=chain(progress, collector),
+    if len(args.files) == 1:
+        collector = Collector() if args.format == "html" else None
+        with reading(args.quiet, "check") as progress:
+            report = _check_one(args, args.files[0], context, reference, observe=chain(progress, collector))
+        if collector is not None and collector.tally is not None:
+            text = to_html(report, charts=charts(collector.tally.stats(None)), reference=args.reference)
+        else:
+            text = _renderers()[args.format](report)
+        emit(text, args.output, out, summary=f"{report.verdict}: report written to {args.output}")
+        return EXIT_OK if report.verdict == "accepted" else EXIT_FOUND
+    if args.format == "html":
+        raise CannotRun("--format html reports on one file; give one file, or choose text, json or junit")
+    return _check_many(args, context, reference, out)
+
+
+def _renderers() -> dict[str, Any]:
+    from conformance.check.report import to_html, to_json, to_junit, to_text
+
+    return {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}
+
+
+def _check_one(args: argparse.Namespace, path: str, context: Any, reference: Any, observe: Any = None) -> Any:
+    from conformance.check import check
+
+    return check(
+        path,
+        profile=args.profile,
+        context=context,
+        reference=reference,
+        overrides=args.override,
+        max_examples=args.max_examples,
+        fail_on_warning=args.fail_on == "warning",
+        input_format=args.input_format,
+        max_record_bytes=args.max_record_bytes,
+        observe=observe,
+    )
+
+
+def _check_many(args: argparse.Namespace, context: Any, reference: Any, out: TextIO) -> int:
+    """Several files: each checked on its own (one that cannot be checked does not stop the rest), one report, and
+    the worst exit code (2 could not check > 1 rejected > 0 accepted)."""
+    from conformance.cli._progress import chain, reading
+    from conformance.errors import DidsError
+
+    results: list[tuple[str, Any, str]] = []  # (file, report or None, why it could not be checked)
+    for path in args.files:
+        try:
+            with reading(args.quiet, "check") as progress:
+                results.append((path, _check_one(args, path, context, reference, observe=chain(progress, None)), ""))
+        except (DidsError, OSError) as exc:
+            results.append((path, None, str(exc).replace("\n", " ")))
+    worst = max(EXIT_CANNOT if r is None else EXIT_OK if r.verdict == "accepted" else EXIT_FOUND for _, r, _ in results)
+    text = {"text": _many_text, "json": _many_json, "junit": _many_junit}[args.format](results, worst)
+    emit(text, args.output, out, summary=f"{_WORDS[worst]}: {len(results)} files, report written to {args.output}")
+    return worst
+
+
+_WORDS = {EXIT_OK: "accepted", EXIT_FOUND: "rejected", EXIT_CANNOT: "could not check"}
+
+
+def _many_text(results: list[tuple[str, Any, str]], worst: int) -> str:
+    render = _renderers()["text"]
+    parts = []
+    for path, report, why in results:
+        parts.append(f"==> {path}\n" + (render(report) if report is not None else f"could not check: {why}\n"))
+    verdicts = [r.verdict if r is not None else "could not check" for _, r, _ in results]
+    tally = ", ".join(f"{verdicts.count(v)} {v}" for v in ("accepted", "rejected", "could not check") if v in verdicts)
+    parts.append(f"{len(results)} files: {tally}\nOVERALL: {_WORDS[worst].upper()}\n")
+    return "\n".join(parts)
+
+
+def _many_json(results: list[tuple[str, Any, str]], worst: int) -> str:
+    import json
+
+    from conformance.check.report import to_json_data
+
+    files = [to_json_data(r) if r is not None else {"file": p, "error": why} for p, r, why in results]
+    payload = {"schema": "dids-check-files/1.0", "verdict": _WORDS[worst], "exit_code": worst, "files": files}
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _many_junit(results: list[tuple[str, Any, str]], worst: int) -> str:
+    """One <testsuites> holding each file's <testsuite>; a file that could not be checked is one error."""
+    from lxml import etree
+
+    from conformance.junit import TestCase, junit_xml
+
+    render = _renderers()["junit"]
+    root = etree.Element("testsuites", name="dids check")
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for path, report, why in results:
+        one = (
+            render(report)
+            if report is not None
+            else junit_xml([TestCase("dids.check", "input can be checked", "error", why)], suite=path)
         )
-    if collector is not None and collector.tally is not None:
-        text = to_html(report, charts=charts(collector.tally.stats(None)), reference=args.reference)
-    else:
-        text = {"text": to_text, "json": to_json, "junit": to_junit, "html": to_html}[args.format](report)
-    emit(text, args.output, out, summary=f"{report.verdict}: report written to {args.output}")
-    return EXIT_OK if report.verdict == "accepted" else EXIT_FOUND
+        for suite in etree.fromstring(one.encode("utf-8")).iter("testsuite"):
+            root.append(suite)
+            for key in totals:
+                totals[key] += int(suite.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode("utf-8")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
@@ -37,6 +36,8 @@ def _simple_type(item: Item) -> str:
         facets.append(f'<xs:maxLength value="{x.max_length}"/>')
     # Facets hold for supplied values only: NHS England's own passing v1 XML cases carry blank values
     # (xml/00004_clinical NICIP code="", 00012 and 00013 blank postcodes), which the rules then judge.
+    from xml.sax.saxutils import quoteattr  # it imports urllib.request: paid only when an XSD is written
+
     patterns = []
     if x.pattern is not None:
         patterns.append(x.pattern)

@@ -10,9 +10,11 @@ from conformance.spec._load import (
     VERSIONS,
     PackError,
     build_pack,
+    bundled_digest,
     load_pack,
     merge_override,
     raw_pack,
+    record_shape_checks,
 )
 from conformance.spec._model import (
     PROVENANCE_STATUSES,
@@ -72,12 +74,14 @@ __all__ = [
     "XmlGroup",
     "XmlLayout",
     "build_pack",
+    "bundled_digest",
     "diff_json",
     "diff_packs",
     "load_pack",
     "merge_override",
     "pack_json",
     "raw_pack",
+    "record_shape_checks",
     "render_diff_text",
     "render_pack_text",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import tomllib
 from collections.abc import Sequence
@@ -10,9 +11,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import DidsError
 from conformance.files import InputError, require_file
@@ -36,6 +35,9 @@ from conformance.spec._model import (
     XmlGroup,
     XmlLayout,
 )
+
+if TYPE_CHECKING:
+    import jsonschema
 
 VERSIONS = ("v1", "v2")
 PROFILES = {"v1-dsp": "v1", "v1-portal": "v1", "v2": "v2"}
@@ -78,7 +80,46 @@ def _bundled_data(version: str) -> dict[str, Any]:
 
 @cache
 def _bundled_pack(version: str) -> Pack:
-    return build_pack(raw_pack(version), ())
+    # Bytes already checked against the schema (the recorded digest) need no second pass: the pass costs more
+    # than the rest of a small `dids check`. Any change to the pack or the schema makes the check run again.
+    checked = _recorded_checks().get(version) == bundled_digest(version)
+    return build_pack(raw_pack(version), (), check_shape=not checked)
+
+
+_CHECKED_FILE = "packs/shape-checked.json"
+
+
+def bundled_digest(version: str) -> str:
+    """SHA-256 of a bundled pack's files and of the schema they are checked against."""
+    spec = resources.files("conformance.spec")
+    digest = hashlib.sha256()
+    for name in (f"packs/{version}/pack.toml", f"packs/{version}/rules.toml", "pack.schema.json"):
+        entry = spec.joinpath(name)
+        digest.update(name.encode() + b"\0" + (entry.read_bytes() if entry.is_file() else b"") + b"\0")
+    return digest.hexdigest()
+
+
+@cache
+def _recorded_checks() -> dict[str, str]:
+    entry = resources.files("conformance.spec").joinpath(_CHECKED_FILE)
+    try:
+        recorded = json.loads(entry.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def record_shape_checks() -> Path:
+    """Check every bundled pack against the schema and record the digests of the bytes that passed (for
+    maintainers, after changing a pack: tests/test_startup.py says when it is due)."""
+    recorded = {}
+    for version in VERSIONS:
+        build_pack(raw_pack(version), ())  # raises PackError if the shape is wrong: nothing is recorded then
+        recorded[version] = bundled_digest(version)
+    target = Path(str(resources.files("conformance.spec").joinpath(_CHECKED_FILE)))
+    target.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _recorded_checks.cache_clear()
+    return target
 
 
 def read_override(path: str | Path) -> dict[str, Any]:
@@ -162,6 +203,8 @@ def load_pack(version_or_profile: str, overrides: Sequence[str | Path] = ()) -> 
 
 @cache
 def _schema() -> jsonschema.Draft202012Validator:
+    import jsonschema  # imported when a pack is checked, not by every command that loads one
+
     text = resources.files("conformance.spec").joinpath("pack.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
@@ -171,7 +214,9 @@ def _check_shape(data: dict[str, Any]) -> None:
     errors = sorted(_schema().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return
-    error = jsonschema.exceptions.best_match(errors) or errors[0]
+    from jsonschema.exceptions import best_match
+
+    error = best_match(errors) or errors[0]
     version = data.get("pack", {}).get("version", "?") if isinstance(data.get("pack"), dict) else "?"
     where, entry = "", data
     for step in error.absolute_path:
@@ -194,10 +239,12 @@ def _month(text: str) -> date:
     return date.fromisoformat(f"{text}-01")
 
 
-def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = ()) -> Pack:
+def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = (), *, check_shape: bool = True) -> Pack:
     """Check merged pack data (its shape against pack.schema.json, then the references between entries) and
-    build the typed view; raise PackError naming the first problem."""
-    _check_shape(data)
+    build the typed view; raise PackError naming the first problem. `check_shape=False` skips the schema pass
+    (only for bundled bytes that have passed it before)."""
+    if check_shape:
+        _check_shape(data)
     meta = data["pack"]
     where = f"{meta['version']} pack"
     profiles = tuple(meta["profiles"])
