@@ -103,7 +103,8 @@ V1_BREAKS: dict[str, tuple[dict[str, str], str]] = {
         },
         "test_date",
     ),
-    "DIDS050": ({"test_date": ""}, "test_date"),
+    # The NICIP code alone: with both codes and no test date the DSP's mapping rule (DIDS082) fails too.
+    "DIDS050": ({"test_date": "", "imaging_code_nicip": "XCHES", "imaging_code_snomed": ""}, "test_date"),
     "DIDS051": ({"test_date": "2018-09-11", "report_issue_date": ""}, "test_date"),
     "DIDS055": (
         {

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from conformance.formats import Record, Submission
 
 EVERY = 1_000  # records between two updates: tqdm throttles drawing, this keeps its bookkeeping off the hot loop
@@ -68,6 +68,8 @@ def _bar(**options: Any) -> tqdm[Any]:
     except (OSError, ValueError):
         size = os.terminal_size((0, 0))
     shape: dict[str, Any] = {"dynamic_ncols": True} if size.columns and size.lines else {"ncols": 80, "nrows": 24}
+    from tqdm import tqdm  # imported only when a bar is drawn: most runs (pipes, CI, --quiet) never need it
+
     return tqdm(file=sys.stderr, leave=False, mininterval=0.5, **shape, **options)
 
 

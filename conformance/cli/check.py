@@ -96,8 +96,6 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.check.report import to_html
     from conformance.cli._progress import chain, reading
     from conformance.files import refuse_overlap
-    from generators.stats import Collector
-    from generators.stats_html import charts
 
     reference_dir = args.reference if args.reference not in (None, "synthetic", "none") else None
     refuse_overlap([*args.files, args.local_mappings, reference_dir, *args.override], {"the report (-o)": args.output})
@@ -110,10 +108,16 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
             raise CannotRun("--local-mappings needs --submitter (the mapping table is per submitting organisation)")
         reference = replace(reference, local_nicip=load_local_mappings(args.local_mappings))
     if len(args.files) == 1:
-        collector = Collector() if args.format == "html" else None
+        collector = None
+        if args.format == "html":  # the charts' statistics, gathered in the same pass (imported only for HTML)
+            from generators.stats import Collector
+
+            collector = Collector()
         with reading(args.quiet, "check") as progress:
             report = _check_one(args, args.files[0], context, reference, observe=chain(progress, collector))
         if collector is not None and collector.tally is not None:
+            from generators.stats_html import charts
+
             text = to_html(report, charts=charts(collector.tally.stats(None)), reference=args.reference)
         else:
             text = _renderers()[args.format](report)
