@@ -8,16 +8,16 @@ Each finding has a level: `blocking` (a v2.0 submission of this data would be re
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
-from conformance.check.reference import load_local_mappings, load_reference, reference_folder
+from conformance.check.reference import load_local_mappings, load_reference
 from conformance.formats import Ledger, Submission, open_submission
 from conformance.markup import visible
 from conformance.spec import Pack, load_pack
@@ -96,22 +96,6 @@ def _digest(*parts: str) -> int:
     return int.from_bytes(blake2b("\x1f".join(parts).encode(), digest_size=8).digest(), "big")
 
 
-def _descriptions(reference: str | None) -> dict[str, str]:
-    """Code -> description from the reference folder's nicip.csv and snomed.csv, where they carry one."""
-    if reference is None:
-        return {}
-    folder = reference_folder(reference)
-    out: dict[str, str] = {}
-    for name, key in (("nicip.csv", "code"), ("snomed.csv", "concept_id")):
-        path = folder / name
-        if path.is_file():
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                for row in csv.DictReader(handle):
-                    if row.get(key) and row.get("description"):
-                        out[row[key].strip()] = row["description"]
-    return out
-
-
 def _window(month: date, today: date) -> str:
     """Where a month of activity stands on `today`: as v2.0 from the v2 start, else as v1 under the DSP's window
     (both from the packs)."""
@@ -155,7 +139,7 @@ def readiness(
         org = submitter.strip().upper()
         table = {local: nicip for (owner, local), nicip in load_local_mappings(local_codes).items() if owner == org}
     ref = load_reference(reference) if reference else None
-    scan = _Scan(submission.pack, table, ref.nicip if ref is not None else None, _descriptions(reference))
+    scan = _Scan(submission.pack, table, ref.nicip if ref is not None else None, ref.descriptions if ref else {})
     for record in submission.records():
         scan.see([v.strip() for v in record.values])
     when = today or datetime.now(UTC).date()
@@ -172,7 +156,9 @@ class _Scan:
     """What one pass over the records gathers: blanks per item, local codes mapped or not, codes naming several
     examinations, months of activity (and those from the v2 start), and the "most complex code" collapse."""
 
-    def __init__(self, pack: Pack, table: dict[str, str], known: dict[str, Any] | None, descriptions: dict[str, str]):
+    def __init__(
+        self, pack: Pack, table: dict[str, str], known: Mapping[str, Any] | None, descriptions: Mapping[str, str]
+    ):
         at = pack.index
         self.table, self.known, self.descriptions = table, known, descriptions
         self.positions = [(item.id, at[item.id]) for item in pack.items]

@@ -91,6 +91,7 @@ def check(
         rules={r.id: r for r in pack.rules},
         max_examples=max_examples,
         fail_on_warning=fail_on_warning,
+        reference=reference.release.as_dict() if reference.release is not None else None,
     )
     plan = _plan(Setup(pack, profile, context, reference), report)
     report.records = _run(submission, plan, LocalCodes.of(pack, context, reference), report)

@@ -37,7 +37,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "format": report.format,
         "version": report.version,
         "profile": report.profile,
-        "context": report.context,
+        "context": {**report.context, "reference": report.reference},
         "verdict": report.verdict,
         "records": report.records,
         "records_rejected": report.records_rejected,
@@ -52,6 +52,12 @@ def to_json_data(report: Report) -> dict[str, Any]:
     }
 
 
+def _reference_line(release: dict[str, str | None] | None) -> str:
+    if release is None:
+        return "none"
+    return f"{release['name']} (release {release['release_date'] or 'undated'}, sha256 {release['sha256']})"
+
+
 def to_json(report: Report) -> str:
     return json.dumps(to_json_data(report), indent=2, ensure_ascii=False) + "\n"
 
@@ -62,6 +68,7 @@ def to_text(report: Report, examples: int = 3) -> str:
         f"submitted {report.context['submitted']}"
         + (f", reporting period {report.context['period']}" if report.context.get("period") else "")
         + (f", submitter {report.context['submitter']}" if report.context.get("submitter") else ""),
+        f"reference data: {_reference_line(report.reference)}",
         "",
         f"VERDICT: {report.verdict.upper()}",
     ]
@@ -146,4 +153,5 @@ def to_junit(report: Report) -> str:
             cases.append(TestCase(classname, name, "failure", f"{count} finding(s)", text, kind=spec.severity))
         else:
             cases.append(TestCase(classname, name, text=text))
-    return junit_xml(cases, suite=f"{report.file} ({report.profile})", name="dids check")
+    properties = {"reference": _reference_line(report.reference)}
+    return junit_xml(cases, suite=f"{report.file} ({report.profile})", name="dids check", properties=properties)
