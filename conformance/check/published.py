@@ -138,8 +138,9 @@ def ods_rows(source: Reading, kind: OdsType) -> Iterator[OdsRow]:
         code = row[0].strip().upper()
         if not ODS_CODE.fullmatch(code):
             raise FormatError(f"{where}: column 1 {row[0]!r} is not an ODS organisation code (a header row?)")
-        opened = compact_date(row[10], f"{where} column 11 (open date)")
-        closed = compact_date(row[11], f"{where} column 12 (close date)")
+        hint = " (ODS downloads have no header row)" if number == 1 else ""
+        opened = compact_date(row[10], f"{where} column 11 (open date){hint}")
+        closed = compact_date(row[11], f"{where} column 12 (close date){hint}")
         yield code, roles, opened, closed, row[1].strip(), row[9].strip().upper(), kind.name
 
 
