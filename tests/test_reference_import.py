@@ -276,3 +276,17 @@ def test_a_reference_that_is_neither_store_nor_folder_is_refused(tmp_path: Path)
     for reference in (junk, tmp_path / "absent.sqlite"):
         code, _, err = dids("check", month, "--reference", reference)
         assert code == 2 and err.startswith("dids: error: reference data") and err.count("\n") == 1
+
+
+def test_a_store_is_opened_once_per_process_and_shared_by_every_load(tmp_path: Path) -> None:
+    store = imported(tmp_path, "--nicip", SAMPLES / "nicip_release.txt")
+    first, second = load_reference(str(store)), load_reference(str(store))
+    assert first.nicip is not None and second.nicip is not None
+    assert getattr(first.nicip, "store", None) is getattr(second.nicip, "store", None) is not None
+    again = imported(
+        tmp_path, "--nicip", SAMPLES / "nicip_release.txt", "--release-date", "2026-04-01", name="b.sqlite"
+    )
+    store.unlink()
+    again.rename(store)  # a new release at the same path is opened afresh
+    reopened = load_reference(str(store))
+    assert reopened.release is not None and reopened.release.date == "2026-04-01"

@@ -167,19 +167,23 @@ def postcode_rows(source: Reading) -> Iterator[tuple[str, str | None]]:
             "expected the ONS Postcode Directory CSV layout"
         )
     term = index["doterm"]
-    for number, row in enumerate(rows, 2):
-        if not row:
-            continue
-        where = f"{source.path} line {number}"
-        if len(row) <= max(column, term):
-            raise FormatError(f"{where}: {len(row)} column(s), the header names {len(header)}")
-        postcode = normalise_postcode(row[column])
-        if not POSTCODE.fullmatch(postcode):
-            raise FormatError(f"{where}: {row[column]!r} is not a postcode")
-        ended = row[term].strip()
-        if ended and not (len(ended) == 6 and ended.isdigit() and 1 <= int(ended[4:]) <= 12):
-            raise FormatError(f"{where}: doterm {ended!r} is not CCYYMM")
-        yield postcode, f"{ended[:4]}-{ended[4:]}" if ended else None
+    width = max(column, term)
+    match = POSTCODE.fullmatch
+    for number, row in enumerate(rows, 2):  # the national file has millions of rows: nothing spare per row
+        if len(row) <= width:
+            if not row:
+                continue
+            raise FormatError(f"{source.path} line {number}: {len(row)} column(s), the header names {len(header)}")
+        postcode = row[column].replace(" ", "").upper()
+        if not match(postcode):
+            raise FormatError(f"{source.path} line {number}: {row[column]!r} is not a postcode")
+        ended = row[term]
+        if not ended:
+            yield postcode, None
+        elif len(ended) == 6 and ended.isdigit() and 1 <= int(ended[4:]) <= 12:
+            yield postcode, f"{ended[:4]}-{ended[4:]}"
+        else:
+            raise FormatError(f"{source.path} line {number}: doterm {ended!r} is not CCYYMM")
 
 
 # ----- the NICIP release (TRUD): a spreadsheet, or the same table as tab- or comma-separated text ---------------
