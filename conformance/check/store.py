@@ -39,6 +39,8 @@ CREATE TABLE nicip_snomed (nicip TEXT NOT NULL, snomed TEXT NOT NULL, active_fro
 CREATE INDEX nicip_snomed_by_nicip ON nicip_snomed (nicip);
 """
 TABLES = ("organisations", "postcodes", "nicip", "snomed", "nicip_snomed")
+_KEY_COLUMNS = {"organisations": "code", "postcodes": "postcode", "nicip": "code", "snomed": "concept_id"}
+_KEY_COLUMNS["nicip_snomed"] = "nicip"
 CACHE_LIMIT = 65_536  # distinct values kept per table; the cache starts again when full (memory stays bounded)
 
 
@@ -100,7 +102,7 @@ class Store:
 
     def __init__(self, connection: sqlite3.Connection, label: str) -> None:
         self.connection, self.label = connection, label
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         try:
             self.loaded = dict(connection.execute("SELECT name, rows FROM loaded").fetchall())
             self.info = dict(connection.execute("SELECT key, value FROM release").fetchall())
@@ -117,7 +119,7 @@ class Store:
 
     def query(self, sql: str, key: str) -> list[tuple[Any, ...]]:
         try:
-            with self._lock:
+            with self.lock:
                 return self.connection.execute(sql, (key,)).fetchall()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.label}: cannot be read ({exc})") from None
@@ -160,10 +162,13 @@ class Lookup(Mapping[str, V], Generic[V]):
         return isinstance(key, str) and self._find(key) is not None
 
     def __iter__(self) -> Iterator[str]:
-        key = {"organisations": "code", "postcodes": "postcode", "nicip": "code", "snomed": "concept_id"}
-        column = key.get(self.table, "nicip")
-        for (value,) in self.store.connection.execute(f"SELECT DISTINCT {column} FROM {self.table} ORDER BY 1"):
-            yield value
+        """Every key, in order, streamed from the index (never needed by the rules; for tools and tests)."""
+        column = _KEY_COLUMNS.get(self.table)
+        if column is None:
+            raise TypeError(f"the {self.table} lookup cannot be listed")
+        yield from (
+            v for (v,) in self.store.connection.execute(f"SELECT DISTINCT {column} FROM {self.table} ORDER BY 1")
+        )
 
     def __len__(self) -> int:
         return int(self.store.loaded.get(self.table, 0))
