@@ -266,6 +266,9 @@ def test_readiness_lists_local_codes_against_the_store(tmp_path: Path) -> None:
     unmapped = next(f for f in result.findings if f.topic == "unmapped-local-codes")
     assert unmapped.count == 3 and unmapped.level == "blocking"
     assert sorted(e.split()[0] for e in unmapped.examples) == ["L0042", "LOCAL7"]
+    release = load_reference(str(store)).release
+    assert release is not None and result.as_json()["reference"] == release.as_dict()
+    assert f"reference data: store (sha256 {release.sha256})" in result.to_text()
 
 
 def test_a_reference_that_is_neither_store_nor_folder_is_refused(tmp_path: Path) -> None:

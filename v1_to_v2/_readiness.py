@@ -45,6 +45,7 @@ class Readiness:
     findings: list[Finding] = field(default_factory=list)
     months: dict[str, dict[str, Any]] = field(default_factory=dict)
     input: Ledger | None = None
+    reference: dict[str, str | None] | None = None  # the reference release the codes were judged against
 
     @property
     def blocking(self) -> bool:
@@ -58,6 +59,7 @@ class Readiness:
             "records": self.records,
             "input": self.input.as_json() if self.input is not None else None,
             "as_of": self.today.isoformat(),
+            "reference": self.reference,
             "ready": not self.blocking,
             "findings": [
                 {"level": f.level, "topic": f.topic, "message": f.message, "count": f.count, "examples": f.examples}
@@ -71,6 +73,11 @@ class Readiness:
             f"DIDS v2.0 readiness of {self.source} ({self.records:,} v1 record(s), {self.format}), as of "
             f"{self.today.isoformat()}",
             *(self.input.lines() if self.input is not None else []),
+            *(
+                [f"reference data: {self.reference['name']} (sha256 {self.reference['sha256']})"]
+                if self.reference
+                else []
+            ),
             "",
         ]
         for level, title in (("blocking", "Blocking"), ("action", "To do before v2.0"), ("info", "For information")):
@@ -145,6 +152,7 @@ def readiness(
     when = today or datetime.now(UTC).date()
     result = Readiness(str(source), submission.format or "csv", scan.records, when)
     result.input = submission.ledger()
+    result.reference = ref.release.as_dict() if ref is not None and ref.release is not None else None
     _input_findings(result, result.input, submission)
     _scan_findings(result, scan, submission.pack)
     for month, count in sorted(scan.months.items()):

@@ -63,11 +63,14 @@ def import_release(sources: Sequence[Source], output: str | Path, *, name: str, 
         raise StoreError("nothing to import: give at least one source file (see dids reference import --help)")
     with OutputSet() as outputs:
         temp = outputs.path(output)
-        connection = sqlite3.connect(temp)
         try:
-            digest = write_release(connection, sources, name=name, release_date=release_date)
-        finally:
-            connection.close()
+            connection = sqlite3.connect(temp)
+            try:
+                digest = write_release(connection, sources, name=name, release_date=release_date)
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:  # a full disk, say: one line, and OutputSet removes the partial store
+            raise StoreError(f"cannot write the reference store {output}: {exc}") from None
     return digest
 
 
