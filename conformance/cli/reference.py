@@ -54,7 +54,9 @@ def register(commands: Any) -> None:
 
 
 def _sources(args: argparse.Namespace) -> list[Any]:
+    """The sources the options name, each checked to be a regular file (or, for --csv, a folder) before reading."""
     from conformance.check.importing import Source
+    from conformance.files import require_file
 
     sources = []
     for value in args.ods:
@@ -66,8 +68,6 @@ def _sources(args: argparse.Namespace) -> list[Any]:
         if source.kind == "csv" and not source.path.is_dir():
             raise CannotRun(f"--csv {source.path}: not a folder")
         if source.kind != "csv":
-            from conformance.files import require_file
-
             require_file(source.path, what=f"--{source.kind} file")
     return sources
 
