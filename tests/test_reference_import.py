@@ -293,3 +293,10 @@ def test_a_store_is_opened_once_per_process_and_shared_by_every_load(tmp_path: P
     again.rename(store)  # a new release at the same path is opened afresh
     reopened = load_reference(str(store))
     assert reopened.release is not None and reopened.release.date == "2026-04-01"
+
+
+def test_only_regular_files_are_read_and_an_empty_import_is_refused(tmp_path: Path) -> None:
+    for argv in (["--postcodes", str(tmp_path)], ["--ods", "/dev/zero"], ["--csv", str(SAMPLES / "etr.csv")], []):
+        code, out, err = dids("reference", "import", "-o", tmp_path / "s.sqlite", *argv)
+        assert code == 2 and out == "" and err.startswith("dids: error: ") and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "s.sqlite").exists()
