@@ -84,7 +84,9 @@ def run_mode(mode: str, folder: str) -> None:
 
         sources = [Source("postcodes", root / "onspd.csv"), Source("csv", reference_folder("synthetic"))]
         import_release(sources, root / "store.sqlite", name="benchmark", release_date=None)
-        count = load_reference(str(root / "store.sqlite")).postcodes.__len__()  # type: ignore[union-attr]
+        postcodes = load_reference(str(root / "store.sqlite")).postcodes
+        assert postcodes is not None
+        count = len(postcodes)
     elif mode == "open-store":
         from conformance.check import load_reference
 
