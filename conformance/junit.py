@@ -42,8 +42,11 @@ class TestCase:
         return f"    <testcase classname={xml_attr(self.classname)} name={xml_attr(self.name)}>{body}</testcase>"
 
 
-def junit_xml(cases: Sequence[TestCase], *, suite: str, name: str | None = None) -> str:
-    """One <testsuite> of `cases` inside <testsuites> (named `name` when given), with the counts CI reads."""
+def junit_xml(
+    cases: Sequence[TestCase], *, suite: str, name: str | None = None, properties: dict[str, str] | None = None
+) -> str:
+    """One <testsuite> of `cases` inside <testsuites> (named `name` when given), with the counts CI reads and the
+    suite's `properties` (such as the reference release a check used)."""
     counts = Counter(case.outcome for case in cases)
     totals = (
         f'tests="{len(cases)}" failures="{counts["failure"]}" errors="{counts["error"]}" skipped="{counts["skipped"]}"'
@@ -53,6 +56,14 @@ def junit_xml(cases: Sequence[TestCase], *, suite: str, name: str | None = None)
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<testsuites{named} {totals}>\n"
         f"  <testsuite name={xml_attr(suite)} {totals}>\n"
+        + _properties(properties or {})
         + "".join(case.xml() + "\n" for case in cases)
         + "  </testsuite>\n</testsuites>\n"
     )
+
+
+def _properties(properties: dict[str, str]) -> str:
+    if not properties:
+        return ""
+    rows = "".join(f"      <property name={xml_attr(k)} value={xml_attr(v)}/>\n" for k, v in properties.items())
+    return f"    <properties>\n{rows}    </properties>\n"

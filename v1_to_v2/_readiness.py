@@ -8,16 +8,16 @@ Each finding has a level: `blocking` (a v2.0 submission of this data would be re
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
-from conformance.check.reference import load_local_mappings, load_reference, reference_folder
+from conformance.check.reference import load_local_mappings, load_reference
 from conformance.formats import Ledger, Submission, open_submission
 from conformance.markup import visible
 from conformance.spec import Pack, load_pack
@@ -45,6 +45,7 @@ class Readiness:
     findings: list[Finding] = field(default_factory=list)
     months: dict[str, dict[str, Any]] = field(default_factory=dict)
     input: Ledger | None = None
+    reference: dict[str, str | None] | None = None  # the reference release the codes were judged against
 
     @property
     def blocking(self) -> bool:
@@ -58,6 +59,7 @@ class Readiness:
             "records": self.records,
             "input": self.input.as_json() if self.input is not None else None,
             "as_of": self.today.isoformat(),
+            "reference": self.reference,
             "ready": not self.blocking,
             "findings": [
                 {"level": f.level, "topic": f.topic, "message": f.message, "count": f.count, "examples": f.examples}
@@ -71,6 +73,11 @@ class Readiness:
             f"DIDS v2.0 readiness of {self.source} ({self.records:,} v1 record(s), {self.format}), as of "
             f"{self.today.isoformat()}",
             *(self.input.lines() if self.input is not None else []),
+            *(
+                [f"reference data: {self.reference['name']} (sha256 {self.reference['sha256']})"]
+                if self.reference
+                else []
+            ),
             "",
         ]
         for level, title in (("blocking", "Blocking"), ("action", "To do before v2.0"), ("info", "For information")):
@@ -94,22 +101,6 @@ class Readiness:
 
 def _digest(*parts: str) -> int:
     return int.from_bytes(blake2b("\x1f".join(parts).encode(), digest_size=8).digest(), "big")
-
-
-def _descriptions(reference: str | None) -> dict[str, str]:
-    """Code -> description from the reference folder's nicip.csv and snomed.csv, where they carry one."""
-    if reference is None:
-        return {}
-    folder = reference_folder(reference)
-    out: dict[str, str] = {}
-    for name, key in (("nicip.csv", "code"), ("snomed.csv", "concept_id")):
-        path = folder / name
-        if path.is_file():
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                for row in csv.DictReader(handle):
-                    if row.get(key) and row.get("description"):
-                        out[row[key].strip()] = row["description"]
-    return out
 
 
 def _window(month: date, today: date) -> str:
@@ -155,12 +146,13 @@ def readiness(
         org = submitter.strip().upper()
         table = {local: nicip for (owner, local), nicip in load_local_mappings(local_codes).items() if owner == org}
     ref = load_reference(reference) if reference else None
-    scan = _Scan(submission.pack, table, ref.nicip if ref is not None else None, _descriptions(reference))
+    scan = _Scan(submission.pack, table, ref.nicip if ref is not None else None, ref.descriptions if ref else {})
     for record in submission.records():
         scan.see([v.strip() for v in record.values])
     when = today or datetime.now(UTC).date()
     result = Readiness(str(source), submission.format or "csv", scan.records, when)
     result.input = submission.ledger()
+    result.reference = ref.release.as_dict() if ref is not None and ref.release is not None else None
     _input_findings(result, result.input, submission)
     _scan_findings(result, scan, submission.pack)
     for month, count in sorted(scan.months.items()):
@@ -172,7 +164,9 @@ class _Scan:
     """What one pass over the records gathers: blanks per item, local codes mapped or not, codes naming several
     examinations, months of activity (and those from the v2 start), and the "most complex code" collapse."""
 
-    def __init__(self, pack: Pack, table: dict[str, str], known: dict[str, Any] | None, descriptions: dict[str, str]):
+    def __init__(
+        self, pack: Pack, table: dict[str, str], known: Mapping[str, Any] | None, descriptions: Mapping[str, str]
+    ):
         at = pack.index
         self.table, self.known, self.descriptions = table, known, descriptions
         self.positions = [(item.id, at[item.id]) for item in pack.items]

@@ -118,6 +118,7 @@ def check(
         max_examples=max_examples,
         fail_on_warning=fail_on_warning,
         field_names=field_names(pack, submission.format),
+        reference=reference.release.as_dict() if reference.release is not None else None,
     )
     plan = _plan(Setup(pack, profile, context, reference), report)
     seen = observe(submission) if observe is not None else None

@@ -67,6 +67,7 @@ class Report:
     rejected_bits: bytearray = field(default_factory=bytearray)
     fail_on_warning: bool = False
     input: Ledger | None = None  # the account of the file read: records read, not read, what stopped reading
+    reference: dict[str, str | None] | None = None  # the reference release judged against (name, date, sha256)
     # Item id -> the CSV column or XML element the user sees (conformance.check._engine.field_names).
     field_names: dict[str, str] = field(default_factory=dict)
 

@@ -1,76 +1,62 @@
 """National reference data: organisations, postcodes, NICIP and SNOMED CT with effective dates, and the map.
 
 Rules that need a table run only when it is loaded; otherwise the report lists them as not evaluated, with the
-reason. `load_reference("synthetic")` loads the bundled synthetic pack (the universe the generators draw from);
-`load_reference(DIR)` loads a directory of CSV files laid out as `reference_synthetic/README.md` documents.
+reason. Every form is read through the same SQLite store (`store.py`): `load_reference(STORE)` opens a store that
+`dids reference import` built from the published files; `load_reference("synthetic")` and `load_reference(DIR)`
+build one in memory from the CSV-folder form (`reference_synthetic/README.md`). A store is opened once per
+process and looked up lazily, so start-up does not grow with the size of the reference data.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from importlib import resources
 from pathlib import Path
 
-from conformance.calendar import parse_date
+from conformance.check.importing import CSV_FILES, Source, write_release
+from conformance.check.published import normalise_postcode
+from conformance.check.store import (
+    Organisation,
+    Period,
+    Release,
+    Store,
+    StoreError,
+    is_store,
+    open_store,
+    tables_of,
+)
 from conformance.errors import DidsError
 from conformance.files import DEFAULT_MAX_SMALL_FILE, InputError, bounded_lines, require_file
 
-TABLE_FILES = {
-    "organisations": "organisations.csv",
-    "postcodes": "postcodes.csv",
-    "nicip": "nicip.csv",
-    "snomed": "snomed.csv",
-}
-MAP_FILE = "nicip_snomed_map.csv"
+__all__ = ["NO_REFERENCE", "Organisation", "Period", "ReferenceData", "load_reference", "normalise_postcode"]
 
 
 class ReferenceError_(DidsError):
     """A reference file that cannot be read; the message names the file and line."""
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    """When something is active: from `start` to `end` inclusive (None = open-ended)."""
-
-    start: date | None
-    end: date | None
-
-    def active(self, day: date) -> bool:
-        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
-
-    def days_outside(self, day: date) -> int:
-        """0 when active on `day`, else how many days `day` lies before the start or after the end."""
-        if self.start is not None and day < self.start:
-            return (self.start - day).days
-        if self.end is not None and day > self.end:
-            return (day - self.end).days
-        return 0
-
-
-@dataclass(frozen=True, slots=True)
-class Organisation:
-    code: str
-    roles: frozenset[str]
-    period: Period
-
-
 @dataclass(slots=True)
 class ReferenceData:
-    """Loaded tables; an absent table is None, and its rules are not evaluated."""
+    """Loaded tables (read-only mappings, usually store lookups); an absent table is None, and its rules are not
+    evaluated. `release` says which reference release it is, for reports."""
 
     name: str
-    organisations: dict[str, Organisation] | None = None
-    postcodes: set[str] | None = None
-    nicip: dict[str, Period] | None = None
-    snomed: dict[str, Period] | None = None
-    nicip_snomed: dict[str, list[tuple[str, Period]]] = field(default_factory=dict)
+    organisations: Mapping[str, Organisation] | None = None
+    postcodes: Collection[str] | None = None
+    nicip: Mapping[str, Period] | None = None
+    snomed: Mapping[str, Period] | None = None
+    nicip_snomed: Mapping[str, list[tuple[str, Period]]] = field(default_factory=dict)
     # A trust's local exam codes and the NICIP codes they stand for, by (submitter, local code), both upper case.
     local_nicip: dict[tuple[str, str], str] = field(default_factory=dict)
+    release: Release | None = None
+    descriptions: Mapping[str, str] = field(default_factory=dict)  # code -> description, where the release has one
 
     def has(self, table: str) -> bool:
         return getattr(self, table) is not None
@@ -82,72 +68,79 @@ class ReferenceData:
 NO_REFERENCE = ReferenceData(name="none")
 
 
-def normalise_postcode(value: str) -> str:
-    return "".join(value.split()).upper()
+def from_store(store: Store) -> ReferenceData:
+    """The lookup views of an open store, as the rules read them."""
+    tables = tables_of(store)
+    release = store.release()
+    return ReferenceData(
+        name=release.name,
+        organisations=tables.organisations,
+        postcodes=tables.postcodes,
+        nicip=tables.nicip,
+        snomed=tables.snomed,
+        nicip_snomed=tables.nicip_snomed if tables.nicip_snomed is not None else {},
+        release=release,
+        descriptions=tables.descriptions,
+    )
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, str]]:
-    """The rows of one reference CSV file, streamed (a national table never sits in memory as text)."""
-    try:
-        require_file(path, what="reference file")
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ReferenceError_(f"{path}: missing column(s) {', '.join(missing)}")
-            yield from reader
-    except InputError as exc:
-        raise ReferenceError_(str(exc)) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ReferenceError_(f"{path}: cannot be read ({exc})") from None
+_OPEN: dict[tuple[str, ...], Store] = {}  # stores opened in this process, by file identity or folder content
+_OPEN_LOCK = threading.Lock()
 
 
-def _period(row: dict[str, str], path: Path, number: int) -> Period:
-    def one(key: str) -> date | None:
-        text = (row.get(key) or "").strip()
-        if not text:
-            return None
-        parsed = parse_date(text)
-        if parsed is None:
-            raise ReferenceError_(f"{path} row {number}: {key} {text!r} is not CCYY-MM-DD")
-        return parsed
-
-    return Period(one("active_from"), one("active_to"))
+def _folder_key(root: Path) -> tuple[str, ...]:
+    """A CSV folder's identity: the hash of the files an import reads (so an edited file builds a new store)."""
+    digest = hashlib.sha256()
+    for name in CSV_FILES:
+        path = root / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return ("folder", digest.hexdigest())
 
 
 def load_reference_dir(folder: str | Path, name: str | None = None) -> ReferenceData:
-    """Load whichever documented CSV files `folder` holds; tables without a file stay unloaded."""
+    """The CSV-folder form, imported into an in-memory store (once per content); absent files stay unloaded."""
+    return from_store(_folder_store(folder, name))
+
+
+def _folder_store(folder: str | Path, name: str | None) -> Store:
     root = Path(folder)
     if not root.is_dir():
         raise ReferenceError_(f"reference data {root} is not a directory")
-    data = ReferenceData(name=name or str(root))
-    path = root / TABLE_FILES["organisations"]
-    if path.is_file():
-        data.organisations = {}
-        for n, row in enumerate(_rows(path, ("code", "roles", "active_from", "active_to")), 2):
-            code = row["code"].strip().upper()
-            data.organisations[code] = Organisation(code, frozenset(row["roles"].split()), _period(row, path, n))
-    path = root / TABLE_FILES["postcodes"]
-    if path.is_file():
-        data.postcodes = {normalise_postcode(r["postcode"]) for r in _rows(path, ("postcode",))}
-    for table, key in (("nicip", "code"), ("snomed", "concept_id")):
-        path = root / TABLE_FILES[table]
-        if path.is_file():
-            setattr(
-                data,
-                table,
-                {
-                    r[key].strip(): _period(r, path, n)
-                    for n, r in enumerate(_rows(path, (key, "active_from", "active_to")), 2)
-                },
-            )
-    path = root / MAP_FILE
-    if path.is_file():
-        for n, row in enumerate(_rows(path, ("nicip", "snomed", "active_from", "active_to")), 2):
-            data.nicip_snomed.setdefault(row["nicip"].strip(), []).append(
-                (row["snomed"].strip(), _period(row, path, n))
-            )
-    return data
+    label = name or str(root)
+    key = (*_folder_key(root), label)
+    with _OPEN_LOCK:
+        store = _OPEN.get(key)
+        if store is None:
+            connection = sqlite3.connect(":memory:", check_same_thread=False)
+            try:
+                write_release(connection, [Source("csv", root)], name=label, release_date=None)
+            except StoreError as exc:
+                connection.close()
+                raise ReferenceError_(str(exc)) from None
+            store = _OPEN[key] = Store(connection, label)
+    return store
+
+
+def load_store(path: str | Path) -> ReferenceData:
+    """A store file written by `dids reference import`, opened once per process (and per file version)."""
+    return from_store(_file_store(path))
+
+
+def _file_store(path: str | Path) -> Store:
+    source = Path(path)
+    try:
+        stat = source.stat()
+        key = ("store", str(source.resolve()), str(stat.st_mtime_ns), str(stat.st_size))
+        with _OPEN_LOCK:
+            store = _OPEN.get(key)
+            if store is None:
+                store = _OPEN[key] = open_store(source)
+    except OSError as exc:
+        raise ReferenceError_(f"reference store {source} cannot be read ({exc.strerror or exc})") from None
+    except StoreError as exc:
+        raise ReferenceError_(str(exc)) from None
+    return store
 
 
 LOCAL_MAPPING_COLUMNS = ("SUBMITTER_ORGANISATION", "LOCAL_IMAGING_CODE", "IMAGING_CODE_NICIP")
@@ -213,8 +206,23 @@ def reference_folder(spec: str) -> Path:
     return Path(spec)
 
 
+def reference_store(spec: str) -> Store:
+    """The store a --reference value names: "synthetic" (the bundled pack, built in memory), a store file from
+    `dids reference import`, or a folder of CSV files in the synthetic pack's shape (built in memory)."""
+    if spec == "synthetic":
+        return _folder_store(reference_folder(spec), "synthetic")
+    path = Path(spec)
+    if path.is_dir():
+        return _folder_store(path, None)
+    if path.is_file() and is_store(path):
+        return _file_store(path)
+    if path.exists():
+        raise ReferenceError_(f"reference data {path} is neither a store (dids reference import) nor a folder")
+    raise ReferenceError_(f"reference data {path} does not exist")
+
+
 def load_reference(spec: str | None) -> ReferenceData:
-    """None or "none": no reference data; "synthetic": the bundled synthetic pack; otherwise a directory."""
+    """None or "none": no reference data; otherwise the store `spec` names (see reference_store)."""
     if spec is None or spec == "none":
         return NO_REFERENCE
-    return load_reference_dir(reference_folder(spec), name="synthetic" if spec == "synthetic" else None)
+    return from_store(reference_store(spec))

@@ -40,7 +40,7 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "format": report.format,
         "version": report.version,
         "profile": report.profile,
-        "context": report.context,
+        "context": {**report.context, "reference": report.reference},
         "verdict": report.verdict,
         "records": report.records,
         "records_rejected": report.records_rejected,
@@ -53,6 +53,12 @@ def to_json_data(report: Report) -> dict[str, Any]:
         "file_problems": report.file_problems,
         "input": report.input.as_json() if report.input is not None else None,
     }
+
+
+def _reference_line(release: dict[str, str | None] | None) -> str:
+    if release is None:
+        return "none"
+    return f"{release['name']} (release {release['release_date'] or 'undated'}, sha256 {release['sha256']})"
 
 
 def to_json(report: Report) -> str:
@@ -116,7 +122,8 @@ def unofficial_tag(report: Report) -> str:
 
 def to_text(report: Report, examples: int = 3) -> str:
     lines = [f"{report.file}: DIDS {report.version} {report.format or ''}, profile {report.profile}"]
-    lines += [context_line(report), "", f"VERDICT: {report.verdict.upper()}"]
+    lines += [context_line(report), f"reference data: {_reference_line(report.reference)}"]
+    lines += ["", f"VERDICT: {report.verdict.upper()}"]
     totals = report.count_by_severity()
     lines.append(
         f"{report.records} record(s) read; {report.records_rejected} with record-level errors; "
@@ -203,7 +210,8 @@ def to_junit(report: Report) -> str:
             cases.append(TestCase(classname, name, "failure", f"{count} finding(s)", text, kind=spec.severity))
         else:
             cases.append(TestCase(classname, name, text=text))
-    return junit_xml(cases, suite=f"{report.file} ({report.profile})", name="dids check")
+    properties = {"reference": _reference_line(report.reference)}
+    return junit_xml(cases, suite=f"{report.file} ({report.profile})", name="dids check", properties=properties)
 
 
 # ----- HTML: one self-contained page (conformance.charts supplies the style and the SVG) -------------------------
@@ -247,7 +255,7 @@ def _html_context(report: Report, reference: str | None) -> str:
         ("reporting period", context.get("period") or "not given (period and window rules not evaluated)"),
         ("submission window", _window(context)),
         ("submitter", context.get("submitter")),
-        ("reference data", reference or "none (rules that need it were not evaluated)"),
+        ("reference data", _reference_line(report.reference) if report.reference else reference or "none"),
         ("records read", f"{report.records:,}; {report.records_rejected:,} with record-level errors"),
         ("findings", f"{totals['file-reject']:,} file-level and {totals['record-reject']:,} record-level "
          f"error(s), {totals['warning']:,} warning(s)"),

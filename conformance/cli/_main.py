@@ -17,12 +17,12 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from conformance import __version__
-from conformance.cli import SIGNAL_EXITS, check, completion, corpus, demo, generate, reading, spec, upgrade
+from conformance.cli import SIGNAL_EXITS, check, completion, corpus, demo, generate, reading, reference, spec, upgrade
 from conformance.cli._common import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from conformance.errors import DidsError
 from conformance.markup import visible
 
-COMMANDS = (spec, reading, check, generate, upgrade, corpus, demo, completion)
+COMMANDS = (spec, reading, check, generate, upgrade, corpus, reference, demo, completion)
 
 
 class Terminated(BaseException):

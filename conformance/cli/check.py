@@ -62,9 +62,9 @@ def register(commands: Any) -> None:
     check.add_argument(
         "--reference",
         default=None,
-        metavar="synthetic|DIR",
-        help="national reference data: 'synthetic' (bundled) or a directory of CSV files; without "
-        "it, rules that need it are reported as not evaluated",
+        metavar="synthetic|STORE|DIR",
+        help="national reference data: 'synthetic' (bundled), a store built by 'dids reference import', or a "
+        "directory of CSV files; without it, rules that need it are reported as not evaluated",
     )
     check.add_argument("--format", choices=("text", "json", "junit", "html"), default="text", help="report format")
     check.add_argument(

@@ -54,7 +54,9 @@ def register(commands: Any) -> None:
     )
     upgrade.add_argument("--local-codes", metavar="FILE", help="the trust's local-code table (CSV or JSON lines)")
     upgrade.add_argument("--submitter", metavar="ORG", help="the organisation whose local codes apply")
-    upgrade.add_argument("--reference", metavar="synthetic|DIR", help="reference data for codes and the check")
+    upgrade.add_argument(
+        "--reference", metavar="synthetic|STORE|DIR", help="reference data for codes and the check (see dids reference)"
+    )
     upgrade.add_argument("--no-check", action="store_true", help="do not check the upgraded file")
     upgrade.add_argument("--submitted", metavar="TIMESTAMP", help="submission time for the check (default now)")
     upgrade.add_argument("--period", metavar="YYYY-MM", help="reporting period for the check (default: inferred)")
@@ -82,7 +84,11 @@ def register(commands: Any) -> None:
     ready.add_argument("file", metavar="IN")
     ready.add_argument("--local-codes", metavar="FILE", help="the trust's local-code table (CSV or JSON lines)")
     ready.add_argument("--submitter", metavar="ORG", help="the organisation whose local codes apply")
-    ready.add_argument("--reference", metavar="synthetic|DIR", help="reference data, to find unmapped local codes")
+    ready.add_argument(
+        "--reference",
+        metavar="synthetic|STORE|DIR",
+        help="reference data, to find unmapped local codes (see dids reference)",
+    )
     ready.add_argument("--today", metavar="YYYY-MM-DD", help="the date windows are judged on (default today, UTC)")
     ready.add_argument("--format", choices=("text", "json"), default="text")
     ready.set_defaults(handler=run_readiness)
