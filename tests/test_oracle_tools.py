@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from oracle import validator
+from oracle.compare import Difference, Judged, compare, load_differences, render
+from oracle.dqxml import render as render_dq
 
 from conformance.certify._validators import read_output
-from tests.oracle import validator
-from tests.oracle.compare import Difference, Judged, compare, load_differences, render
-from tests.oracle.dqxml import render as render_dq
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,10 +117,10 @@ def test_xml_is_an_error_for_certify_never_an_answer(cache: Path, capsys: pytest
 def test_the_default_run_never_imports_spark() -> None:
     """The oracle's Spark-free modules import without pyspark, and the default collection skips tests/oracle."""
     code = (
-        "import sys; import tests.oracle.compare, tests.oracle.dqxml, tests.oracle.validator, tests.oracle.inputs,"
-        " tests.oracle.ours; assert not [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'dsp')], 'spark'"
+        "import sys; import oracle.compare, oracle.dqxml, oracle.validator, oracle.inputs, oracle.ours;"
+        " assert not [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'dsp')], 'spark'"
     )
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", check=True)
     conftest = (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
     assert 'collect_ignore = ["oracle"]' in conftest
     assert not list((ROOT / "tests" / "oracle").glob("test_*.py")), "oracle tests would need Spark"

@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.oracle.compare import Judged, compare, load_differences, render
-from tests.oracle.inputs import REPO, Inputs, OracleInput, corpus_inputs, generated_inputs, hypothesis_inputs
-from tests.oracle.ours import judge
-from tests.oracle.validator import as_entry, cache_key, engine_identity, store, wall_clock
+from .compare import Judged, compare, load_differences, render
+from .inputs import REPO, Inputs, OracleInput, corpus_inputs, generated_inputs, hypothesis_inputs
+from .ours import judge
+from .validator import as_entry, cache_key, engine_identity, store, wall_clock
 
 PEER = REPO / "fixtures" / "peer" / "nhse-dsp-dids-v1" / "csv" / "00004_dq_errors"
 PEER_SUBMITTED = "2018-08-01T00:00"  # the submission date of that case (shared/peer/nhse-dsp-source/README.md)
@@ -49,7 +49,7 @@ def _gather(which: set[str], folder: Path, examples: int) -> Inputs:
 
 
 def _run(inputs: list[OracleInput]) -> dict[str, Any]:
-    from tests.oracle.dsp import DspInput, run_dsp, spark_session
+    from .dsp import DspInput, run_dsp, spark_session
 
     batch = [DspInput(i.key, i.path, wall_clock(i.submitted)) for i in inputs]
     batch.append(DspInput("peer:00004_dq_errors", PEER / "input.csv", wall_clock(PEER_SUBMITTED)))

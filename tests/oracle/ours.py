@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from conformance.check import CannotCheck, check, load_reference_dir, make_context
 from conformance.check.reference import load_local_mappings
 from conformance.errors import DidsError
-from tests.oracle.inputs import OracleInput
+
+from .inputs import OracleInput
 
 CANNOT_CHECK = "cannot-check"  # our refusal to read a file (exit 2), shown as a file-level pair
 

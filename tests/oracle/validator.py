@@ -24,7 +24,8 @@ from datetime import datetime
 from pathlib import Path
 
 from conformance.files import atomic_open
-from tests.oracle.dqxml import render
+
+from .dqxml import render
 
 REPO = Path(__file__).resolve().parents[2]
 CANNOT_JUDGE = 3
@@ -44,7 +45,7 @@ def _digest(paths: Iterable[Path]) -> str:
 
 def engine_identity() -> str:
     """What, besides the file and the time, decides the DSP's answer: its rule table and the stub's tables."""
-    from tests.oracle.dsp import dsp_source
+    from .dsp import dsp_source
 
     rules = dsp_source() / "src" / "nhs_dq_rules_library" / "business_rules" / "dids" / "__init__.py"
     reference = Path(os.environ.get("DIDS_ORACLE_REFERENCE") or REPO / "conformance" / "check" / "reference_synthetic")
@@ -85,7 +86,7 @@ def wall_clock(submitted: str) -> datetime:
 
 def run_live(items: list[tuple[Path, str]]) -> dict[str, dict[str, object]]:
     """Run the DSP once over `items` (path, submitted) and return the cache entries."""
-    from tests.oracle.dsp import DspInput, run_dsp, spark_session
+    from .dsp import DspInput, run_dsp, spark_session
 
     identity = engine_identity()
     inputs = [DspInput(str(i), path, wall_clock(submitted)) for i, (path, submitted) in enumerate(items)]
