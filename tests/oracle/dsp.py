@@ -167,6 +167,9 @@ def _validate(spark: Any, frames: list[tuple[int, Any]], folder: Path) -> list[t
             "META", F.col("META").withField("RECORD_INDEX", F.col("META.RECORD_INDEX") + index * BLOCK)
         )
         union = moved if union is None else union.unionByName(moved)
+    # Cut the lineage (one load per file) and the partitions (one per file): the validation then plans over one
+    # scan and runs its Python UDFs in two tasks, not in one task per file.
+    union = union.coalesce(2).localCheckpoint(eager=True)
     folder.mkdir(parents=True)
     context = _context(folder, "batch", datetime(2000, 1, 1))
     context.dataframes = {"df": DataFrameInfo(union)}
