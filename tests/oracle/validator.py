@@ -15,11 +15,13 @@ stderr, so certify scores it an error, never an answer.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -84,13 +86,22 @@ def wall_clock(submitted: str) -> datetime:
     return make_context(submitted).submitted_local.replace(tzinfo=None)
 
 
+@contextmanager
+def _one_spark_at_a_time() -> Iterator[None]:
+    """Live runs queue on a lock beside the cache: a Spark takes both cores and 4 GB (certify runs cases at once)."""
+    cache_path().parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_path().parent / "spark.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def run_live(items: list[tuple[Path, str]]) -> dict[str, dict[str, object]]:
     """Run the DSP once over `items` (path, submitted) and return the cache entries."""
     from .dsp import DspInput, run_dsp, spark_session
 
     identity = engine_identity()
     inputs = [DspInput(str(i), path, wall_clock(submitted)) for i, (path, submitted) in enumerate(items)]
-    with spark_session() as spark:
+    with _one_spark_at_a_time(), spark_session() as spark:
         results = run_dsp(spark, inputs)
     entries = {}
     for i, (path, submitted) in enumerate(items):
