@@ -33,6 +33,13 @@ def _peer_pairs() -> set[tuple[str, int | None]]:
     return {(r.findtext("CODE") or "", int(r.findtext("ROW_INDEX") or 0) + 1) for r in root.iter("ROW")}
 
 
+def _by_reason(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, why in pairs:
+        grouped.setdefault(why, []).append(key)
+    return grouped
+
+
 def _gather(which: set[str], folder: Path, examples: int) -> Inputs:
     gathered = Inputs()
     makers = {
@@ -100,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     peer_expected = {p for p in _peer_pairs() if p[0] not in REFERENCE_RULES}
     matrix = compare(judged, differences)
     print(render(matrix, differences))
-    for key, why in inputs.not_compared:
-        print(f"not compared: {key}: {why}")
+    for why, keys in _by_reason(inputs.not_compared).items():
+        print(f"not compared: {len(keys)} files ({keys[0]}, ...): {why}")
     self_check = peer_dsp == peer_expected
     print(
         f"self-check: the DSP reproduces {len(peer_dsp & peer_expected)} of {len(peer_expected)} non-reference "

@@ -23,7 +23,8 @@ Pair = tuple[str, int | None]
 
 @dataclass(frozen=True)
 class Difference:
-    """One deliberate difference: `rule` on `side` in files matching any of `files` (fnmatch on file keys)."""
+    """One deliberate difference: `rule` (an id or an fnmatch pattern) on `side` in files matching any of `files`
+    (fnmatch patterns on file keys)."""
 
     rule: str
     side: str
@@ -33,7 +34,7 @@ class Difference:
 
     def explains(self, key: str, rule: str, side: str) -> bool:
         return (
-            self.rule == rule
+            fnmatch.fnmatchcase(rule, self.rule)
             and self.side in (side, "both")
             and any(fnmatch.fnmatchcase(key, pattern) for pattern in self.files)
         )
@@ -102,6 +103,10 @@ class Matrix:
         return [d for row in self.rules.values() for d in row.unexplained]
 
 
+def _pair_order(pair: Pair) -> tuple[str, bool, int]:
+    return pair[0], pair[1] is not None, pair[1] or 0
+
+
 def compare(judged: Iterable[Judged], differences: Sequence[Difference], rules: Iterable[str] = ()) -> Matrix:
     """The per-rule agreement matrix over every judged file. `rules` lists rules to show even when no file
     triggers them (every rule compared)."""
@@ -111,7 +116,7 @@ def compare(judged: Iterable[Judged], differences: Sequence[Difference], rules: 
     for item in judged:
         matrix.files += 1
         matrix.records += item.records
-        for rule, record in item.dsp | item.ours:
+        for rule, record in sorted(item.dsp | item.ours, key=_pair_order):
             row = matrix.rules.setdefault(rule, RuleRow(rule))
             row.files.add(item.key)
             if (rule, record) in item.dsp and (rule, record) in item.ours:
