@@ -7,6 +7,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+# The DSP oracle (tests/oracle) needs pyspark, Java and minutes: `tox -e oracle` runs it, the default run never
+# collects it (tests/test_oracle_tools.py proves pyspark stays unimported).
+collect_ignore = ["oracle"]
+
 REPO = Path(__file__).resolve().parent.parent
 PEER = REPO / "fixtures" / "peer" / "nhse-dsp-dids-v1"
 
