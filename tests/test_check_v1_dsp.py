@@ -54,10 +54,19 @@ def test_a_header_row_is_a_record_to_the_dsp(tmp_path: Path) -> None:
     assert run(tmp_path, header + line(), "v1-portal") == set()  # the portal profile skips a header
 
 
-def test_a_byte_order_mark_is_part_of_the_first_value_to_the_dsp(tmp_path: Path) -> None:
-    found = run(tmp_path, "\ufeff" + line())
-    assert found == {("DIDS001", 1, "nhs_number"), ("DIDS002", 1, "nhs_number")}
+def test_a_byte_order_mark_is_dropped_as_spark_drops_it(tmp_path: Path) -> None:
+    # Seen in the DSP differential oracle: the DSP accepts a file that starts with a UTF-8 BOM.
+    assert run(tmp_path, "\ufeff" + line()) == set()
     assert run(tmp_path, "\ufeff" + line(), "v1-portal") == set()
+
+
+def test_code_validity_is_judged_only_on_a_test_date_that_matches_the_pattern(tmp_path: Path) -> None:
+    unknown = {"imaging_code_nicip": "ZZZZZ", "imaging_code_snomed": ""}
+    found = run(tmp_path, line(unknown))
+    assert ("DIDS057", 1, "imaging_code_nicip") in found
+    not_a_date = run(tmp_path, line({**unknown, "test_date": "09/08/2018"}))
+    assert not {f for f in not_a_date if f[0] in {"DIDS057", "DIDS077"}}
+    assert ("DIDS045", 1, "test_date") in not_a_date
 
 
 @pytest.mark.parametrize(

@@ -386,8 +386,14 @@ RULES_V1: dict[str, Factory] = {
     "DIDS051": by_semantics(after_submission_v1("test_date"), dsp.after_submission("test_date")),
     "DIDS055": by_semantics(late("closed"), dsp.late("closed")),
     "DIDS056": imaging_code_present,
-    "DIDS057": code_valid_v1("imaging_code_nicip", "nicip", warn=False),
-    "DIDS059": code_valid_v1("imaging_code_snomed", "snomed", warn=False),
+    "DIDS057": by_semantics(
+        code_valid_v1("imaging_code_nicip", "nicip", warn=False),
+        dsp.code_valid(code_valid_v1("imaging_code_nicip", "nicip", warn=False)),
+    ),
+    "DIDS059": by_semantics(
+        code_valid_v1("imaging_code_snomed", "snomed", warn=False),
+        dsp.code_valid(code_valid_v1("imaging_code_snomed", "snomed", warn=False)),
+    ),
     "DIDS061": by_semantics(date_format("report_issue_date"), dsp.date_format("report_issue_date")),
     "DIDS062": by_semantics(
         order("report_issue_date", "test_date", one_calendar_month_on),
@@ -401,8 +407,14 @@ RULES_V1: dict[str, Factory] = {
     "DIDS072": accession_length,
     "DIDS073": m_star_present,
     "DIDS074": m_star_present_without_pseudo_postcode,
-    "DIDS077": code_valid_v1("imaging_code_nicip", "nicip", warn=True),
-    "DIDS078": code_valid_v1("imaging_code_snomed", "snomed", warn=True),
+    "DIDS077": by_semantics(
+        code_valid_v1("imaging_code_nicip", "nicip", warn=True),
+        dsp.code_valid(code_valid_v1("imaging_code_nicip", "nicip", warn=True)),
+    ),
+    "DIDS078": by_semantics(
+        code_valid_v1("imaging_code_snomed", "snomed", warn=True),
+        dsp.code_valid(code_valid_v1("imaging_code_snomed", "snomed", warn=True)),
+    ),
     "DIDS079": active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date")),
     "DIDS080": active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",)),
     "DIDS081": active("site_code", "site", "site_defaults", ("test_date",)),

@@ -241,3 +241,15 @@ def nicip_maps_to_snomed(rule_text: Factory) -> Factory:
         return check
 
     return factory
+
+
+def code_valid(rule_text: Factory) -> Factory:
+    """DIDS057/059/077/078 (`is_active_with_condition` with an offset): the code is judged only when the test date
+    is given and matches the date pattern; otherwise the rule passes, however unknown the code."""
+
+    def factory(s: Setup) -> RuleFn:
+        t = s.pos("test_date")
+        inner = rule_text(s)
+        return lambda r: inner(r) if r.v[t] and pattern_matches(r.v[t]) else None
+
+    return factory

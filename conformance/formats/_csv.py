@@ -133,11 +133,9 @@ def read_csv(
     *,
     header: bool,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-    keep_bom: bool = False,
 ) -> Iterator[Record]:
     """Yield one Record per CSV data row. A row that cannot be read is a file problem that counts the records it
-    cost: one, or one per line when an unterminated quote swallowed several lines into one bad row. `keep_bom`
-    leaves a byte-order mark in the first value, as NHS England's DSP reads it."""
+    cost: one, or one per line when an unterminated quote swallowed several lines into one bad row."""
     bad_lines: set[int] = set()
 
     def on_decode_error(line: int, reason: str) -> None:
@@ -148,7 +146,7 @@ def read_csv(
     with source.open() as raw:
         guard = _Guard(raw, on_decode_error, max_record_bytes)
         buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
-        text = io.TextIOWrapper(buffered, encoding="utf-8" if keep_bom else "utf-8-sig", errors="replace", newline="")
+        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
         text._CHUNK_SIZE = _BUFFER  # type: ignore[attr-defined]  # decode in 1 MiB steps, not 8 KiB
         rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, max_record_bytes)
         yield from rows.records(header)

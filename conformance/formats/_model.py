@@ -99,14 +99,6 @@ class ProblemLog:
         if self.counts[problem.kind] <= self.max_examples:
             self.examples.append(problem)
 
-    def discard(self, kind: str) -> None:
-        """Forget every problem of one kind (a note that no longer holds once the file is read another way)."""
-        self.counts.pop(kind, None)
-        self.lost.pop(kind, None)
-        self.examples = [p for p in self.examples if p.kind != kind]
-        if self.fatal is not None and self.fatal.kind == kind:
-            self.fatal = None
-
     def __iter__(self) -> Iterator[FileProblem]:
         return iter(self.examples)
 

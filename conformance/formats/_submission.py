@@ -52,11 +52,11 @@ class Submission:
         return self.pack is not None and self.problems.fatal is None
 
     def read_literally(self) -> None:
-        """Read a CSV as NHS England's DSP does (Spark's CSV reader): a byte-order mark is part of the first value
-        and a header row is a record like any other. Call before `records()`; XML is read as ever."""
+        """Read a CSV as NHS England's DSP does (Spark's CSV reader): a header row is a record like any other (a
+        byte-order mark is dropped, as Spark drops it: seen in the DSP differential oracle). Call before
+        `records()`; XML is read as ever."""
         if self.format == "csv":
             self._literal = True
-            self.problems.discard("bom")
 
     def records(self) -> Iterator[Record]:
         """Stream the records once; file problems accumulate in `problems` as reading goes."""
@@ -77,7 +77,6 @@ class Submission:
                 self.problems,
                 header=self.header and not self._literal,
                 max_record_bytes=self._max_record_bytes,
-                keep_bom=self._literal,
             )
         return self._counted(reader)
 

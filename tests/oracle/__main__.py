@@ -20,7 +20,8 @@ from .ours import judge
 from .validator import as_entry, cache_key, engine_identity, store, wall_clock
 
 PEER = REPO / "fixtures" / "peer" / "nhse-dsp-dids-v1" / "csv" / "00004_dq_errors"
-PEER_SUBMITTED = "2018-08-01T00:00"  # the submission date of that case (shared/peer/nhse-dsp-source/README.md)
+# The submission date of that case (shared/peer/nhse-dsp-source/README.md); 09:00 UK is the same day in UTC.
+PEER_SUBMITTED = "2018-08-01T09:00"
 # Rules that need national reference data: the peer's dq.xml reflects NHS England's tables, not our stub's.
 REFERENCE_RULES = {"DIDS016", "DIDS018", "DIDS024", "DIDS057", "DIDS059", "DIDS068", "DIDS077", "DIDS078"}
 REFERENCE_RULES |= {"DIDS079", "DIDS080", "DIDS081", "DIDS082"}

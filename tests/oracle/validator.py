@@ -80,10 +80,13 @@ def as_entry(records: int, findings: Iterable[tuple[str, int | None, str]]) -> d
 
 
 def wall_clock(submitted: str) -> datetime:
-    """The submission time as the DSP gets it: the UK wall-clock time, without an offset."""
+    """The submission time as the DSP gets it: the instant (a time without an offset is UK time, as everywhere in
+    the harness), in UTC, without an offset, for the DSP's UTC session (v1-dsp's model: conformance/check/_spark.py)."""
+    from datetime import UTC
+
     from conformance.check import make_context
 
-    return make_context(submitted).submitted_local.replace(tzinfo=None)
+    return make_context(submitted).submitted.astimezone(UTC).replace(tzinfo=None)
 
 
 @contextmanager
