@@ -38,13 +38,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # an editable install of this checkout stays invisible.
     Path(purelib.stdout.strip(), "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     (wheel,) = wheels.glob("dids_harness-*.whl")
+    # --ignore-installed: under tox the running environment holds this package as a wheel, which deps.pth makes
+    # visible; pip would call it "already satisfied" and install nothing into the fresh venv.
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index"]
+    pip.append("--ignore-installed")
     install = _run([*pip, str(wheel)], base)
     assert install.returncode == 0, install.stderr
     return venv
 
 
 def test_the_installed_wheel_carries_its_corpus(installed: Path, tmp_path: Path) -> None:
+    assert (installed / "bin" / "dids").exists(), "the wheel's console script is installed in the fresh venv"
     where = _run([str(installed / "bin" / "dids"), "corpus", "path"], tmp_path)
     assert where.returncode == 0, where.stderr
     corpus = Path(where.stdout.strip())
