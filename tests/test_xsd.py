@@ -105,3 +105,27 @@ def test_the_v2_schema_checks_structure_only() -> None:
     for facet in ("minLength", "maxLength", "pattern", "enumeration", "xs:choice"):
         assert facet not in schema, facet
     assert all(item.xml.min_occurs == 0 for item in load_pack("v2").items)
+
+
+def test_the_schema_is_compiled_once_however_many_threads_ask_at_once() -> None:
+    """certify runs in-process checks in parallel threads; libxml2 once failed with XMLSchemaParseError when two
+    of them compiled the schema at the same moment. One compiles; the rest get its result."""
+    import threading
+
+    from conformance.formats import _xsd
+
+    pack = load_pack("v2")
+    _xsd._compiled_once.cache_clear()
+    start = threading.Barrier(8)
+    got: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        got.append(_xsd.xml_schema(pack))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 8 and len({id(schema) for schema in got}) == 1

@@ -11,6 +11,7 @@ with better messages.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -143,10 +144,20 @@ def xsd_text(pack: Pack) -> str:
     )
 
 
+# Compiling a schema is not safe from two threads at once (certify runs in-process checks in parallel threads, and
+# two compilations at once failed with XMLSchemaParseError): one thread compiles, the others wait for its result.
+_COMPILING = threading.Lock()
+
+
 @lru_cache(maxsize=8)
-def _compiled(text: str) -> etree.XMLSchema:
+def _compiled_once(text: str) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     return etree.XMLSchema(etree.fromstring(text.encode("utf-8"), parser))
+
+
+def _compiled(text: str) -> etree.XMLSchema:
+    with _COMPILING:
+        return _compiled_once(text)
 
 
 def xml_schema(pack: Pack) -> etree.XMLSchema:
@@ -154,8 +165,13 @@ def xml_schema(pack: Pack) -> etree.XMLSchema:
     return _compiled(xsd_text(pack))
 
 
-@lru_cache(maxsize=8)
 def _explainer(text: str) -> Any:
+    with _COMPILING:
+        return _explainer_once(text)
+
+
+@lru_cache(maxsize=8)
+def _explainer_once(text: str) -> Any:
     import xmlschema  # imported only when a record fails: it takes ~0.3 s to import
 
     # xmlschema is pure Python (compiling takes ~1 s, validating ~100 times lxml's time), so it only explains
