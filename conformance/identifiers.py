@@ -19,7 +19,7 @@ _WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 def nhs_number_check_digit(first_nine: str) -> int | None:
     """The check digit for nine digits, or None when no valid NHS number starts with them."""
-    if len(first_nine) != 9 or not first_nine.isdigit():
+    if len(first_nine) != 9 or not (first_nine.isascii() and first_nine.isdigit()):
         raise ValueError(f"need nine digits, got {first_nine!r}")
     remainder = sum(map(mul, _WEIGHTS, map(int, first_nine))) % 11
     check = 11 - remainder
@@ -29,8 +29,9 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
 
 
 def is_valid_nhs_number(value: str) -> bool:
-    """True for ten digits whose last is the right modulus-11 check digit."""
-    if len(value) != 10 or not value.isdigit():
+    """True for ten digits (ASCII: str.isdigit alone admits a superscript two, which int() cannot read) whose last
+    is the right modulus-11 check digit."""
+    if len(value) != 10 or not (value.isascii() and value.isdigit()):
         return False
     check = 11 - sum(map(mul, _WEIGHTS, map(int, value[:9]))) % 11  # inlined: this runs once per record
     return (0 if check == 11 else check) == int(value[9])

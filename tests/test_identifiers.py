@@ -66,3 +66,11 @@ def test_negative_serials_and_bad_input_are_refused() -> None:
         synthetic_nhs_number(-1)
     with pytest.raises(ValueError):
         nhs_number_check_digit("12345")
+
+
+def test_only_ascii_digits_make_an_nhs_number_and_nothing_crashes() -> None:
+    # "²" is isdigit() but int() refuses it; "٨" (Arabic-Indic eight) is a decimal digit but not an NHS number's.
+    assert not is_valid_nhs_number("999000001\u00b2")
+    assert not is_valid_nhs_number("999000001\u0668")
+    with pytest.raises(ValueError):
+        nhs_number_check_digit("99900000\u00b2")

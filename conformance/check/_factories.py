@@ -71,12 +71,18 @@ def blank(item: str) -> Factory:
     return factory
 
 
-def date_format(item: str) -> Factory:
+def well_formed(item: str, valid: Callable[[str], bool]) -> Factory:
+    """A present value must pass `valid` (a blank passes: the mandation rules report those)."""
+
     def factory(s: Setup) -> RuleFn:
         i = s.pos(item)
-        return lambda r: Hit(item, r.v[i]) if r.v[i] and parse_date(r.v[i]) is None else None
+        return lambda r: Hit(item, r.v[i]) if r.v[i] and not valid(r.v[i]) else None
 
     return factory
+
+
+def date_format(item: str) -> Factory:
+    return well_formed(item, lambda value: parse_date(value) is not None)
 
 
 def not_before(item: str, floor: date) -> Factory:

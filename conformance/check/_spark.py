@@ -24,14 +24,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from conformance.identifiers import nhs_number_check_digit
+from conformance.identifiers import is_valid_nhs_number, nhs_number_check_digit
 
 SparkDate = tuple[int, int, int]
 
 # Spark's trim (UTF8String.trim) strips the space character only.
 SPARK_TRIM = " "
 # EXTRA_FIELD_CLEANSING for NHS_NUMBER: regexp_replace(x, "[\s-]*", "") with Java's ASCII \s.
-_NHS_CLEANSE = re.compile(r"[ \t\n\x0b\f\r-]+")
+NHS_NUMBER_CLEANSE = re.compile(r"[ \t\n\x0b\f\r-]+")
 
 # dsp/common/regex_patterns.py YYYY_MM_DD_PATTERN, restated (not copied): four ASCII digits, a month, and a day
 # valid for that month, with February allowing 00-28 and the 29th in the leap years the pattern knows.
@@ -50,11 +50,15 @@ _SPARK_CAST = re.compile(r"^([+-]?)([0-9]{4,7})(?:-([0-9]{1,2})(?:-([0-9]{1,2})(
 def dsp_values(raw: tuple[str, ...], nhs_number: int) -> tuple[list[str], bool]:
     """The values the DSP's rules see: trimmed of spaces only, the NHS number cleansed. Also whether any value
     was a non-null empty string (spaces only) — the one case where the DSP tells '' from null (DIDS014, and the
-    uniqueness rule, which skips nulls only)."""
-    values = [value.strip(SPARK_TRIM) for value in raw]
-    values[nhs_number] = _NHS_CLEANSE.sub("", values[nhs_number])
-    spaces_only = any(not value and raw[i] for i, value in enumerate(values))
-    return values, spaces_only
+    uniqueness rule, which skips nulls only). Runs once per record: kept to C-level calls."""
+    values = list(map(str.strip, raw, _SPACES[: len(raw)]))
+    number = values[nhs_number]
+    if not number.isdigit():
+        values[nhs_number] = NHS_NUMBER_CLEANSE.sub("", number)
+    return values, values.count("") != raw.count("")
+
+
+_SPACES = (SPARK_TRIM,) * 64
 
 
 def is_null(raw: str) -> bool:
@@ -66,13 +70,13 @@ def dsp_nhs_number_valid(value: str) -> bool:
     """dsp/udfs/misc.py is_valid_nhs_number: ten digits (Python's isdigit, as the UDF runs in Python), not a
     palindrome of its first and last five digits, and the modulus-11 check digit. The comment beside the
     palindrome test says it is disabled; the code runs it."""
-    if len(value) != 10 or not value.isdigit():
+    if value.isascii():
+        return value[:5] != value[-5:][::-1] and is_valid_nhs_number(value)
+    # Non-ASCII digits the UDF's isdigit and int() both accept (e.g. Arabic-Indic) count; any other character
+    # (a superscript two is isdigit but not int()-able, which would fail the DSP's UDF) does not.
+    if len(value) != 10 or not value.isdecimal() or value[:5] == value[-5:][::-1]:
         return False
-    if not value.isdecimal():
-        return False  # a digit Python's int() cannot read (e.g. a superscript) would fail the DSP's UDF
-    if value[:5] == value[-5:][::-1]:
-        return False
-    return nhs_number_check_digit(value[:9]) == int(value[9])
+    return nhs_number_check_digit("".join(str(int(c)) for c in value[:9])) == int(value[9])
 
 
 @lru_cache(maxsize=65536)

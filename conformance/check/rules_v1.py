@@ -321,6 +321,12 @@ def by_semantics(rule_text: Factory, dsp_code: Factory) -> Factory:
     return factory
 
 
+def code_validity(item: str, table: str, warn: bool) -> Factory:
+    """DIDS057/059/077/078: the rule text's code validity, which the DSP judges only on a well-formed test date."""
+    rule_text = code_valid_v1(item, table, warn)
+    return by_semantics(rule_text, dsp.code_valid(rule_text))
+
+
 # ----- the table ---------------------------------------------------------------------------------------------------
 # Every rule of packs/v1/rules.toml but the file rules (DIDS075/076: the readers' file problems) and the
 # uniqueness rule (DIDS071: the engine's cross-record index), in catalogue order.
@@ -386,14 +392,8 @@ RULES_V1: dict[str, Factory] = {
     "DIDS051": by_semantics(after_submission_v1("test_date"), dsp.after_submission("test_date")),
     "DIDS055": by_semantics(late("closed"), dsp.late("closed")),
     "DIDS056": imaging_code_present,
-    "DIDS057": by_semantics(
-        code_valid_v1("imaging_code_nicip", "nicip", warn=False),
-        dsp.code_valid(code_valid_v1("imaging_code_nicip", "nicip", warn=False)),
-    ),
-    "DIDS059": by_semantics(
-        code_valid_v1("imaging_code_snomed", "snomed", warn=False),
-        dsp.code_valid(code_valid_v1("imaging_code_snomed", "snomed", warn=False)),
-    ),
+    "DIDS057": code_validity("imaging_code_nicip", "nicip", warn=False),
+    "DIDS059": code_validity("imaging_code_snomed", "snomed", warn=False),
     "DIDS061": by_semantics(date_format("report_issue_date"), dsp.date_format("report_issue_date")),
     "DIDS062": by_semantics(
         order("report_issue_date", "test_date", one_calendar_month_on),
@@ -407,14 +407,8 @@ RULES_V1: dict[str, Factory] = {
     "DIDS072": accession_length,
     "DIDS073": m_star_present,
     "DIDS074": m_star_present_without_pseudo_postcode,
-    "DIDS077": by_semantics(
-        code_valid_v1("imaging_code_nicip", "nicip", warn=True),
-        dsp.code_valid(code_valid_v1("imaging_code_nicip", "nicip", warn=True)),
-    ),
-    "DIDS078": by_semantics(
-        code_valid_v1("imaging_code_snomed", "snomed", warn=True),
-        dsp.code_valid(code_valid_v1("imaging_code_snomed", "snomed", warn=True)),
-    ),
+    "DIDS077": code_validity("imaging_code_nicip", "nicip", warn=True),
+    "DIDS078": code_validity("imaging_code_snomed", "snomed", warn=True),
     "DIDS079": active("referring_org_code", "referring", "referring_org_defaults", ("request_date", "test_date")),
     "DIDS080": active("gp_practice_code", "gp_practice", "gp_practice_defaults", ("test_date",)),
     "DIDS081": active("site_code", "site", "site_defaults", ("test_date",)),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC
 from functools import lru_cache
 
-from conformance.check._factories import Factory, codes, defaults
+from conformance.check._factories import Factory, codes, defaults, well_formed
 from conformance.check._rows import Hit, Row, RuleFn, Setup
 from conformance.check._spark import (
     SparkDate,
@@ -61,12 +61,7 @@ def gender_code(s: Setup) -> RuleFn:
 
 def date_format(item: str) -> Factory:
     """DIDS005/026/036/045/061: allow_empty(rlike YYYY_MM_DD_PATTERN), which lets day 00 of February through."""
-
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        return lambda r: Hit(item, r.v[i]) if r.v[i] and not pattern_matches(r.v[i]) else None
-
-    return factory
+    return well_formed(item, pattern_matches)
 
 
 def plus_days(days: int) -> Slack:
@@ -126,7 +121,9 @@ def months_after(later: str, earlier: str, field: str) -> Factory:
             first, second = cast_date(r.v[a]), cast_date(r.v[b])
             if is_null(r.raw[k]) or first is None or second is None:
                 return None
-            return Hit(field, r.v[k]) if months_between(last_day(first), last_day(second)) > 6 else None
+            # months_between of two month ends is the whole number of months between their months
+            months = (first[0] - second[0]) * 12 + first[1] - second[1]
+            return Hit(field, r.v[k]) if months > 6 else None
 
         return check
 

@@ -30,14 +30,15 @@ from conformance.check._factories import (
     not_before,
     order,
     organisation,
+    well_formed,
 )
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
+from conformance.check._spark import NHS_NUMBER_CLEANSE  # DIDS002's stripping, which v2 carries over
 from conformance.identifiers import is_valid_nhs_number, is_well_formed_concept_id
 
 # NICIP and SNOMED CT: valid up to 183 days after inactivation, never before the validity starts (dids-v2.md §4.1;
 # v1's grace ran either side of the test date).
 GRACE_DAYS = v1.GRACE_DAYS_V1
-NHS_NUMBER_SEPARATORS = re.compile(r"[ \t\n\x0b\f\r-]")
 NICIP_FORMAT = re.compile(r"^[A-Za-z0-9]{1,6}$")
 TREATMENT_FUNCTION_FORMAT = re.compile(r"^[0-9]{3}$")
 GP_REFERRER = re.compile(r"^G[0-9]{7}$")  # a General Medical Practitioner's code, G9999998 (not known) included
@@ -192,11 +193,7 @@ def offset_in_force(s: Setup) -> RuleFn:
 
 
 def time_format(item: str) -> Factory:
-    def factory(s: Setup) -> RuleFn:
-        i = s.pos(item)
-        return lambda r: Hit(item, r.v[i]) if r.v[i] and not valid_time(r.v[i]) else None
-
-    return factory
+    return well_formed(item, valid_time)
 
 
 def time_without_date(s: Setup) -> RuleFn:
@@ -220,7 +217,7 @@ def time_without_date(s: Setup) -> RuleFn:
 def nhs_digits(value: str) -> str:
     """The NHS number as v1's DIDS002 judges it: spaces and hyphens removed (dids-v2.md §4.5; the DSP's cleanse
     removes ASCII whitespace and hyphens)."""
-    return NHS_NUMBER_SEPARATORS.sub("", value)
+    return NHS_NUMBER_CLEANSE.sub("", value)
 
 
 def nhs_number_format(s: Setup) -> RuleFn:
