@@ -1,0 +1,10 @@
+"""Candidate expressions for the v1 rules (see check/_columnar_rules.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.check._columnar import NativeFactory
+
+NATIVE_V1: dict[str, NativeFactory] = {}
