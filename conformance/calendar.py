@@ -8,7 +8,7 @@ from the IANA database (`Europe/London`), from the system or from the `tzdata` p
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -78,9 +78,14 @@ def parse_timestamp(text: str) -> datetime | None:
         return None
     offset = "+00:00" if match.group(3) in ("Z", "-00:00") else match.group(3)
     try:
-        return datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}{offset}")
-    except ValueError:
+        moment = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}{offset}")
+        # An instant that UTC or the UK clock cannot show (the first minutes of year 1, the last of 9999) is no
+        # timestamp DIDS can hold: every rule converts it, and the conversion would overflow.
+        moment.astimezone(UTC)
+        moment.astimezone(LONDON)
+    except (ValueError, OverflowError):
         return None
+    return moment
 
 
 def valid_time(text: str) -> bool:

@@ -510,3 +510,11 @@ def test_cases_written_from_the_v2_sources(
 ) -> None:
     _, found = run(tmp_path, [row(), row({"accession_number": "ACC0002", **changes})], fmt)
     assert found == set(expected), why
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:30:00+01:00", "0001-01-01T00:00:30Z"])
+def test_a_timestamp_no_clock_can_show_is_malformed_not_a_crash(tmp_path: Path, moment: str) -> None:
+    # These once raised OverflowError (converting to UTC or to the UK clock) and ended the check with an internal
+    # error.
+    report, found = run(tmp_path, [row({"procedure_start_timestamp": moment})])
+    assert ("V2P-START-TIMESTAMP-FORMAT", 1, "procedure_start_timestamp") in found

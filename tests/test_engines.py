@@ -95,6 +95,8 @@ V2_TIMESTAMPS = [
     "2026-05-15T12:00:00-00:00", "2026-05-15T12:00:00+02:00", "2026-05-15T24:00:00+01:00", "2026-02-29T10:00:00Z",
     "2028-02-29T10:00:00Z", "2026-06-10T09:00:01+01:00", "2026-06-10T08:00:00Z", "2025-12-31T23:59:59Z", "",
     " 2026-05-10T10:00:00+01:00", "2026-05-10 10:00:00+01:00", "2026-5-10T10:00:00+01:00",
+    "0001-01-01T00:30:00+01:00", "0001-01-01T00:00:30Z", "9999-12-31T23:59:59Z", "0999-05-01T10:00:00+01:00",
+    "2026-05-10T10:00:60+01:00", "2026-05-10T10:00:00+01:00\n",
 ]  # fmt: skip
 V2_DATES = [
     "2026-05-01", "2026-04-30", "2026-05-31", "2026-02-29", "2028-02-29", "2024-02-29", "1900-01-01", "1899-12-31",
@@ -172,3 +174,7 @@ def test_an_unknown_engine_is_refused(tmp_path: Path) -> None:
     generate(path, profile="v2", records=5, seed=1, period=date(2026, 5, 1), workers=1)
     with pytest.raises(CannotCheck, match="unknown engine"):
         check(path, engine="turbo")
+
+
+def test_the_columnar_trim_strips_what_python_strips() -> None:
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == columnar.PYTHON_WHITESPACE

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from conformance.check._rows import Hit, Row, RuleFn, Setup
-from conformance.check._spark import dsp_values
+from conformance.check._spark import SPARK_TRIM, dsp_values
 
 if TYPE_CHECKING:
     from conformance.check._engine import LocalCodes, RuleGroup, _Plan
@@ -32,7 +32,17 @@ if TYPE_CHECKING:
     from conformance.formats import Record, Submission
     from conformance.spec import RuleSpec
 
-BATCH_ROWS = 16_384  # rows per batch: ~20 MiB of Python strings at 25 items, and the frame's copy
+BATCH_ROWS = 16_384
+# What Python's str.strip() strips (every character whose isspace() is true), so that Polars trims alike.
+# (tests/test_engines.py recomputes it from this Python's Unicode tables).
+PYTHON_WHITESPACE = (
+    "\x09\x0a\x0b\x0c\x0d\x1c\x1d\x1e\x1f\x20\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# check/_spark.py NHS_NUMBER_CLEANSE in Rust's regex syntax (Java's ASCII \s, and the hyphen)
+NHS_NUMBER_CLEANSE_RUST = (
+    r"[ \t\n\x0B\x0C\r-]+"  # rows per batch: ~20 MiB of Python strings at 25 items, and the frame's copy
+)
 
 # A native rule: given the Setup and the batch's columns, an expression true on every row that may break it.
 NativeFactory = Callable[[Setup, "Columns"], "pl.Expr"]
@@ -80,6 +90,7 @@ class ColumnarRun:
     """The plan's rules, split into native expressions and per-distinct-value groups, run batch by batch."""
 
     def __init__(self, plan: _Plan, setup: Setup, natives: dict[str, NativeFactory]) -> None:
+        self.dsp_nhs_number = plan.dsp_nhs_number
         self.dsp = plan.dsp_nhs_number is not None
         self.columns = Columns(setup)
         self.natives: list[_Native] = []
@@ -104,18 +115,36 @@ class ColumnarRun:
             self.columns.raw_positions.update(group.positions)
         return _Group(group.positions, rules, keys)
 
-    def frame(self, raws: list[tuple[str, ...]], values: list[list[str]]) -> pl.DataFrame:
-        """The batch as columns: only the positions some rule reads."""
-        data: dict[str, Any] = {}
-        if self.columns.positions:
-            by_position = list(zip(*values, strict=True))
-            for p in sorted(self.columns.positions):
-                data[f"v{p}"] = pl.Series(by_position[p], dtype=pl.String)
-        if self.columns.raw_positions:
-            by_position = list(zip(*raws, strict=True))
-            for p in sorted(self.columns.raw_positions):
-                data[f"r{p}"] = pl.Series(by_position[p], dtype=pl.String)
-        return pl.DataFrame(data, height=len(raws))
+    def frame(self, raws: list[tuple[str, ...]], extra: set[int], local: LocalCodes | None) -> pl.DataFrame:
+        """The batch as columns: `v<p>` (the values as the rules see them) for the positions some rule or `extra`
+        reads, `r<p>` (as read) where a rule needs them."""
+        by_position = list(zip(*raws, strict=True))
+        wanted_v = self.columns.positions | extra
+        if local is not None:
+            wanted_v.add(local.position)
+        raw_positions = wanted_v | self.columns.raw_positions
+        frame = pl.DataFrame(
+            {f"r{p}": pl.Series(by_position[p], dtype=pl.String) for p in sorted(raw_positions)}, height=len(raws)
+        )
+        frame = frame.with_columns(self._seen_as(p).alias(f"v{p}") for p in sorted(wanted_v))
+        if local is not None:
+            # The trust's local codes, mapped as LocalCodes.apply maps them (Python's upper(), its dictionary).
+            name = f"v{local.position}"
+            codes = local.codes
+            mapped = [codes.get(value.upper(), value) for value in frame.get_column(name).to_list()]
+            frame = frame.with_columns(pl.Series(name, mapped, dtype=pl.String))
+        return frame
+
+    def _seen_as(self, position: int) -> pl.Expr:
+        """A raw column as the profile's rules see it (Row: str.strip(); the DSP's trimming and cleansing, see
+        check/_spark.py dsp_values)."""
+        raw = pl.col(f"r{position}")
+        if not self.dsp:
+            return raw.str.strip_chars(PYTHON_WHITESPACE)
+        trimmed = raw.str.strip_chars(SPARK_TRIM)
+        if position == self.dsp_nhs_number:
+            return trimmed.str.replace_all(NHS_NUMBER_CLEANSE_RUST, "")
+        return trimmed
 
     def breaking(self, frame: pl.DataFrame, rows: Callable[[int], Row]) -> Iterator[tuple[int, RuleSpec, Hit]]:
         """(row index in the batch, rule, hit) for every rule a row breaks, each rule's rows in file order."""
@@ -169,43 +198,29 @@ def run_columnar(
     record_finding: Callable[[RuleSpec, Hit, Row], Any],
     batch_rows: int | None = None,
 ) -> int:
-    """Every record through the plan, a batch at a time; returns the records read. Findings are added in file
-    order within each rule, as the record engine adds them, so the examples kept are the same."""
+    """Every record through the plan, a batch at a time; returns the records read. Each rule's findings are added
+    in file order, as the record engine adds them, so the examples kept are the same."""
     from conformance.check._columnar_rules import NATIVE_RULES
 
     run = ColumnarRun(plan, setup, NATIVE_RULES)
     batch_rows = batch_rows or BATCH_ROWS
     dsp_nhs_number = plan.dsp_nhs_number
-    uniqueness = plan.uniqueness
+    key_columns, extra = _key_columns(setup) if plan.uniqueness else ([], set())
     add = report.add
     count = 0
-    meta: list[tuple[int, int, str | None]] = []
-    raws: list[tuple[str, ...]] = []
-    values: list[list[str]] = []
-    submitted: dict[int, dict[str, str]] = {}
+    records: list[Record] = []
 
-    def flush() -> None:
-        if not raws:
-            return
+    built: dict[int, Row] = {}
 
-        def row_at(index: int) -> Row:
-            number, line, path = meta[index]
-            row = Row(number, line, raws[index], path, list(values[index]))
-            row.submitted = submitted.get(index)
-            return row
+    def row_at(index: int) -> Row:
+        """A batch row as the record engine would have built it (built only for rows a rule may break, once)."""
+        row = built.get(index)
+        if row is None:
+            row = built[index] = build(index)
+        return row
 
-        found = sorted(run.breaking(run.frame(raws, values), row_at), key=lambda f: f[0])
-        for index, spec, hit in found:
-            add(record_finding(spec, hit, row_at(index)))
-        meta.clear()
-        raws.clear()
-        values.clear()
-        submitted.clear()
-
-    for record in submission.records():
-        count += 1
-        if seen is not None:
-            seen(record)
+    def build(index: int) -> Row:
+        record = records[index]
         if dsp_nhs_number is None:
             row = Row(record.number, record.line, record.values, record.path)
         else:
@@ -214,14 +229,74 @@ def run_columnar(
             )
         if local is not None:
             local.apply(row)
-            if row.submitted is not None:
-                submitted[len(raws)] = row.submitted
-        for unique in uniqueness:
-            unique.see(row)
-        meta.append((record.number, record.line, record.path))
-        raws.append(record.values)
-        values.append(row.v)
-        if len(raws) >= batch_rows:
+        return row
+
+    def flush() -> None:
+        if not records:
+            return
+        frame = run.frame([r.values for r in records], extra, local)
+        for unique in plan.uniqueness:
+            _see_batch(unique, key_columns, frame, records, dsp=run.dsp)
+        found = sorted(run.breaking(frame, row_at), key=lambda f: f[0])
+        for index, spec, hit in found:
+            add(record_finding(spec, hit, row_at(index)))
+        records.clear()
+        built.clear()
+
+    for record in submission.records():
+        count += 1
+        if seen is not None:
+            seen(record)
+        records.append(record)
+        if len(records) >= batch_rows:
             flush()
     flush()
     return count
+
+
+def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
+    """The uniqueness key as expressions over the batch, each with the pack's fallback applied and whether it is
+    compared as an instant (check._engine._key_reader), and the positions they read."""
+    unique, index = setup.pack.uniqueness, setup.pack.index
+    stand_in = dict(unique.fallback)
+    columns = []
+    for item in unique.key:
+        value = pl.col(f"v{index[item]}")
+        if item in stand_in:
+            value = pl.when(value != "").then(value).otherwise(pl.col(f"v{index[stand_in[item]]}"))
+        columns.append((value, item in unique.instants))
+    positions = {index[i] for i in (*unique.key, *stand_in.values())}
+    return columns, positions
+
+
+def _see_batch(
+    unique: Any, columns: list[tuple[pl.Expr, bool]], frame: pl.DataFrame, records: list[Record], dsp: bool
+) -> None:
+    """The batch's records through the duplicate index, in file order, as UniqueKey.see takes them one by one."""
+    from conformance.check._columnar_exprs import utc_text
+    from conformance.check._engine import _instant_text
+
+    exprs = [pl.col(f"v{unique.at}").alias("value")]
+    for k, (value, instant) in enumerate(columns):
+        exprs.append((utc_text(value) if instant else value).alias(f"key{k}"))
+        if instant:
+            exprs.append(value.alias(f"written{k}"))
+    table = frame.select(exprs)
+    keys = []
+    for k, (_, instant) in enumerate(columns):
+        key = table.get_column(f"key{k}").to_list()
+        if instant and None in key:  # a year Polars writes otherwise than Python: Python's own reading
+            written = table.get_column(f"written{k}").to_list()
+            key = [_instant_text(w) if v is None else v for v, w in zip(key, written, strict=True)]
+        keys.append(key)
+    values = table.get_column("value").to_list()
+    see = unique.see_key
+    if dsp:  # the DSP leaves out a record only when a key value is null (an empty field), see UniqueKey.see
+        for record, value, *key in zip(records, values, *keys, strict=True):
+            if any(not record.values[p] for p in unique.positions):
+                continue
+            see(record.number, record.line, record.path, value, tuple(key))
+        return
+    for record, value, *key in zip(records, values, *keys, strict=True):
+        if value:
+            see(record.number, record.line, record.path, value, tuple(key))

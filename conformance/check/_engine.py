@@ -514,17 +514,23 @@ def _instant_text(value: str) -> str:
     return value if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _key_reader(pack: Pack) -> Callable[[list[str]], tuple[str, ...]]:
-    """The values of a record's uniqueness key, with the pack's fallbacks and instants applied."""
+def _key_reader(pack: Pack, where: Mapping[int, int] | None = None) -> Callable[[Sequence[str]], tuple[str, ...]]:
+    """The values of a record's uniqueness key, with the pack's fallbacks and instants applied. The reader takes a
+    record's values; `where` (item position -> index) when it is given only the positions of `key_positions`."""
     unique = pack.uniqueness
-    positions = [pack.index[i] for i in unique.key]
+
+    def at(item: str) -> int:
+        position = pack.index[item]
+        return position if where is None else where[position]
+
+    positions = [at(i) for i in unique.key]
     if not unique.fallback and not unique.instants:
         return itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
-    stand_in = {pack.index[item]: pack.index[other] for item, other in unique.fallback}
-    instants = {pack.index[i] for i in unique.instants}
+    stand_in = {at(item): at(other) for item, other in unique.fallback}
+    instants = {at(i) for i in unique.instants}
     steps = [(p, stand_in.get(p), p in instants) for p in positions]
 
-    def read(v: list[str]) -> tuple[str, ...]:
+    def read(v: Sequence[str]) -> tuple[str, ...]:
         out = []
         for position, other, instant in steps:
             value = v[position] or (v[other] if other is not None else "")
@@ -564,21 +570,24 @@ class UniqueKey:
         if self.as_dsp:
             if any(not row.raw[p] for p in self.positions):
                 return
-            text = "\x1f".join(self.key(row.v)).encode("utf-8", "surrogatepass")
         elif not value:
             return
-        else:
-            text = "\x1f".join(self.key(row.v)).upper().encode("utf-8", "surrogatepass")
-        key = int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
+        self.see_key(row.number, row.line, row.path, value, self.key(row.v))
+
+    def see_key(self, number: int, line: int, path: str | None, value: str, values: tuple[str, ...]) -> None:
+        """A record that takes part (see `see`), by its key's values."""
+        text = "\x1f".join(values)
+        if not self.as_dsp:
+            text = text.upper()
+        key = int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
         first = self.first.get(key)
         if first is None:
-            self.first[key] = row.number << 32 | row.line
+            self.first[key] = number << 32 | line
             return
         if first >= 0:
             self.first[key] = -first
-            self._add(first >> 32, first & 0xFFFFFFFF, value, f"also record {row.number}", None)
-        number = abs(first) >> 32
-        self._add(row.number, row.line, value, f"first at record {number}", row.path)
+            self._add(first >> 32, first & 0xFFFFFFFF, value, f"also record {number}", None)
+        self._add(number, line, value, f"first at record {abs(first) >> 32}", path)
 
     def _add(self, number: int, line: int, value: str, detail: str, path: str | None) -> None:
         message = f"{self.spec.message} ({detail})"
