@@ -8,6 +8,7 @@ input ledger.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
@@ -54,6 +55,7 @@ DSP_LOADER_REJECTS = {"csv-syntax", "column-count", "row-spans-lines", "no-recor
 
 
 ENGINES = ("auto", "columnar", "record")
+DEFAULT_ENGINE = "record"
 # "auto" takes the columnar engine from this size up: below it, loading Polars (~0.25 s) costs more than it saves.
 COLUMNAR_FROM_BYTES = 4 * 1024 * 1024
 
@@ -109,7 +111,7 @@ def check(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     display_name: str | None = None,
     observe: Callable[[Submission], Callable[[Record], None]] | None = None,
-    engine: str = "record",
+    engine: str | None = None,
 ) -> Report:
     """Check one file ("-" for standard input) against a profile (default: the detected version's default
     profile). `display_name` is the name reports give the file (default: the path). `observe`, given the
@@ -117,7 +119,9 @@ def check(
     `context` may be a plain dict as a corpus case gives it (submitted, period, submitter, reference,
     local_mappings): its reference data and mapping table are then loaded unless `reference` is given.
     `engine`: "record" (one record at a time), "columnar" (batches of rows, check/_columnar.py) or "auto" (columnar
-    for a file large enough to repay loading Polars); the reports are the same."""
+    for a file large enough to repay loading Polars); the reports are the same. Default: $DIDS_ENGINE, else
+    DEFAULT_ENGINE."""
+    engine = engine or os.environ.get("DIDS_ENGINE") or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise CannotCheck(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if isinstance(context, Mapping):

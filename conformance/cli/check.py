@@ -90,10 +90,10 @@ def register(commands: Any) -> None:
     check.add_argument(
         "--engine",
         choices=("auto", "columnar", "record"),
-        default="record",
+        default=None,
         help="how the rules run: 'record' one record at a time; 'columnar' over batches of rows with Polars, "
-        "faster on large files; 'auto' columnar for files of 4 MiB or more. The reports are identical (default "
-        "record)",
+        "faster on large files; 'auto' columnar for files of 4 MiB or more (and standard input). The reports are "
+        "identical (default: $DIDS_ENGINE, else record)",
     )
     check.set_defaults(handler=run_check)
 
