@@ -58,7 +58,7 @@ def child(spec: list[str]) -> None:
     elif kind == "xsd-floor":
         count = xsd_stream(*rest)
     elif kind == "index":
-        count = duplicate_index(int(rest[0]))
+        count = _harness.duplicate_index(int(rest[0]))
     else:
         _code, out = _harness.dids(rest)
         report = json.loads(out)
@@ -87,18 +87,6 @@ def xsd_stream(path: str, xsd: str) -> int:
         while element.getprevious() is not None:
             del element.getparent()[0]
     return count
-
-
-def duplicate_index(records: int) -> int:
-    """What the check's duplicate index keeps for `records` distinct keys: a 64-bit BLAKE2b digest mapped to an int
-    packing record number and line (conformance.check._engine.UniqueKey)."""
-    from hashlib import blake2b
-
-    first: dict[int, int] = {}
-    for n in range(records):
-        digest = blake2b(n.to_bytes(8, "little"), digest_size=8).digest()
-        first[int.from_bytes(digest, "little")] = (n + 1) << 32 | (n + 2)
-    return len(first)
 
 
 def main() -> None:
@@ -139,7 +127,7 @@ def main() -> None:
                 for reference in args.references:
                     for engine in engines:
                         run = "check" if reference == "none" else f"check + reference {reference}"
-                        mode = Mode(name, run, engine or "", target=TARGET.get(case), indexed=True)
+                        mode = Mode(name, run, engine or "default", target=TARGET.get(case), indexed=True)
                         specs[mode] = ["dids", *argv]
                         specs[mode] += ["--reference", reference] if reference != "none" else []
                         specs[mode] += ["--engine", engine] if engine else []
