@@ -131,6 +131,7 @@ class Mode:
     engine: str = ""
     floor: bool = False
     target: float | None = None
+    seconds_target: float | None = None  # a largest time of its own, in seconds
     indexed: bool = False  # keeps a duplicate index, whose growth with the record count is expected
 
 
@@ -279,8 +280,13 @@ def measure_all(script: str, specs: Mapping[Mode, Sequence[str]], repeats: int, 
     return {mode: median_of(r) for mode, r in runs.items()}
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """Columns as wide as their widest cell; the first `left` aligned left, the others right."""
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1, drop_empty: bool = False) -> str:
+    """Columns as wide as their widest cell; the first `left` aligned left, the others right. With `drop_empty`,
+    a column with "-" in every row is left out."""
+    if drop_empty and rows:
+        keep = [i for i in range(len(header)) if i < left or any(row[i] != "-" for row in rows)]
+        header, rows = [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+        left = sum(1 for i in keep if i < left)
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     lines = []
     for row in (header, *rows):
@@ -297,9 +303,9 @@ def _floor_of(modes: Sequence[Mode]) -> dict[str, Mode]:
 
 def sound(result: dict[str, Any], floor: dict[str, Any] | None) -> str:
     """What is wrong with a run, if anything, so that a broken run cannot pass as fast: a verdict other than
-    accepted (or complete, for an upgrade not checked), or another number of records than the floor counted."""
+    accepted (complete, for an upgrade not checked; certified, for certify), or another count than the floor's."""
     problems = []
-    if "verdict" in result and result["verdict"] not in ("accepted", "complete"):
+    if "verdict" in result and result["verdict"] not in ("accepted", "complete", "certified"):
         problems.append(str(result["verdict"]))
     if floor is not None and result["count"] != floor["count"]:
         problems.append(f"{result['count']:,.0f} records, floor {floor['count']:,.0f}")
@@ -343,17 +349,21 @@ def print_report(
             if wrong:
                 mark = "BROKEN"
                 notes.append(f"BROKEN: {mode.case}, {mode.run}{f', {mode.engine}' if mode.engine else ''}: {wrong}")
+            elif mode.seconds_target is not None:
+                mark = "PASS" if r["seconds"] <= mode.seconds_target else "OVER"
             elif mode.target is None or floor is None:
                 mark = "-"
             else:
                 mark = "PASS" if r["seconds"] <= mode.target * floor["seconds"] else "OVER"
+            target = f"<= {mode.target:g}" if mode.target else "-"
+            target = f"<= {mode.seconds_target:g} s" if mode.seconds_target else target
             row = [mode.case, mode.run, mode.engine or "-", _number(r["count"]), str(r.get("verdict", "-"))]
             row += [_number(r.get(k)) for k in ("rejected", "findings", "not_evaluated")]
             row += [f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.2f}", _number(r["count"] / r["seconds"])]
-            row += [times, cpu_times, f"<= {mode.target:g}" if mode.target else "-", mark, f"{r['peak_mib']:.1f}"]
+            row += [times, cpu_times, target, mark, f"{r['peak_mib']:.1f}"]
             row += [_number(r.get("worker_peak_mib"), ".1f")] if workers else []
             rows.append(row)
-        print(table(header, rows, left=3))
+        print(table(header, rows, left=3, drop_empty=True))
         print("".join(f"{note}\n" for note in notes), end="")
     sized = sorted(results)
     if len(sized) > 1:
