@@ -263,7 +263,9 @@ def median_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def measure_all(script: str, specs: Mapping[Mode, Sequence[str]], repeats: int, size: int = 0) -> dict[Mode, dict]:
+def measure_all(
+    script: str, specs: Mapping[Mode, Sequence[str]], repeats: int, size: int = 0
+) -> dict[Mode, dict[str, Any]]:
     """Every mode `repeats` times, taken in turn; the median of each. Each run is shown on standard error."""
     runs: dict[Mode, list[dict[str, Any]]] = {mode: [] for mode in specs}
     for repeat in range(repeats):
@@ -272,8 +274,8 @@ def measure_all(script: str, specs: Mapping[Mode, Sequence[str]], repeats: int, 
             runs[mode].append(result)
             what = " ".join(filter(None, (f"{size:,}" if size else "", mode.case, mode.run, mode.engine)))
             print(
-                f"  [{repeat + 1}/{repeats}] {what:<58} {result['seconds']:8.2f} s {result['peak_mib']:8.1f} MiB"
-                + (f"  {result['verdict']}" if "verdict" in result else ""),
+                f"  [{repeat + 1}/{repeats}] {what:<58} {result['seconds']:8.2f} s {result['cpu_seconds']:8.2f} cpu s"
+                f" {result['peak_mib']:8.1f} MiB" + (f"  {result['verdict']}" if "verdict" in result else ""),
                 file=sys.stderr,
                 flush=True,
             )
@@ -381,14 +383,21 @@ def print_growth(
 ) -> None:
     """How each mode's time and memory grow from the small size to the large one."""
     index_growth = index[n_large]["peak_mib"] - index[n_small]["peak_mib"] if index else 0.0
-    print(f"\nfrom {n_small:,} to {n_large:,} {unit}: peak memory, and the time of each extra record (start-up left")
-    print("out) as a multiple of the floor's")
+    print(f"\nfrom {n_small:,} to {n_large:,} {unit}: peak memory, and the CPU time of each extra record (start-up")
+    print("left out) as a multiple of the floor's")
     if index:
         print(f"  the duplicate index alone (a dict of {n_large:,} 64-bit digests) grows {index_growth:.1f} MiB")
     if memory_target:
         print(f"  target: {MEMORY_TARGET_MB} MB ({MEMORY_TARGET_MB * 1e6 / 2**20:.0f} MiB) at {n_large:,}; ", end="")
     print(f"'flat': growth beyond the index at most {FLAT_MIB:g} MiB\n")
-    header = ["case", "run", "engine", "x floor beyond start-up", f"peak MiB @{n_small:,}", f"peak MiB @{n_large:,}"]
+    header = [
+        "case",
+        "run",
+        "engine",
+        "x floor beyond start-up (cpu)",
+        f"peak MiB @{n_small:,}",
+        f"peak MiB @{n_large:,}",
+    ]
     header += ["growth MiB", "beyond index MiB", "memory"]
     floors = _floor_of(list(large))
     rows = []
@@ -396,9 +405,9 @@ def print_growth(
         a, b = small[mode], large[mode]
         ratio = "-"
         if not mode.floor and mode.case in floors:
-            floor_extra = large[floors[mode.case]]["seconds"] - small[floors[mode.case]]["seconds"]
+            floor_extra = large[floors[mode.case]]["cpu_seconds"] - small[floors[mode.case]]["cpu_seconds"]
             if floor_extra > 0:
-                ratio = f"{(b['seconds'] - a['seconds']) / floor_extra:.2f}"
+                ratio = f"{(b['cpu_seconds'] - a['cpu_seconds']) / floor_extra:.2f}"
         growth = b["peak_mib"] - a["peak_mib"]
         beyond = growth - index_growth if mode.indexed else growth
         marks = []

@@ -30,6 +30,7 @@ that is not, or read fewer records than the floor, is marked BROKEN rather than 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import _harness  # the sibling module: scripts run from their own folder
 from _harness import Mode
@@ -105,8 +106,8 @@ def main() -> None:
     options = _harness.dids_options("check")
     engines = _harness.passed_through(options, "check", "--engine", args.engines)
     jobs = _harness.passed_through(options, "check", "--jobs", [None if args.jobs is None else str(args.jobs)])[0]
-    results: dict[int, dict[Mode, dict]] = {}
-    index: dict[int, dict] = {}
+    results: dict[int, dict[Mode, dict[str, Any]]] = {}
+    index: dict[int, dict[str, Any]] = {}
     with _harness.data_folder(args.data) as folder:
         for size in _harness.sizes(args):
             specs: dict[Mode, list[str]] = {}

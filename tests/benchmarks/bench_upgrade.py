@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import _harness  # the sibling module: scripts run from their own folder
 from _harness import Mode
@@ -100,8 +101,8 @@ def main() -> None:
         return
 
     engines = _harness.passed_through(_harness.dids_options("upgrade"), "upgrade", "--engine", args.engines)
-    results: dict[int, dict[Mode, dict]] = {}
-    index: dict[int, dict] = {}
+    results: dict[int, dict[Mode, dict[str, Any]]] = {}
+    index: dict[int, dict[str, Any]] = {}
     with _harness.data_folder(args.data) as folder:
         for size in _harness.sizes(args):
             specs: dict[Mode, list[str]] = {}
