@@ -1,15 +1,27 @@
 """What the benchmark scripts share: run one mode in its own process (so peak memory is that mode's alone) and
-take the median of several runs."""
+take the median of several runs.
+
+bench_check, bench_upgrade and bench_certify use the scaffold at the end (`Mode`, `parser`, `measure_all`,
+`print_report`: every mode beside its floor in the same run, PASS or OVER against a target, memory growth between two
+sizes); the older scripts use `arguments`, `measure` and `print_table`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
 
 
 def peak_mib() -> float:
@@ -23,11 +35,29 @@ def peak_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def report_child(count: int, seconds: float) -> None:
-    """In the child: print the result as JSON, with peak memory of this process and of any worker processes."""
+def report_child(count: int, seconds: float, **extra: Any) -> None:
+    """In the child: print the result as JSON, with peak memory of this process and of any worker processes, and
+    `extra` (what the run found: verdict, findings...)."""
     own = peak_mib()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"count": count, "seconds": seconds, "peak_mib": own, "worker_peak_mib": workers}))
+    print(json.dumps({"count": count, "seconds": seconds, "peak_mib": own, "worker_peak_mib": workers, **extra}))
+
+
+def cpu_seconds() -> float:
+    """CPU time (user and system) of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Stopwatch:
+    """In the child: started before the work (and its imports), `report` prints the wall and CPU seconds since."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+
+    def report(self, count: int, **extra: Any) -> None:
+        seconds = time.perf_counter() - self.wall
+        report_child(count, seconds, cpu_seconds=cpu_seconds() - self.cpu, **extra)
 
 
 def measure(script: str, mode: str, path: str, repeats: int) -> dict[str, float]:
@@ -79,3 +109,311 @@ def print_table(
             f"{mode:<{width}} {r['count']:>10,.0f} {r['count'] / r['seconds']:>11,.0f} {ratio:>18} "
             f"{small[mode]['peak_mib']:>18.1f} {r['peak_mib']:>20.1f}{column}"
         )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The scaffold of bench_check, bench_upgrade and bench_certify: modes named by what they run, each run a child
+# process given a JSON list (`--child SPEC`), the modes taken in turn on every repeat (so a change in the load of a
+# shared machine falls on a check and its floor alike), and one table of every mode beside its floor.
+
+DIDS = (sys.executable, "-m", "conformance.cli")
+MEMORY_TARGET_MB = 300  # issue 18: peak memory at 1,000,000 records
+FLAT_MIB = 10.0  # growth from the small to the large size, beyond the duplicate index, still called flat
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One row of the table: `case` (e.g. "v2 csv") and what runs on it. The floor of a case is its mode with
+    floor=True; `target` is the issue's largest time as a multiple of that floor."""
+
+    case: str
+    run: str
+    engine: str = ""
+    floor: bool = False
+    target: float | None = None
+    seconds_target: float | None = None  # a largest time of its own, in seconds
+    indexed: bool = False  # keeps a duplicate index, whose growth with the record count is expected
+
+
+def parser(doc: str | None, *, repeats: int = 3, sizes: bool = True) -> argparse.ArgumentParser:
+    """The options every script takes; a script adds its own before parse_args()."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if sizes:
+        parser.add_argument("--records", type=int, default=1_000_000, help="the larger size (default 1,000,000)")
+        parser.add_argument(
+            "--small", type=int, default=100_000, help="the smaller size (default 100,000; 0 for the larger alone)"
+        )
+        parser.add_argument("--seed", type=int, default=1, help="the generator's seed")
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="keep the generated files in this folder and reuse them (named by profile, period, size and seed); "
+            "default: a temporary folder",
+        )
+    parser.add_argument("--repeats", type=int, default=repeats, help=f"runs of each mode (median; default {repeats})")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser
+
+
+def sizes(args: argparse.Namespace) -> list[int]:
+    return sorted({size for size in (args.small, args.records) if size > 0})
+
+
+def child_spec(args: argparse.Namespace) -> list[str] | None:
+    return json.loads(args.child) if args.child else None
+
+
+@contextmanager
+def data_folder(data: Path | None) -> Iterator[Path]:
+    """`data` (made if need be), else a temporary folder removed afterwards."""
+    if data is not None:
+        data.mkdir(parents=True, exist_ok=True)
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="dids-bench-") as tmp:
+        yield Path(tmp)
+
+
+def dids_options(command: str) -> set[str]:
+    """The long options `dids COMMAND --help` lists: how a script learns whether the CLI has, say, --engine."""
+    out = subprocess.run([*DIDS, command, "--help"], capture_output=True, text=True, check=True).stdout
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", out))
+
+
+def passed_through(options: set[str], command: str, option: str, values: Sequence[str | None]) -> list[str | None]:
+    """`values` of `option` if `dids COMMAND` has it; else [None] (run without it), and say so."""
+    wanted = [v for v in values if v is not None]
+    if not wanted or option in options:
+        return list(values)
+    print(f"note: dids {command} has no {option}: running without it (the CLI's only way), not {' '.join(wanted)}")
+    return [None]
+
+
+def generated(folder: Path, profile: str, layout: str, records: int, seed: int, period: str) -> Path:
+    """A month made by `dids generate` (in a process of its own, whose memory is not a mode's), made once."""
+    path = folder / f"{profile}-{period}-{records}-seed{seed}.{layout}"
+    if not path.exists():
+        argv = ["generate", "--profile", profile, "--layout", layout, "--records", str(records)]
+        argv += ["--seed", str(seed), "--period", period, "--quiet", "-o", str(path)]
+        start = time.perf_counter()
+        subprocess.run([*DIDS, *argv], check=True, capture_output=True)
+        print(
+            f"generated {path.name}: {path.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
+    return path
+
+
+def xsd_file(folder: Path, version: str) -> Path:
+    """The project's XML Schema for `version` (`dids spec xsd`), written once to `folder`."""
+    path = folder / f"dids-{version}.xsd"
+    if not path.exists():
+        out = subprocess.run([*DIDS, "spec", "xsd", version], capture_output=True, text=True, check=True).stdout
+        path.write_text(out, encoding="utf-8")
+    return path
+
+
+def dids(argv: Sequence[str]) -> tuple[int, str]:
+    """In the child: run `dids ARGV` in this process (so its peak memory is this process's); the exit code and what
+    it wrote to standard output. Raises with its standard error when it could not run (exit 2)."""
+    import io
+
+    from conformance.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    if code not in (0, 1):
+        raise SystemExit(f"dids {' '.join(argv)}: exit {code}\n{err.getvalue()}")
+    return code, out.getvalue()
+
+
+def duplicate_index(records: int) -> int:
+    """In the child: what a check's duplicate index keeps for `records` distinct keys, a 64-bit BLAKE2b digest
+    mapped to an int packing record number and line (conformance.check._engine.UniqueKey). Its peak memory at two
+    sizes is the growth a check is allowed."""
+    from hashlib import blake2b
+
+    first: dict[int, int] = {}
+    for n in range(records):
+        digest = blake2b(n.to_bytes(8, "little"), digest_size=8).digest()
+        first[int.from_bytes(digest, "little")] = (n + 1) << 32 | (n + 2)
+    return len(first)
+
+
+def run_child(script: str, spec: Sequence[str]) -> dict[str, Any]:
+    """One run of `script --child SPEC`: the JSON its child printed last."""
+    argv = [sys.executable, script, "--child", json.dumps(list(spec))]
+    out = subprocess.run(argv, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(spec)}: exit {out.returncode}\n{out.stderr[-3000:]}")
+    return cast(dict[str, Any], json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def median_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each number over the runs; any other value as it was, or its values joined with '/' when the
+    runs differ (a verdict that changes between runs shows)."""
+    merged: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            merged[key] = statistics.median(values)
+        else:
+            distinct = list(dict.fromkeys(map(str, values)))
+            merged[key] = values[0] if len(distinct) == 1 else "/".join(distinct)
+    return merged
+
+
+def measure_all(
+    script: str, specs: Mapping[Mode, Sequence[str]], repeats: int, size: int = 0
+) -> dict[Mode, dict[str, Any]]:
+    """Every mode `repeats` times, taken in turn; the median of each. Each run is shown on standard error."""
+    runs: dict[Mode, list[dict[str, Any]]] = {mode: [] for mode in specs}
+    for repeat in range(repeats):
+        for mode, spec in specs.items():
+            result = run_child(script, spec)
+            runs[mode].append(result)
+            what = " ".join(filter(None, (f"{size:,}" if size else "", mode.case, mode.run, mode.engine)))
+            print(
+                f"  [{repeat + 1}/{repeats}] {what:<58} {result['seconds']:8.2f} s {result['cpu_seconds']:8.2f} cpu s"
+                f" {result['peak_mib']:8.1f} MiB" + (f"  {result['verdict']}" if "verdict" in result else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+    return {mode: median_of(r) for mode, r in runs.items()}
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1, drop_empty: bool = False) -> str:
+    """Columns as wide as their widest cell; the first `left` aligned left, the others right. With `drop_empty`,
+    a column with "-" in every row is left out."""
+    if drop_empty and rows:
+        keep = [i for i in range(len(header)) if i < left or any(row[i] != "-" for row in rows)]
+        header, rows = [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+        left = sum(1 for i in keep if i < left)
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    lines = []
+    for row in (header, *rows):
+        cells = [
+            str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _floor_of(modes: Sequence[Mode]) -> dict[str, Mode]:
+    return {m.case: m for m in modes if m.floor}
+
+
+def sound(result: dict[str, Any], floor: dict[str, Any] | None) -> str:
+    """What is wrong with a run, if anything, so that a broken run cannot pass as fast: a verdict other than
+    accepted (complete, for an upgrade not checked; certified, for certify), or another count than the floor's."""
+    problems = []
+    if "verdict" in result and result["verdict"] not in ("accepted", "complete", "certified"):
+        problems.append(str(result["verdict"]))
+    if floor is not None and result["count"] != floor["count"]:
+        problems.append(f"{result['count']:,.0f} records, floor {floor['count']:,.0f}")
+    return "; ".join(problems)
+
+
+def _number(value: Any, spec: str = ",.0f") -> str:
+    return format(value, spec) if isinstance(value, int | float) else ("-" if value is None else str(value))
+
+
+def print_report(
+    results: Mapping[int, Mapping[Mode, dict[str, Any]]],
+    repeats: int,
+    *,
+    unit: str = "records",
+    index: Mapping[int, dict[str, Any]] | None = None,
+    memory_target: bool = True,
+) -> None:
+    """One table per size: each mode's median wall and CPU seconds and its rate, its wall time as a multiple of its
+    case's floor in the same run with PASS or OVER against the target (and the same for CPU time, steadier on a
+    shared machine), what the run found, and peak memory. Then, with two sizes, how time and memory grow from the
+    smaller to the larger: growth beyond the duplicate index's (`index`, a dict of the same record count built
+    alone) is what should not be there."""
+    for size, by_mode in results.items():
+        modes = list(by_mode)
+        floors = _floor_of(modes)
+        workers = any(r.get("worker_peak_mib") for r in by_mode.values())
+        print(f"\n{f'{size:,} {unit}, ' if size else ''}median of {repeats} run(s), each mode in its own process\n")
+        header = ["case", "run", "engine", unit, "verdict", "rejected", "findings", "not eval."]
+        header += ["seconds", "cpu s", f"{unit}/s", "x floor", "x floor cpu", "target", "mark", "peak MiB"]
+        header += ["worker MiB"] if workers else []
+        rows, notes = [], []
+        for mode in modes:
+            r = by_mode[mode]
+            floor = by_mode.get(floors[mode.case]) if mode.case in floors else None
+            times = cpu_times = "-"
+            if floor is not None:
+                times = f"{r['seconds'] / floor['seconds']:.2f}"
+                cpu_times = f"{r['cpu_seconds'] / floor['cpu_seconds']:.2f}"
+            wrong = "" if mode.floor else sound(r, floor)
+            if wrong:
+                mark = "BROKEN"
+                notes.append(f"BROKEN: {mode.case}, {mode.run}{f', {mode.engine}' if mode.engine else ''}: {wrong}")
+            elif mode.seconds_target is not None:
+                mark = "PASS" if r["seconds"] <= mode.seconds_target else "OVER"
+            elif mode.target is None or floor is None:
+                mark = "-"
+            else:
+                mark = "PASS" if r["seconds"] <= mode.target * floor["seconds"] else "OVER"
+            target = f"<= {mode.target:g}" if mode.target else "-"
+            target = f"<= {mode.seconds_target:g} s" if mode.seconds_target else target
+            row = [mode.case, mode.run, mode.engine or "-", _number(r["count"]), str(r.get("verdict", "-"))]
+            row += [_number(r.get(k)) for k in ("rejected", "findings", "not_evaluated")]
+            row += [f"{r['seconds']:.2f}", f"{r['cpu_seconds']:.2f}", _number(r["count"] / r["seconds"])]
+            row += [times, cpu_times, target, mark, f"{r['peak_mib']:.1f}"]
+            row += [_number(r.get("worker_peak_mib"), ".1f")] if workers else []
+            rows.append(row)
+        print(table(header, rows, left=3, drop_empty=True))
+        print("".join(f"{note}\n" for note in notes), end="")
+    sized = sorted(results)
+    if len(sized) > 1:
+        print_growth(results[sized[0]], results[sized[-1]], sized[0], sized[-1], unit, index, memory_target)
+
+
+def print_growth(
+    small: Mapping[Mode, dict[str, Any]],
+    large: Mapping[Mode, dict[str, Any]],
+    n_small: int,
+    n_large: int,
+    unit: str,
+    index: Mapping[int, dict[str, Any]] | None,
+    memory_target: bool,
+) -> None:
+    """How each mode's time and memory grow from the small size to the large one."""
+    index_growth = index[n_large]["peak_mib"] - index[n_small]["peak_mib"] if index else 0.0
+    print(f"\nfrom {n_small:,} to {n_large:,} {unit}: peak memory, and the CPU time of each extra record (start-up")
+    print("left out) as a multiple of the floor's")
+    if index:
+        print(f"  the duplicate index alone (a dict of {n_large:,} 64-bit digests) grows {index_growth:.1f} MiB")
+    if memory_target:
+        print(f"  target: {MEMORY_TARGET_MB} MB ({MEMORY_TARGET_MB * 1e6 / 2**20:.0f} MiB) at {n_large:,}; ", end="")
+    print(f"'flat': growth beyond the index at most {FLAT_MIB:g} MiB\n")
+    header = [
+        "case",
+        "run",
+        "engine",
+        "x floor beyond start-up (cpu)",
+        f"peak MiB @{n_small:,}",
+        f"peak MiB @{n_large:,}",
+    ]
+    header += ["growth MiB", "beyond index MiB", "memory"]
+    floors = _floor_of(list(large))
+    rows = []
+    for mode in large:
+        a, b = small[mode], large[mode]
+        ratio = "-"
+        if not mode.floor and mode.case in floors:
+            floor_extra = large[floors[mode.case]]["cpu_seconds"] - small[floors[mode.case]]["cpu_seconds"]
+            if floor_extra > 0:
+                ratio = f"{(b['cpu_seconds'] - a['cpu_seconds']) / floor_extra:.2f}"
+        growth = b["peak_mib"] - a["peak_mib"]
+        beyond = growth - index_growth if mode.indexed else growth
+        marks = []
+        if memory_target:
+            marks.append("<= 300 MB" if b["peak_mib"] * 2**20 <= MEMORY_TARGET_MB * 1e6 else "OVER 300 MB")
+        marks.append("flat" if beyond <= FLAT_MIB else "GROWS")
+        row = [mode.case, mode.run, mode.engine or "-", ratio, f"{a['peak_mib']:.1f}", f"{b['peak_mib']:.1f}"]
+        rows.append([*row, f"{growth:+.1f}", f"{beyond:+.1f}" if mode.indexed else "-", ", ".join(marks)])
+    print(table(header, rows, left=3))

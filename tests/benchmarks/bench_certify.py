@@ -10,24 +10,26 @@ Modes, each a whole certify run in its own process:
                 at most 15 s for the v2 corpus
   own           our checker in-process (`dids certify --own-checker`)
 
-Prints the median seconds of the repeats, the time per case, the time as a multiple of the baseline, and the
-peak memory of the certify process (VmHWM; the validators' processes are their own).
+The modes are taken in turn on every repeat. Prints, in the table of the other benchmarks, the median wall and CPU
+seconds of the repeats (CPU time of the certify process and of the validators it started), cases per second, the
+time as a multiple of the baseline, PASS or OVER against the 15 s target, whether the corpus was certified (a run
+that was not is marked BROKEN), and the peak memory of the certify process (VmHWM; the validators' processes are
+their own, the largest of them under "worker MiB").
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import statistics
-import subprocess
+import os
 import sys
-import time
 from pathlib import Path
 
 import _harness  # the sibling module: scripts run from their own folder
+from _harness import Mode
 
 MODES = ("python-pass", "command", "own")
+RUNS = {"python-pass": "floor: python -c pass", "command": "dids check as a command", "own": "--own-checker"}
 DIDS = str(Path(sys.executable).with_name("dids"))
 CHECK = (
     f"{DIDS} check {{file}} --profile {{profile}} --submitted {{submitted}} --period {{period}} "
@@ -44,50 +46,42 @@ def certify_argv(mode: str, profile: str, jobs: int) -> list[str]:
     return [*argv, "--validator", f"{sys.executable} -c pass {{file}}", "--adapter", "exit"]
 
 
-def run_child(mode: str, profile: str, jobs: int) -> None:
+def child(spec: list[str]) -> None:
     from conformance.cli import run
 
+    mode, profile, jobs = spec
+    watch = _harness.Stopwatch()
     out = io.StringIO()
-    start = time.perf_counter()
-    run(certify_argv(mode, profile, jobs), out, io.StringIO())
-    seconds = time.perf_counter() - start
+    run(certify_argv(mode, profile, int(jobs)), out, io.StringIO())
     report = json.loads(out.getvalue())
-    if mode != "python-pass" and not report["certified"]:  # a fast wrong answer is no result
-        raise SystemExit(f"{mode}: not certified")
-    _harness.report_child(len(report["cases"]), seconds)
+    # A fast wrong answer is no result: a run not certified is marked BROKEN (the floor is never certified).
+    watch.report(len(report["cases"]), verdict="certified" if report["certified"] else "not certified")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _harness.parser(__doc__, sizes=False)
     parser.add_argument("--profile", default="v2", choices=("v1-dsp", "v1-portal", "v2"))
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=0, help="cases at once (default: the number of cores)")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        run_child(args.child[0], args.child[1], int(args.child[2]))
+    if spec := _harness.child_spec(args):
+        child(spec)
         return
-    import os
 
-    jobs = args.jobs or os.cpu_count() or 1
-    print(f"dids certify --profile {args.profile}, {jobs} job(s), median of {args.repeats} runs\n")
-    print(f"{'mode':<13} {'cases':>6} {'seconds':>9} {'ms/case':>9} {'x baseline':>11} {'peak MiB':>9}")
-    results = {}
-    for mode in args.modes:
-        runs = []
-        for _ in range(args.repeats):
-            child = [sys.executable, __file__, "--child", mode, args.profile, str(jobs)]
-            out = subprocess.run(child, capture_output=True, text=True, check=True)
-            runs.append(json.loads(out.stdout))
-        results[mode] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        r, base = results[mode], results.get("python-pass")
-        ratio = f"{r['seconds'] / base['seconds']:.2f}" if base else "-"
-        per_case = 1000 * r["seconds"] / r["count"]
-        print(
-            f"{mode:<13} {r['count']:>6.0f} {r['seconds']:>9.2f} {per_case:>9.1f} {ratio:>11} {r['peak_mib']:>9.1f}",
-            flush=True,
-        )
+    jobs = args.jobs or len(os.sched_getaffinity(0))
+    print(f"dids certify --profile {args.profile}, {jobs} job(s)")
+    case = f"{args.profile} corpus"
+    specs = {
+        Mode(
+            case,
+            RUNS[mode],
+            floor=mode == "python-pass",
+            seconds_target=15.0 if mode == "command" and args.profile == "v2" else None,
+        ): [mode, args.profile, str(jobs)]
+        for mode in args.modes
+    }
+    results = _harness.measure_all(__file__, specs, args.repeats)
+    _harness.print_report({0: results}, args.repeats, unit="cases", memory_target=False)
 
 
 if __name__ == "__main__":
