@@ -62,11 +62,6 @@ def _shifted(day: date | None, days: int) -> str | None:
         return None
 
 
-def _never(c: Columns) -> pl.Expr:
-    """False on every row, as a column (a bare literal would be a frame of one row when alone)."""
-    return c.v("test_date").is_null()
-
-
 def _before(key: pl.Expr, limit: str) -> pl.Expr:
     return (key < limit).fill_null(False)
 
@@ -176,31 +171,33 @@ def portal_birth_date_future(s: Setup, c: Columns) -> pl.Expr:
     return (date_key(c.v("person_birth_date")) >= s.context.submitted_local.date().isoformat()).fill_null(False)
 
 
-def late(band: str) -> NativeFactory:
-    """DIDS049 ("warning") / DIDS055 and V1P-TEST-DATE-WINDOW ("closed"), by whole months from the test date's
-    month to the submission's. DSP: months_between from the last day of the submission month (UTC) is whole months
-    plus a fraction in (-1, 1), so >= 7 needs 7 whole months and 4..7 needs 4 to 7: picked from 6, and from 3 to 8.
-    Rule text: past the window, which closes at the end of the n-th month after the test month (the least n of the
-    profile's windows) and warns from warn_after_months + 1 months."""
+def late(band: str, follow: bool = True) -> NativeFactory:
+    """DIDS049 ("warning") / DIDS055 ("closed"), and with `follow` False (the rule text on every profile)
+    V1P-TEST-DATE-WINDOW, by whole months from the test date's month to the submission's. DSP: months_between from
+    the last day of the submission month (UTC) is whole months plus a fraction in (-1, 1), so >= 7 needs 7 whole
+    months and 4..7 needs 4 to 7: picked from 6, and from 3 to 8. Rule text: past the window, which closes at the
+    end of the n-th month after the test month (the least n of the profile's windows) and warns from
+    warn_after_months + 1 months; a test date in 9999 is picked (its window's end overflows there)."""
 
     def factory(s: Setup, c: Columns) -> pl.Expr:
         key = date_key(c.v("test_date"))
-        if _dsp(s):
+        if follow and _dsp(s):
             received = s.context.submitted.astimezone(UTC).date()
             behind = received.year * 12 + received.month - key_month(key)
             picked = behind >= 6 if band == "closed" else behind.is_between(3, 8)
             return picked.fill_null(False)
         today = s.context.submitted_local.date()
         behind = today.year * 12 + today.month - key_month(key)
+        overflow = key.str.starts_with("9999").fill_null(False)
         policy = s.pack.windows.get(s.profile)
         if policy is None:
             return key.is_not_null()  # the rule's window look-up fails on every dated row: let it, alike
         if band == "closed":
             months = [n for _, n in policy.close_after_months]
-            return (behind >= min(months)).fill_null(False) if months else _never(c)
+            return (behind >= min(months)).fill_null(False) | overflow if months else overflow
         if policy.warn_after_months is None:
-            return _never(c)
-        return (behind > policy.warn_after_months).fill_null(False)
+            return overflow
+        return (behind > policy.warn_after_months).fill_null(False) | overflow
 
     return factory
 
@@ -389,7 +386,7 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "V1P-NHS-NUMBER": portal_nhs_number,
     "V1P-NHS-NUMBER-BANNED": portal_banned_nhs_numbers,
     "V1P-ACCESSION-FORMAT": portal_accession_format,
-    "V1P-TEST-DATE-WINDOW": late("closed"),
+    "V1P-TEST-DATE-WINDOW": late("closed", follow=False),
     "V1P-DOB-FUTURE": portal_birth_date_future,
 }
 
