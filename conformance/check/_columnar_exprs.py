@@ -54,7 +54,7 @@ def key_month(key: pl.Expr) -> pl.Expr:
 def plain_day(value: pl.Expr) -> pl.Expr:
     """The day a value that is exactly CCYY-MM-DD names (null for any other value, or no such day): the values on
     which Python's parse, the DSP's pattern and Spark's string-to-date cast all read the same day."""
-    return pl.when(value.str.contains(PLAIN_DATE)).then(key_day(value))
+    return pl.when(value.str.contains(PLAIN_DATE)).then(key_day(date_key(value)))  # one strptime per column
 
 
 def may_cast(value: pl.Expr) -> pl.Expr:
@@ -66,20 +66,18 @@ def may_cast(value: pl.Expr) -> pl.Expr:
 NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
-def nhs_number_ok(value: pl.Expr) -> pl.Expr:
+def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
     """identifiers.is_valid_nhs_number as a column, never null: ten ASCII digits whose last is the modulus-11
-    check digit of the first nine (a remainder that asks for check digit 10 matches no digit)."""
-    digits = value.str.contains(r"^[0-9]{10}\z")
-    number = pl.when(digits).then(value).str.to_integer(strict=False)
-    total = pl.sum_horizontal([w * (number // 10 ** (9 - k) % 10) for k, w in enumerate(NHS_WEIGHTS)])
-    check = (11 - total % 11) % 11
-    return (digits & (check == number % 10)).fill_null(False)
-
-
-def is_palindromic(value: pl.Expr) -> pl.Expr:
-    """identifiers.is_palindromic for a ten-character value: its first five characters are its last five
-    reversed."""
-    return value.str.slice(0, 5) == value.str.slice(5, 5).str.reverse()
+    check digit of the first nine (a remainder that asks for check digit 10 matches no digit). With `palindrome_ok`
+    False, also not a palindrome of its first and last five digits (identifiers.is_palindromic; the DSP's UDF)."""
+    ten = value.str.contains(r"^[0-9]{10}\z")
+    number = value.str.to_integer(strict=False)  # (no when/then guard: it would cost five times as much)
+    d = [number // 10 ** (9 - k) % 10 for k in range(10)]
+    total = pl.sum_horizontal([w * digit for w, digit in zip(NHS_WEIGHTS, d, strict=False)])
+    ok: pl.Expr = ten & ((11 - total % 11) % 11 == d[9])
+    if not palindrome_ok:
+        ok = ok & ~((d[0] == d[9]) & (d[1] == d[8]) & (d[2] == d[7]) & (d[3] == d[6]) & (d[4] == d[5]))
+    return ok.fill_null(False)
 
 
 # A verdict on one distinct combination of values: True, the rule may break on any row that has it; False, on none;

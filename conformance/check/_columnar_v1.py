@@ -22,11 +22,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from conformance.check._columnar_exprs import (
-    PLAIN_DATE,
     Verdict,
     date_key,
     date_of,
-    is_palindromic,
     judged,
     key_day,
     key_month,
@@ -78,7 +76,7 @@ def nhs_number_valid(s: Setup, c: Columns) -> pl.Expr:
     digits, which the DSP's UDF may read, are all picked). Rule text: the number less its spaces and hyphens."""
     v = c.v("nhs_number")
     if _dsp(s):
-        return (v != "") & ~(nhs_number_ok(v) & ~is_palindromic(v))
+        return (v != "") & ~nhs_number_ok(v, palindrome_ok=False)
     stripped = v.str.replace_all("[ -]", "")
     return (stripped != "") & ~nhs_number_ok(stripped)
 
@@ -143,8 +141,8 @@ def date_format(item: str) -> NativeFactory:
     def factory(s: Setup, c: Columns) -> pl.Expr:
         v = c.v(item)
         if _dsp(s):
-            plain = v.str.contains(PLAIN_DATE) & key_day(date_key(v)).is_not_null() & (v.str.slice(5, 5) != "02-29")
-            return (v != "") & ~plain.fill_null(False)
+            plain = plain_day(v).is_not_null() & (v.str.slice(5, 5) != "02-29")
+            return (v != "") & ~plain
         return (v != "") & date_of(v).is_null()
 
     return factory
