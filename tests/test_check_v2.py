@@ -516,5 +516,5 @@ def test_cases_written_from_the_v2_sources(
 def test_a_timestamp_no_clock_can_show_is_malformed_not_a_crash(tmp_path: Path, moment: str) -> None:
     # These once raised OverflowError (converting to UTC or to the UK clock) and ended the check with an internal
     # error.
-    report, found = run(tmp_path, [row({"procedure_start_timestamp": moment})])
+    _, found = run(tmp_path, [row({"procedure_start_timestamp": moment})])
     assert ("V2P-START-TIMESTAMP-FORMAT", 1, "procedure_start_timestamp") in found

@@ -6,6 +6,8 @@ that breaks)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import polars as pl
 
 # conformance.calendar._DATE: CCYY-MM-DD, digits only. Python's `$` also matches before a final line feed (and
@@ -45,3 +47,111 @@ def utc_text(value: pl.Expr) -> pl.Expr:
         .then(instant.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
         .otherwise(value)
     )
+
+
+# ----- v1 candidates (check/_columnar_v1.py): date keys, NHS numbers, verdicts per distinct value -------------
+
+# The start every date a v1 rule compares has: calendar.parse_date and the DSP's pattern_date both read a value that
+# begins CCYY-MM-DD (ASCII digits), whatever follows (a final line feed, the DSP's line terminators).
+DATE_PREFIX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Exactly CCYY-MM-DD, nothing after it (Rust's `\z`: the very end).
+PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
+
+
+def date_key(value: pl.Expr) -> pl.Expr:
+    """The value's first ten characters when they are shaped CCYY-MM-DD, else null. A date a v1 rule reads (a
+    Python date or the DSP's (year, month, day)) is always written so, and zero-padded digits sort as dates do: a
+    comparison of keys is true wherever the rule's comparison of its dates is. A null key is a value the rule reads
+    as no date at all."""
+    return pl.when(value.str.contains(DATE_PREFIX)).then(value.str.slice(0, 10))
+
+
+def key_day(key: pl.Expr) -> pl.Expr:
+    """The day a date key names, null for no such day (02-30, 02-00, month 13). Polars' calendar has a year 0000,
+    as Spark's does and Python's does not; a key (ten characters shaped CCYY-MM-DD) is all this reads."""
+    return key.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def key_month(key: pl.Expr) -> pl.Expr:
+    """year * 12 + month of a date key (null for a null key), the month count calendar.months_between and the
+    DSP's whole months subtract."""
+    return key.str.slice(0, 4).cast(pl.Int32, strict=False) * 12 + key.str.slice(5, 2).cast(pl.Int32, strict=False)
+
+
+def plain_day(value: pl.Expr) -> pl.Expr:
+    """The day a value that is exactly CCYY-MM-DD names (null for any other value, or no such day): the values on
+    which Python's parse, the DSP's pattern and Spark's string-to-date cast all read the same day."""
+    return pl.when(value.str.contains(PLAIN_DATE)).then(key_day(date_key(value)))  # one strptime per column
+
+
+def may_cast(value: pl.Expr) -> pl.Expr:
+    """False only for a value Spark's string-to-date cast (_spark.cast_date) cannot read as a date: every date it
+    reads has a year of four to seven ASCII digits."""
+    return value.str.contains("[0-9]{4}")
+
+
+NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
+    """identifiers.is_valid_nhs_number as a column, never null: ten ASCII digits whose last is the modulus-11
+    check digit of the first nine (a remainder that asks for check digit 10 matches no digit). With `palindrome_ok`
+    False, also not a palindrome of its first and last five digits (identifiers.is_palindromic; the DSP's UDF)."""
+    ten = value.str.contains(r"^[0-9]{10}\z")
+    number = value.str.to_integer(strict=False)  # (no when/then guard: it would cost five times as much)
+    d = [number // 10 ** (9 - k) % 10 for k in range(10)]
+    total = pl.sum_horizontal([w * digit for w, digit in zip(NHS_WEIGHTS, d, strict=False)])
+    ok: pl.Expr = ten & ((11 - total % 11) % 11 == d[9])
+    if not palindrome_ok:
+        ok = ok & ~((d[0] == d[9]) & (d[1] == d[8]) & (d[2] == d[7]) & (d[3] == d[6]) & (d[4] == d[5]))
+    return ok.fill_null(False)
+
+
+# A verdict on one distinct combination of values: True, the rule may break on any row that has it; False, on none;
+# (lo, hi), only on a row whose date key lies outside lo..hi (ISO dates; None leaves that side open).
+Verdict = bool | tuple[str | None, str | None]
+VERDICT_MEMO = 65_536  # distinct combinations a judged expression remembers across batches (then it starts again)
+
+
+def judged(values: Sequence[pl.Expr], judge: Callable[..., Verdict], days: Sequence[pl.Expr] = ()) -> pl.Expr:
+    """Candidates from a Python judgement made once per distinct combination of `values` in a batch (remembered
+    across batches): for reference-data look-ups, whose answers cannot be written as columns. `judge(*values)`
+    returns a Verdict; a window verdict picks a row when any of the `days` (date keys) lies outside it. Never null."""
+    memo: dict[tuple[str, ...], Verdict] = {}
+    keys = [f"k{j}" for j in range(len(values))]
+
+    def verdicts(rows: list[tuple[str, ...]]) -> tuple[list[bool], list[str | None], list[str | None]]:
+        if len(memo) + len(rows) > VERDICT_MEMO:
+            memo.clear()
+        always, lows, highs = [], [], []
+        for row in rows:
+            verdict = memo.get(row)
+            if verdict is None:
+                verdict = memo[row] = judge(*row)
+            if isinstance(verdict, tuple):
+                always.append(False)
+                lows.append(verdict[0])
+                highs.append(verdict[1])
+            else:
+                always.append(verdict)
+                lows.append(None)
+                highs.append(None)
+        return always, lows, highs
+
+    def pick(columns: Sequence[pl.Series]) -> pl.Series:
+        frame = pl.DataFrame(dict(zip(keys, columns[: len(keys)], strict=True)))
+        distinct = frame.unique()
+        always, lows, highs = verdicts(distinct.rows())
+        table = distinct.with_columns(
+            pl.Series("always", always, dtype=pl.Boolean),
+            pl.Series("lo", lows, dtype=pl.String),
+            pl.Series("hi", highs, dtype=pl.String),
+        )
+        joined = frame.join(table, on=keys, how="left", maintain_order="left")
+        picked = joined.get_column("always").fill_null(True)
+        low, high = joined.get_column("lo"), joined.get_column("hi")
+        for day in columns[len(keys) :]:
+            picked = picked | (day < low).fill_null(False) | (day > high).fill_null(False)
+        return picked
+
+    return pl.map_batches([*values, *days], pick, return_dtype=pl.Boolean)
