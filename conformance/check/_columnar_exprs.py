@@ -2,17 +2,36 @@
 
 Each mirrors a function of conformance.calendar exactly where it matters to a rule's candidates: a value that
 function rejects must come out null here too (a candidate expression may pick a row that passes, never miss one
-that breaks)."""
+that breaks). Where mirroring Python exactly is not worth it, a reading says so with its `doubt`: an expression
+true on the rows it may read otherwise than Python does (or where Python's date arithmetic overflows and the rule
+raises), which every candidate expression using the reading adds to its candidates.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 
 # conformance.calendar._DATE: CCYY-MM-DD, digits only. Python's `$` also matches before a final line feed (and
 # int() then ignores it), Rust's only at the end: hence the `\n?`.
 DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\n?$"
+# calendar._TIMESTAMP and calendar._TIME, with the same `\n?`.
+TIMESTAMP_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\+01:00|\+00:00|-00:00|Z)\n?$"
+TIME_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\n?$"
+LONDON = "Europe/London"
+UTC_DATETIME = pl.Datetime("us", "UTC")
+# Python's dates run from year 1 to 9999: near either end, a UK-clock day (0001-01-01T00:00Z is 31 December of
+# year 0 on London's mean time) or a day plus a year or a month (calendar.add_months) overflows and the rule
+# raises. The rows whose readings come that near are candidates, so that both engines raise on them.
+EDGE_YEARS = (1, 9998)
+
+
+def _number(value: pl.Expr, start: int, length: int) -> pl.Expr:
+    return value.str.slice(start, length).cast(pl.Int64, strict=False)
 
 
 def date_of(value: pl.Expr) -> pl.Expr:
@@ -155,3 +174,119 @@ def judged(values: Sequence[pl.Expr], judge: Callable[..., Verdict], days: Seque
         return picked
 
     return pl.map_batches([*values, *days], pick, return_dtype=pl.Boolean)
+
+
+def date_doubt(day: pl.Expr) -> pl.Expr:
+    """A date whose day arithmetic (a month, six months or a year on) may overflow Python's dates."""
+    return day.dt.year().is_in(EDGE_YEARS) | (day.dt.year() > EDGE_YEARS[1])
+
+
+def seconds_of_time(value: pl.Expr) -> pl.Expr:
+    """calendar.valid_time's HH:MM:SS as seconds since midnight, null where it is not valid."""
+    clock = _number(value, 0, 2) * 3600 + _number(value, 3, 2) * 60 + _number(value, 6, 2)
+    return pl.when(value.str.contains(TIME_SHAPE)).then(clock)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A v2 timestamp column as calendar.parse_timestamp reads it: `utc`, the instant (a UTC Datetime, null
+    where parse_timestamp gives None); `doubt`, the rows whose reading may not be Python's: the pattern matches
+    yet the value does not parse here (24:00:00, a 60th second, 30 February: Python rejects them too, but a
+    candidate costs nothing next to a lost finding), or the instant lies in the first or last years Python can
+    hold (see EDGE_YEARS)."""
+
+    value: pl.Expr
+    utc: pl.Expr
+    doubt: pl.Expr
+
+    @property
+    def uk(self) -> pl.Expr:
+        """The instant on the UK clock (Europe/London: GMT, BST, and London mean time before 1847)."""
+        return self.utc.dt.convert_time_zone(LONDON)
+
+    @property
+    def day(self) -> pl.Expr:
+        """calendar.local_day: the calendar day the instant falls on in England."""
+        return self.uk.dt.date()
+
+    @property
+    def clock(self) -> pl.Expr:
+        """The UK wall-clock time of the instant, as seconds since midnight (whole seconds: London mean time's
+        offset is -00:01:15)."""
+        uk = self.uk
+        return uk.dt.hour().cast(pl.Int64) * 3600 + uk.dt.minute().cast(pl.Int64) * 60 + uk.dt.second()
+
+    @property
+    def uk_offset(self) -> pl.Expr:
+        """The UTC offset in force in England at the instant, in seconds."""
+        naive = self.utc.dt.replace_time_zone(None)
+        return (self.uk.dt.replace_time_zone(None) - naive).dt.total_seconds()
+
+    @property
+    def written_offset(self) -> pl.Expr:
+        """The offset the value writes, in seconds (+01:00 is 3600; +00:00, -00:00 and Z are 0)."""
+        return pl.when(self.value.str.slice(19, 6) == "+01:00").then(3600).otherwise(0)
+
+
+def timestamp_of(value: pl.Expr) -> Stamp:
+    """calendar.parse_timestamp: the value's pattern, then datetime.fromisoformat's ranges (hour 00-23, minute and
+    second 00-59, a real day of a year 0001-9999), the offset applied."""
+    shaped = value.str.contains(TIMESTAMP_SHAPE)
+    hour, minute, second = _number(value, 11, 2), _number(value, 14, 2), _number(value, 17, 2)
+    in_range = (hour <= 23) & (minute <= 59) & (second <= 59)
+    wall = date_of(value.str.slice(0, 10)).cast(pl.Datetime("us")) + pl.duration(
+        hours=hour, minutes=minute, seconds=second
+    )
+    offset = pl.when(value.str.slice(19, 6) == "+01:00").then(pl.duration(hours=1)).otherwise(pl.duration(hours=0))
+    utc = pl.when(shaped & in_range).then((wall - offset).dt.replace_time_zone("UTC"))
+    year = utc.dt.year()
+    doubt = (shaped & utc.is_null()) | (year <= EDGE_YEARS[0]) | (year >= EDGE_YEARS[1])
+    return Stamp(value, utc, doubt)
+
+
+def utc_literal(moment: datetime) -> pl.Expr:
+    """An aware datetime as a literal comparable with Stamp.utc."""
+    return pl.lit(moment.astimezone(UTC), dtype=UTC_DATETIME)
+
+
+def date_literal(day: date) -> pl.Expr:
+    return pl.lit(day, dtype=pl.Date)
+
+
+def any_of(conditions: list[pl.Expr]) -> pl.Expr:
+    """True where any condition is true (a null counts as false)."""
+    return pl.any_horizontal(*(c.fill_null(False) for c in conditions))
+
+
+# ----- look-ups: Python once per distinct value ---------------------------------------------------------------
+
+CACHE_LIMIT = 65_536
+
+
+def per_distinct(
+    look: Callable[..., Any], values: list[pl.Expr], return_dtype: pl.DataType | type[pl.DataType]
+) -> pl.Expr:
+    """`look(*row_values)` for each distinct combination of `values` in a batch (remembered across batches, up to
+    CACHE_LIMIT combinations): reference data looked up in Python, where the answer is a property of the value and
+    a column expression cannot know it. `return_dtype` is what `look` returns (a Struct for a dict)."""
+    cache: dict[Hashable, Any] = {}
+    names = [f"k{n}" for n in range(len(values))]
+
+    def batch(column: pl.Series) -> pl.Series:
+        frame = column.struct.unnest()
+        frame.columns = names
+        distinct = frame.unique()
+        answers = []
+        for key in distinct.iter_rows():
+            try:
+                answers.append(cache[key])
+            except KeyError:
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                answer = cache[key] = look(*key)
+                answers.append(answer)
+        table = distinct.with_columns(pl.Series("_answer", answers, dtype=return_dtype))
+        return frame.join(table, on=names, how="left", maintain_order="left", nulls_equal=True).to_series(len(names))
+
+    keys = pl.struct(*(v.alias(n) for v, n in zip(values, names, strict=True)))
+    return keys.map_batches(batch, return_dtype=return_dtype, is_elementwise=True)
