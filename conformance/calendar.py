@@ -47,6 +47,8 @@ def add_months(day: date, months: int) -> date:
 
 def month_end(day: date) -> date:
     """The last day of `day`'s month."""
+    if (day.year, day.month) == (9999, 12):
+        return date.max  # the next month's first day, from which the others count back, is past the calendar
     return add_months(day, 1) - timedelta(days=1)
 
 

@@ -174,3 +174,16 @@ def test_v1_dsp_window_at_month_boundaries(tmp_path: Path, submitted: str, test_
     }
     _, found = findings(tmp_path, [row(changes)], "v1-dsp", submitted=make_context(submitted))
     assert {f[0] for f in found} & {"DIDS049", "DIDS055", "DIDS051", "DIDS045"} == expected
+
+
+@pytest.mark.parametrize("profile", ["v1-dsp", "v1-portal"])
+@pytest.mark.parametrize("item", ["test_date", "request_date", "request_received_date", "report_issue_date"])
+def test_a_date_at_the_end_of_the_calendar_is_judged_not_a_crash(tmp_path: Path, profile: str, item: str) -> None:
+    # The v1-portal window of a test date in December 9999 once raised ValueError (year 10000) mid-check.
+    pack = load_pack(profile)
+    path = tmp_path / "edge.csv"
+    write_records([row({item: "9999-12-31"})], path, pack=pack, format="csv")
+    report = check(
+        path, profile=profile, context=make_context("2018-09-10T09:00"), reference=load_reference("synthetic")
+    )
+    assert report.verdict == "rejected"

@@ -518,3 +518,18 @@ def test_a_timestamp_no_clock_can_show_is_malformed_not_a_crash(tmp_path: Path, 
     # error.
     _, found = run(tmp_path, [row({"procedure_start_timestamp": moment})])
     assert ("V2P-START-TIMESTAMP-FORMAT", 1, "procedure_start_timestamp") in found
+
+
+@pytest.mark.parametrize(
+    ("item", "value"),
+    [
+        ("procedure_start_timestamp", "9999-12-31T23:59:59Z"),
+        ("report_issue_timestamp", "9999-12-31T23:59:59Z"),
+        ("request_date", "9999-12-31"),
+        ("person_birth_date", "9999-12-31"),
+    ],
+)
+def test_a_value_at_the_end_of_the_calendar_is_judged_not_a_crash(tmp_path: Path, item: str, value: str) -> None:
+    # A slack ("a year on", "a calendar month on") from a day in December 9999 once raised ValueError.
+    report, _ = run(tmp_path, [row({item: value})])
+    assert report.verdict == "rejected"

@@ -41,10 +41,6 @@ def date_of(value: pl.Expr) -> pl.Expr:
     return pl.when(shaped).then(value.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
 
 
-# calendar._TIMESTAMP's shape (with Python's `$` quirk): a value of this shape may be a timestamp.
-TIMESTAMP_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\+01:00|\+00:00|-00:00|Z)\n?$"
-
-
 def utc_text(value: pl.Expr) -> pl.Expr:
     """check._engine._instant_text for the years 1001-9998: a valid timestamp as the UTC instant it names
     (YYYY-MM-DDTHH:MM:SSZ); a value that is not a timestamp as written. Null for a value of the timestamp's shape

@@ -236,8 +236,8 @@ def time_without_date(s: Setup, cols: Columns) -> pl.Expr:
 
 def timestamp_format(item: str) -> NativeFactory:
     def factory(s: Setup, cols: Columns) -> pl.Expr:
-        value = cols.v(item)
-        return (value != "") & _stamp(cols, item).utc.is_null()
+        value, stamp = cols.v(item), _stamp(cols, item)
+        return (value != "") & (stamp.utc.is_null() | stamp.doubt)
 
     return factory
 

@@ -87,19 +87,32 @@ def portal_banned_nhs_numbers(s: Setup) -> RuleFn:
 
 
 @lru_cache(maxsize=65536)
+# The slacks below end the calendar at date.max: a limit past year 9999 is one no date can pass (they once raised
+# ValueError and OverflowError on dates in 9999, ending the check with an internal error).
+
+
 def six_months_on(day: date) -> date:
     """The last day of the sixth month after `day`'s month: DSP's month-end tolerance for fetal imaging."""
-    return month_end(add_months(day, 6))
+    try:
+        return month_end(add_months(day, 6))
+    except ValueError:
+        return date.max
 
 
 @lru_cache(maxsize=65536)
 def one_calendar_month_on(day: date) -> date:
-    month = add_months(day, 1)
-    return min(month.replace(day=1) + timedelta(days=day.day - 1), month_end(month))
+    try:
+        month = add_months(day, 1)
+        return min(month.replace(day=1) + timedelta(days=day.day - 1), month_end(month))
+    except (ValueError, OverflowError):
+        return date.max
 
 
 def a_year_on(day: date) -> date:
-    return day + timedelta(days=365)
+    try:
+        return day + timedelta(days=365)
+    except OverflowError:
+        return date.max
 
 
 def after_submission_v1(item: str) -> Factory:
@@ -142,7 +155,10 @@ def late(band: str) -> Factory:
 
         @lru_cache(maxsize=4096)
         def past(day: date) -> bool:
-            window = s.pack.window(s.profile, day)
+            try:
+                window = s.pack.window(s.profile, day)
+            except ValueError:  # a window that would run past year 9999 has not closed on any real day
+                return False
             if window.closes is None:
                 return False
             if band == "closed":
