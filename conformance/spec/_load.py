@@ -35,12 +35,10 @@ from conformance.spec._model import (
     XmlGroup,
     XmlLayout,
 )
+from conformance.spec._versions import PROFILES, VERSIONS
 
 if TYPE_CHECKING:
     import jsonschema
-
-VERSIONS = ("v1", "v2")
-PROFILES = {"v1-dsp": "v1", "v1-portal": "v1", "v2": "v2"}
 
 # Lists of tables that an override merges entry by entry, by the key named here; other lists are replaced whole.
 _MERGE_KEYS = {
