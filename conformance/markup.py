@@ -8,7 +8,6 @@ can never make a JUnit, HTML or XML report unreadable, nor reach a terminal as a
 
 from __future__ import annotations
 
-import html
 import re
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -57,4 +56,6 @@ def xml_attr(text: str) -> str:
 
 def html_text(text: str) -> str:
     """HTML text for a report: escaped, control characters made visible."""
+    import html  # only the HTML reports need it (its entity table costs every command ~2 ms)
+
     return html.escape(visible(text))

@@ -35,7 +35,8 @@ NOT_NEEDED = (
 )
 # What a check of a CSV file with a warm cache never uses: the XML reader and lxml, the spec diff and renderers,
 # TOML parsing and the reference importers (the parsed packs and the synthetic store come from the cache),
-# importlib.resources, the JUnit and HTML writers, and the temporary-file machinery of commands that write files.
+# importlib.resources, the JUnit and HTML writers (and html's entity table), and the temporary-file machinery of
+# commands that write files.
 NOT_NEEDED_BY_CSV_CHECK = (
     "lxml",
     "conformance.formats._xml",
@@ -49,6 +50,7 @@ NOT_NEEDED_BY_CSV_CHECK = (
     "importlib.resources",
     "conformance.charts",
     "conformance.junit",
+    "html",
     "tempfile",
 )
 # `dids --help` loads no pack, reader or rule: nothing but the command line itself.
@@ -61,6 +63,8 @@ NOT_NEEDED_BY_HELP = (
     "conformance.check",
     "sqlite3",
     "lxml",
+    "html",
+    "copy",
 )
 CHECK_CSV = [
     "check",
