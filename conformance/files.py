@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -307,6 +305,8 @@ class OutputSet:
         folder = target.parent if str(target.parent) else Path(".")
         if not folder.is_dir():
             raise InputError(f"cannot write {target}: folder {folder} does not exist")
+        import tempfile  # imported by commands that write files, not by every command that reads one
+
         try:
             handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
         except OSError as exc:
@@ -333,6 +333,9 @@ class OutputSet:
 
     def folder(self, final: str | Path) -> Path:
         """A temporary folder to build `final` in; at commit it replaces `final` whole (the old one is removed)."""
+        import shutil  # noqa: F401  (commit and discard remove folders with it: imported here, not under a signal)
+        import tempfile
+
         target = Path(final)
         if target in self._folders:
             return self._folders[target]
@@ -355,13 +358,15 @@ class OutputSet:
             for final, built in self._folders.items():
                 old = None
                 if final.exists():
+                    import tempfile  # already imported by OutputSet.folder
+
                     old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
                     os.rmdir(old)
                     os.replace(final, old)
                 os.chmod(built, 0o777 & ~_umask())
                 os.replace(built, final)
                 if old is not None:
-                    shutil.rmtree(old, ignore_errors=True)
+                    _remove_folder(old)
         except BaseException:
             self.discard()
             raise
@@ -374,9 +379,15 @@ class OutputSet:
                 with suppress(OSError):
                     temp.unlink()
         for built in self._folders.values():
-            shutil.rmtree(built, ignore_errors=True)
+            _remove_folder(built)
         self._temps.clear()
         self._folders.clear()
+
+
+def _remove_folder(path: Path) -> None:
+    import shutil  # already imported by OutputSet.folder, which made the folder
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

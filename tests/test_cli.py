@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -191,3 +192,37 @@ def test_installed_entry_point_runs_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("dids: error:")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(dict(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    """conformance/cli/_main.py builds only the module of the command a command line names: its table must say
+    which commands each module registers, in the order `dids --help` lists them."""
+    from conformance.cli._main import COMMANDS, build_parser
+
+    assert list(_subcommands(build_parser())) == [c for commands in COMMANDS.values() for c in commands]
+    for commands in COMMANDS.values():
+        for command in commands:
+            assert list(_subcommands(build_parser([command]))) == list(commands)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--debug", "check", "a.csv", "--profile", "v2", "--period", "2026-05", "--reference", "synthetic"],
+        ["check", "a.csv", "b.xml", "--format", "junit", "-o", "out.xml", "--fail-on", "warning"],
+        ["certify", "--profile", "v2", "--own-checker", "--jobs", "2"],
+        ["spec", "diff", "v1", "v2", "--format", "json"],
+    ],
+)
+def test_a_command_parses_the_same_with_its_own_parser_or_all(argv: list[str]) -> None:
+    from conformance.cli._main import build_parser
+
+    own, whole = build_parser(argv).parse_args(argv), build_parser().parse_args(argv)
+    assert {k: v for k, v in vars(own).items() if k != "handler"} == {
+        k: v for k, v in vars(whole).items() if k != "handler"
+    }
+    assert own.handler is whole.handler

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import xmlschema
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.formats import xml_schema, xsd_text
@@ -129,3 +131,15 @@ def test_the_schema_is_compiled_once_however_many_threads_ask_at_once() -> None:
     for thread in threads:
         thread.join()
     assert len(got) == 8 and len({id(schema) for schema in got}) == 1
+
+
+@given(st.text())
+def test_markup_escapes_and_quotes_as_the_standard_library_does(text: str) -> None:
+    """conformance.markup stands in for xml.sax.saxutils (whose import costs every XML check ~30 ms)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from conformance.markup import xml_escape, xml_quoted
+
+    assert xml_escape(text) == escape(text)
+    assert xml_quoted(text) == quoteattr(text)
+    assert xml_quoted(text + "'\"") == quoteattr(text + "'\"")

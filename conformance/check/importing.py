@@ -27,24 +27,16 @@ from conformance.check.published import (
     Reading,
     file_sha256,
     nicip_rows,
-    normalise_postcode,
     ods_rows,
     ods_types,
     postcode_rows,
     reading,
     rf2_kind,
 )
-from conformance.check.store import SCHEMA, SCHEMA_VERSION, StoreError
+from conformance.check.store import CSV_FILES, SCHEMA, SCHEMA_VERSION, StoreError, normalise_postcode
 from conformance.files import OutputSet
 
 KINDS = ("ods", "postcodes", "nicip", "snomed", "csv")
-CSV_FILES = {  # the CSV-folder form (conformance/check/reference_synthetic/README.md): file -> key columns
-    "organisations.csv": ("code", "roles", "active_from", "active_to"),
-    "postcodes.csv": ("postcode",),
-    "nicip.csv": ("code", "active_from", "active_to"),
-    "snomed.csv": ("concept_id", "active_from", "active_to"),
-    "nicip_snomed_map.csv": ("nicip", "snomed", "active_from", "active_to"),
-}
 _RELEASE_IN_NAME = re.compile(r"_(\d{8})\.txt$")  # RF2 file names end in the release date
 
 

@@ -147,10 +147,6 @@ def ods_rows(source: Reading, kind: OdsType) -> Iterator[OdsRow]:
 # ----- the postcode directory (ONSPD / NHSPD CSV with a header) ------------------------------------------------
 
 
-def normalise_postcode(value: str) -> str:
-    return "".join(value.split()).upper()
-
-
 def _header_index(header: list[str]) -> dict[str, int]:
     return {re.sub(r"[^a-z0-9]", "", name.lower()): i for i, name in enumerate(header)}
 

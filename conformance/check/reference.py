@@ -17,18 +17,18 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-from conformance.check.importing import CSV_FILES, Source, write_release
-from conformance.check.published import normalise_postcode
+from conformance import cache as user_cache
 from conformance.check.store import (
+    CSV_FILES,
     Organisation,
     Period,
     Release,
     Store,
     StoreError,
     is_store,
+    normalise_postcode,
     open_store,
     tables_of,
 )
@@ -103,7 +103,7 @@ def load_reference_dir(folder: str | Path, name: str | None = None) -> Reference
     return from_store(_folder_store(folder, name))
 
 
-def _folder_store(folder: str | Path, name: str | None) -> Store:
+def _folder_store(folder: str | Path, name: str | None, *, keep: bool = False) -> Store:
     root = Path(folder)
     if not root.is_dir():
         raise ReferenceError_(f"reference data {root} is not a directory")
@@ -112,14 +112,58 @@ def _folder_store(folder: str | Path, name: str | None) -> Store:
     with _OPEN_LOCK:
         store = _OPEN.get(key)
         if store is None:
-            connection = sqlite3.connect(":memory:", check_same_thread=False)
-            try:
-                write_release(connection, [Source("csv", root)], name=label, release_date=None)
-            except StoreError as exc:
-                connection.close()
-                raise ReferenceError_(str(exc)) from None
-            store = _OPEN[key] = Store(connection, label)
+            store = _OPEN[key] = Store(_imported(root, label, store_key(key) if keep else None), label)
     return store
+
+
+_HERE = Path(__file__).parent
+# The code that builds a store from a CSV folder (tests/test_cache.py holds the list to what importing.py and
+# published.py import): a store that other code built is not this code's store.
+BUILDERS = (
+    _HERE / "importing.py",
+    _HERE / "published.py",
+    _HERE / "store.py",
+    _HERE.parent / "calendar.py",
+    _HERE.parent / "files.py",
+    _HERE.parent / "__init__.py",
+)
+
+
+def store_key(folder_key: tuple[str, ...]) -> str | None:
+    """The user-cache key of the store built from a folder (its `_folder_key` and label): the digest of the
+    folder, of the code that imports it and of SQLite's version; None when that code cannot be read."""
+    try:
+        code = [path.read_bytes() for path in BUILDERS]
+    except OSError:
+        return None
+    return user_cache.key(
+        b"reference-store", *(part.encode() for part in folder_key), *code, sqlite3.sqlite_version.encode()
+    )
+
+
+def _imported(root: Path, label: str, key: str | None) -> sqlite3.Connection:
+    """The CSV folder imported into an in-memory database. With a `key` (the bundled synthetic folder), a copy of
+    the database is kept in the user's cache (conformance.cache): importing costs a `dids check` ~20 ms with the
+    importers' own start-up, reading the copy well under 1 ms. The copy's manifest keeps its own import time."""
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    stored = user_cache.read("store", key) if key is not None else None
+    if stored is not None:
+        try:
+            connection.deserialize(stored)
+            return connection
+        except (sqlite3.Error, AttributeError):  # AttributeError: an SQLite built without serialisation
+            connection.close()
+            connection = sqlite3.connect(":memory:", check_same_thread=False)
+    from conformance.check.importing import Source, write_release  # the importers: only when a store is built
+
+    try:
+        write_release(connection, [Source("csv", root)], name=label, release_date=None)
+    except StoreError as exc:
+        connection.close()
+        raise ReferenceError_(str(exc)) from None
+    if key is not None and hasattr(connection, "serialize"):
+        user_cache.write("store", key, connection.serialize())
+    return connection
 
 
 def load_store(path: str | Path) -> ReferenceData:
@@ -202,7 +246,7 @@ def _csv_rows(lines: Iterator[str]) -> Iterator[dict[str, str]]:
 def reference_folder(spec: str) -> Path:
     """The folder a --reference value names: "synthetic" is the bundled synthetic pack."""
     if spec == "synthetic":
-        return Path(str(resources.files("conformance.check").joinpath("reference_synthetic")))
+        return Path(__file__).with_name("reference_synthetic")  # not importlib.resources: ~15 ms of start-up
     return Path(spec)
 
 
@@ -210,7 +254,7 @@ def reference_store(spec: str) -> Store:
     """The store a --reference value names: "synthetic" (the bundled pack, built in memory), a store file from
     `dids reference import`, or a folder of CSV files in the synthetic pack's shape (built in memory)."""
     if spec == "synthetic":
-        return _folder_store(reference_folder(spec), "synthetic")
+        return _folder_store(reference_folder(spec), "synthetic", keep=True)
     path = Path(spec)
     if path.is_dir():
         return _folder_store(path, None)

@@ -7,9 +7,7 @@ import re
 from typing import Any
 
 from conformance import __version__
-from conformance.charts import Bar, figure, horizontal_bars, page
 from conformance.check._model import Finding, Report
-from conformance.junit import TestCase, junit_xml
 from conformance.markup import html_text, visible
 from conformance.spec import RuleSpec
 
@@ -186,6 +184,8 @@ def to_junit(report: Report) -> str:
     """One testsuite per file: a test case for reading the file in full, then one per rule of the profile: failed
     (with every example) for an error rule with findings, passed with its examples for a warning, skipped for a
     rule not evaluated."""
+    from conformance.junit import TestCase, junit_xml  # the JUnit and HTML writers: imported by their formats only
+
     by_rule: dict[str, list[str]] = {}
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(_junit_line(f))
@@ -227,6 +227,8 @@ WHAT_TO_DO = {
 def to_html(report: Report, *, charts: str = "", reference: str | None = None, examples: int = 10) -> str:
     """The report as one HTML page (inline CSS and SVG, no script): verdict, context, counts per rule, examples
     with the user's field names, what was not evaluated, and `charts` (the file's statistics, already drawn)."""
+    from conformance.charts import page
+
     title = f"DIDS check: {report.file}"
     body = [
         f"<h1>{html_text(title)}</h1>",
@@ -299,6 +301,8 @@ def _html_rules(report: Report) -> str:
 
 
 def _findings_chart(report: Report) -> str:
+    from conformance.charts import Bar, figure, horizontal_bars
+
     ranked = sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if not ranked:
         return figure("chart-findings", "Findings per rule", "<p class='muted'>No findings.</p>")

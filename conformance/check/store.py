@@ -38,10 +38,22 @@ CREATE TABLE snomed (concept_id TEXT PRIMARY KEY, active_from TEXT, active_to TE
 CREATE TABLE nicip_snomed (nicip TEXT NOT NULL, snomed TEXT NOT NULL, active_from TEXT, active_to TEXT);
 CREATE INDEX nicip_snomed_by_nicip ON nicip_snomed (nicip);
 """
+CSV_FILES = {  # the CSV-folder form (conformance/check/reference_synthetic/README.md): file -> key columns
+    "organisations.csv": ("code", "roles", "active_from", "active_to"),
+    "postcodes.csv": ("postcode",),
+    "nicip.csv": ("code", "active_from", "active_to"),
+    "snomed.csv": ("concept_id", "active_from", "active_to"),
+    "nicip_snomed_map.csv": ("nicip", "snomed", "active_from", "active_to"),
+}
 TABLES = ("organisations", "postcodes", "nicip", "snomed", "nicip_snomed")
 _KEY_COLUMNS = {"organisations": "code", "postcodes": "postcode", "nicip": "code", "snomed": "concept_id"}
 _KEY_COLUMNS["nicip_snomed"] = "nicip"
 CACHE_LIMIT = 65_536  # distinct values kept per table; the cache starts again when full (memory stays bounded)
+
+
+def normalise_postcode(value: str) -> str:
+    """A postcode as the store keys it: no spaces, upper case."""
+    return "".join(value.split()).upper()
 
 
 class StoreError(DidsError):

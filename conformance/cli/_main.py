@@ -17,12 +17,25 @@ from types import FrameType
 from typing import NoReturn, TextIO
 
 from conformance import __version__
-from conformance.cli import SIGNAL_EXITS, check, completion, corpus, demo, generate, reading, reference, spec, upgrade
+from conformance.cli import SIGNAL_EXITS
 from conformance.cli._common import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from conformance.errors import DidsError
 from conformance.markup import visible
 
-COMMANDS = (spec, reading, check, generate, upgrade, corpus, reference, demo, completion)
+# The modules of the subcommands, in the order `dids --help` lists them, and the commands each registers: a
+# command line that names one builds (and imports) only its module (tests/test_cli.py holds the table true).
+COMMANDS = {
+    "spec": ("spec",),
+    "reading": ("inspect", "convert"),
+    "check": ("check",),
+    "generate": ("generate", "stats"),
+    "upgrade": ("upgrade", "readiness"),
+    "corpus": ("fixtures", "corpus", "certify"),
+    "reference": ("reference",),
+    "demo": ("demo",),
+    "completion": ("completion",),
+}
+_MODULE_OF = {command: module for module, commands in COMMANDS.items() for command in commands}
 
 
 class Terminated(BaseException):
@@ -42,7 +55,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_CANNOT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `dids` parser with every subcommand; given `argv` whose command word names one, with only that one's
+    module (a certify run starts `dids check` once per case: the other subcommands' options cost it time, and
+    parse the same command line the same way)."""
     parser = _Parser(
         prog="dids",
         description="Conformance and migration harness for NHS England's Diagnostic Imaging Data Set (DIDS). "
@@ -51,14 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dids {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(commands)
+    word = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for module in (_MODULE_OF[word],) if word in _MODULE_OF else COMMANDS:
+        __import__(f"conformance.cli.{module}")  # not importlib.import_module: `python -X importtime` sees this
+        sys.modules[f"conformance.cli.{module}"].register(commands)
     return parser
 
 
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     """Parse `argv`, run the subcommand, and turn every failure into an exit code and at most one line."""
-    parser = build_parser()
+    parser = build_parser(argv)
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = parser.parse_args(argv)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Any, TextIO
 
 from conformance.cli._common import (
@@ -99,6 +98,8 @@ def register(commands: Any) -> None:
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
+    from dataclasses import replace
+
     from conformance.check import load_reference, make_context
     from conformance.check.reference import load_local_mappings
     from conformance.check.report import to_html

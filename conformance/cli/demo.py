@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,6 +45,8 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
     )
     out.write("\n== 3. Round trip: v1 XML example -> CSV -> XML ==\n")
     example = peer / "xml/00001_example/input.xml"
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
         csv_path, xml_path = Path(tmp, "example.csv"), Path(tmp, "example.xml")
         first = open_submission(example)
@@ -81,6 +82,7 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo_upgrade(out: TextIO) -> None:
+    import tempfile
     from datetime import date
 
     from generators.generate import generate
@@ -158,6 +160,8 @@ def _demo_generate(out: TextIO) -> None:
     reference = load_reference("synthetic")
     context = submission_context("v2", period)
     when = make_context(context["submitted"], period=context["period"])
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
         month, mutant, key_path = Path(tmp, "month.csv"), Path(tmp, "mutant.xml"), Path(tmp, "key.json")
         generate(month, profile="v2", format="csv", records=2_000, seed=1, period=period)

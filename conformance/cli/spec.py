@@ -7,7 +7,7 @@ import json
 from typing import Any, TextIO
 
 from conformance.cli._common import EXIT_OK, add_override
-from conformance.spec import VERSIONS, diff_json, diff_packs, load_pack, pack_json, render_diff_text, render_pack_text
+from conformance.spec import VERSIONS
 
 
 def register(commands: Any) -> None:
@@ -29,6 +29,7 @@ def register(commands: Any) -> None:
 
 def run_spec(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.formats import xsd_text
+    from conformance.spec import diff_json, diff_packs, load_pack, pack_json, render_diff_text, render_pack_text
 
     if args.spec_command == "show":
         pack = load_pack(args.version, args.override)

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, TextIO, cast
 
 from conformance.files import Source
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record, Refused
+from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES
+from conformance.formats._model import FileProblem, ProblemLog, Record, Refused
 from conformance.markup import has_control, visible
 from conformance.spec import Pack
 

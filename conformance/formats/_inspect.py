@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, Ledger
+from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES
+from conformance.formats._model import FileProblem, Ledger
 from conformance.formats._submission import open_submission
 from conformance.markup import visible
 

@@ -53,8 +53,6 @@ Refused = Callable[[int, int, str], None]
 
 # Problems that lose nothing: reported as notes, never as lost records, and they never change an exit code.
 NOTE_KINDS = frozenset({"bom", "header-row", "no-final-newline"})
-# The largest record a reader holds in memory unless told otherwise: a real DIDSRecord or CSV row is a few KiB.
-DEFAULT_MAX_RECORD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from conformance.files import OutputSet, Source, open_input
+from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES, FORMATS
 from conformance.formats._csv import read_csv, write_csv
 from conformance.formats._detect import Detection, detect_bytes
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, Ledger, ProblemLog, Record, Refused
-from conformance.formats._xml import read_xml, write_xml
-from conformance.formats._xsd import xml_schema
+from conformance.formats._model import Ledger, ProblemLog, Record, Refused
 from conformance.spec import VERSIONS, Pack, PackError, load_pack
-
-FORMATS = ("csv", "xml")
 
 
 class Submission:
@@ -66,6 +63,9 @@ class Submission:
         if not self.readable or self.pack is None:
             return iter(())
         if self.format == "xml":
+            from conformance.formats._xml import read_xml  # lxml: imported by XML files only
+            from conformance.formats._xsd import xml_schema
+
             schema = xml_schema(self.pack) if self._validate_xml else None
             reader = read_xml(
                 self.source, self.pack, self.problems, schema=schema, max_record_bytes=self._max_record_bytes
@@ -164,5 +164,7 @@ def write_records(
         if format == "csv":
             with outputs.text(path, newline="") as out:
                 return write_csv(records, out, pack, on_refused=on_refused)
+        from conformance.formats._xml import write_xml
+
         with outputs.text(path, newline="\n") as out:
             return write_xml(records, out, pack, group=group_activities, on_refused=on_refused)

@@ -15,7 +15,8 @@ from typing import Any, TextIO, cast
 from lxml import etree
 
 from conformance.files import Source
-from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record, Refused
+from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES
+from conformance.formats._model import FileProblem, ProblemLog, Record, Refused
 from conformance.formats._xsd import explain
 from conformance.markup import NOT_XML
 from conformance.spec import Pack

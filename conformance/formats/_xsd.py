@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from conformance.markup import xml_quoted
 from conformance.spec import Item, Pack, XmlGroup
 
 _XS = "http://www.w3.org/2001/XMLSchema"
@@ -37,8 +38,6 @@ def _simple_type(item: Item) -> str:
         facets.append(f'<xs:maxLength value="{x.max_length}"/>')
     # Facets hold for supplied values only: NHS England's own passing v1 XML cases carry blank values
     # (xml/00004_clinical NICIP code="", 00012 and 00013 blank postcodes), which the rules then judge.
-    from xml.sax.saxutils import quoteattr  # it imports urllib.request: paid only when an XSD is written
-
     patterns = []
     if x.pattern is not None:
         patterns.append(x.pattern)
@@ -46,9 +45,9 @@ def _simple_type(item: Item) -> str:
         patterns.append(f".{{{x.min_length},}}")
     if patterns:
         patterns.append(r"\s*")
-    facets.extend(f"<xs:pattern value={quoteattr(p)}/>" for p in patterns)
+    facets.extend(f"<xs:pattern value={xml_quoted(p)}/>" for p in patterns)
     if x.enumeration:
-        facets.extend(f"<xs:enumeration value={quoteattr(v)}/>" for v in ("", *x.enumeration))
+        facets.extend(f"<xs:enumeration value={xml_quoted(v)}/>" for v in ("", *x.enumeration))
     restriction = (
         '<xs:restriction base="xs:string">' + "".join(f"\n      {f}" for f in facets) + "\n    </xs:restriction>"
         if facets

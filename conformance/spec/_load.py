@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
-import tomllib
+import marshal
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conformance import cache as user_cache
 from conformance.errors import DidsError
 from conformance.files import InputError, require_file
 from conformance.spec._model import (
@@ -35,12 +36,10 @@ from conformance.spec._model import (
     XmlGroup,
     XmlLayout,
 )
+from conformance.spec._versions import PROFILES, VERSIONS
 
 if TYPE_CHECKING:
     import jsonschema
-
-VERSIONS = ("v1", "v2")
-PROFILES = {"v1-dsp": "v1", "v1-portal": "v1", "v2": "v2"}
 
 # Lists of tables that an override merges entry by entry, by the key named here; other lists are replaced whole.
 _MERGE_KEYS = {
@@ -54,6 +53,9 @@ _MERGE_KEYS = {
 
 
 _MAX_OVERRIDE_BYTES = 16 * 1024 * 1024
+# The bundled packs and their schema sit beside this module (not read through importlib.resources, whose import
+# and first use cost a `dids check` ~15 ms; the package is always installed as files).
+_HERE = Path(__file__).parent
 
 
 class PackError(DidsError):
@@ -69,12 +71,32 @@ def raw_pack(version: str) -> dict[str, Any]:
 
 @cache
 def _bundled_data(version: str) -> dict[str, Any]:
-    # Parsing the TOML costs ~40 ms a version; the bundled files do not change while the process runs.
-    folder = resources.files("conformance.spec").joinpath(f"packs/{version}")
-    data = tomllib.loads(folder.joinpath("pack.toml").read_text("utf-8"))
-    rules = folder.joinpath("rules.toml")
+    # The bundled files do not change while the process runs: read once (callers get copies from raw_pack).
+    folder = _HERE / "packs" / version
+    data = _parsed_toml(folder.joinpath("pack.toml").read_text("utf-8"))
+    rules = folder / "rules.toml"
     if rules.is_file():  # the rule catalogue sits beside the pack; it merges and overrides like the rest
-        data["rules"] = tomllib.loads(rules.read_text("utf-8"))["rules"]
+        data["rules"] = _parsed_toml(rules.read_text("utf-8"))["rules"]
+    return data
+
+
+def _parsed_toml(text: str) -> dict[str, Any]:
+    """`tomllib.loads(text)`, kept across runs in the user's cache (conformance.cache) under the text's digest:
+    parsing costs ~20 ms a file, unmarshalling the result well under 1 ms. The data of record stays the TOML."""
+    key = user_cache.key(b"toml", text.encode("utf-8"))
+    stored = user_cache.read("toml", key)
+    if stored is not None:
+        try:
+            data = marshal.loads(stored)
+        except (EOFError, ValueError, TypeError):
+            data = None
+        if isinstance(data, dict):
+            return data
+    import tomllib  # only when the cache has no answer
+
+    data = tomllib.loads(text)
+    with contextlib.suppress(ValueError):  # a value marshal cannot hold (a TOML date): parsed again next time
+        user_cache.write("toml", key, marshal.dumps(data))
     return data
 
 
@@ -82,8 +104,9 @@ def _bundled_data(version: str) -> dict[str, Any]:
 def _bundled_pack(version: str) -> Pack:
     # Bytes already checked against the schema (the recorded digest) need no second pass: the pass costs more
     # than the rest of a small `dids check`. Any change to the pack or the schema makes the check run again.
+    # build_pack leaves its input as it found it (tests/test_cache.py), so the bundled data needs no copy.
     checked = _recorded_checks().get(version) == bundled_digest(version)
-    return build_pack(raw_pack(version), (), check_shape=not checked)
+    return build_pack(_bundled_data(version), (), check_shape=not checked)
 
 
 _CHECKED_FILE = "packs/shape-checked.json"
@@ -91,17 +114,16 @@ _CHECKED_FILE = "packs/shape-checked.json"
 
 def bundled_digest(version: str) -> str:
     """SHA-256 of a bundled pack's files and of the schema they are checked against."""
-    spec = resources.files("conformance.spec")
     digest = hashlib.sha256()
     for name in (f"packs/{version}/pack.toml", f"packs/{version}/rules.toml", "pack.schema.json"):
-        entry = spec.joinpath(name)
+        entry = _HERE / name
         digest.update(name.encode() + b"\0" + (entry.read_bytes() if entry.is_file() else b"") + b"\0")
     return digest.hexdigest()
 
 
 @cache
 def _recorded_checks() -> dict[str, str]:
-    entry = resources.files("conformance.spec").joinpath(_CHECKED_FILE)
+    entry = _HERE / _CHECKED_FILE
     try:
         recorded = json.loads(entry.read_text("utf-8"))
     except (OSError, ValueError):
@@ -116,7 +138,7 @@ def record_shape_checks() -> Path:
     for version in VERSIONS:
         build_pack(raw_pack(version), ())  # raises PackError if the shape is wrong: nothing is recorded then
         recorded[version] = bundled_digest(version)
-    target = Path(str(resources.files("conformance.spec").joinpath(_CHECKED_FILE)))
+    target = _HERE / _CHECKED_FILE
     target.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     _recorded_checks.cache_clear()
     return target
@@ -124,6 +146,8 @@ def record_shape_checks() -> Path:
 
 def read_override(path: str | Path) -> dict[str, Any]:
     """Read an override file (TOML, or JSON by its .json suffix)."""
+    import tomllib
+
     p = Path(path)
     try:
         text = require_file(p, what="override file", max_bytes=_MAX_OVERRIDE_BYTES).read_text("utf-8")
@@ -205,7 +229,7 @@ def load_pack(version_or_profile: str, overrides: Sequence[str | Path] = ()) -> 
 def _schema() -> jsonschema.Draft202012Validator:
     import jsonschema  # imported when a pack is checked, not by every command that loads one
 
-    text = resources.files("conformance.spec").joinpath("pack.schema.json").read_text("utf-8")
+    text = (_HERE / "pack.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
 

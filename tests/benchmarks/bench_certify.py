@@ -2,13 +2,17 @@
 
     python tests/benchmarks/bench_certify.py [--profile v2] [--repeats R] [--jobs N] [--modes ...]
 
-Modes, each a whole certify run in its own process:
+Modes, each a whole certify run in its own process, `--jobs` cases at once (default: the number of cores):
 
-  python-pass   the validator is `python -c pass`: the floor of any command validator (process start-up alone,
-                one per case, plus certify's own work)                                          (the baseline)
-  command       our checker as a command (`dids check ... --format json`, adapter json): the issue's target,
-                at most 15 s for the v2 corpus
-  own           our checker in-process (`dids certify --own-checker`)
+  python-pass   the validator is `python -c pass {file}` (adapter exit): the floor of any command validator,
+                one process start-up per case plus certify's own work                          (the baseline)
+  command       our checker as a command: `dids check {file} --profile P --submitted S --period M
+                --reference R --format json` per case (adapter json; `dids` beside this Python), the
+                issue's target, at most 15 s for the v2 corpus. It measures a start-up: a corpus case is a
+                few records, so what a check costs is importing the checker and setting its rules up
+                (tests/test_startup.py), with the packs' parsed TOML and the synthetic reference store read
+                from the user cache (conformance/cache.py; the first case of a cold cache writes them)
+  own           our checker in-process (`dids certify --own-checker`): no start-up at all
 
 The modes are taken in turn on every repeat. Prints, in the table of the other benchmarks, the median wall and CPU
 seconds of the repeats (CPU time of the certify process and of the validators it started), cases per second, the
