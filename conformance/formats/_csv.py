@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, TextIO, cast
 
@@ -18,6 +19,8 @@ _BUFFER = 1 << 20
 # 3.11); found per chunk with bytes.translate, which runs at memory speed where a regular expression costs ~20 ns
 # a byte, then located per row.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# The noncharacters U+FFFE and U+FFFF, which XML cannot carry either (conformance.markup.has_control), in UTF-8.
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 
 
 def _first_end(chunk: bytes) -> int:
@@ -37,7 +40,8 @@ class _Guard(io.RawIOBase):
       errors="replace", so a bad byte costs one U+FFFD and a reported problem, not the rest of the file);
     - a line longer than `max_line` bytes is cut there (the rest of it is dropped, never held in memory) and its
       number noted in `cut_lines`, so the reader reports that row as not read;
-    - `controls` turns on once any chunk holds a control character, so rows are searched only from then on;
+    - `controls` turns on once any chunk holds a control character (or U+FFFE, U+FFFF), so rows are searched only
+      from then on (and every row that holds one is searched, however the file is read ahead);
     - `ends_with_newline` says at the end whether the last byte was a line end.
 
     Lines end as the csv module ends them: at LF, CR or CR LF, so a file with CR line ends (old Macs, some RIS
@@ -56,6 +60,7 @@ class _Guard(io.RawIOBase):
         self._after_cr = False  # the last chunk ended with CR: an LF starting the next is the same line end
         self.cut_lines: set[int] = set()
         self.controls = False
+        self._tail = b""  # the last bytes of the last chunk, for a noncharacter cut between two chunks
         self.ends_with_newline = True
 
     def readable(self) -> bool:
@@ -74,12 +79,18 @@ class _Guard(io.RawIOBase):
                 break  # a chunk wholly inside a line being dropped gives nothing: read on
         view[: len(chunk)] = chunk
         self._check_utf8(chunk, final=False)
-        if not self.controls and len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
-            self.controls = True
+        if not self.controls:
+            self.controls = self._has_control(chunk)
         self._lines += self._ends(chunk)
         self._after_cr = chunk.endswith(b"\r")
         self.ends_with_newline = chunk.endswith((b"\n", b"\r"))
         return len(chunk)
+
+    def _has_control(self, chunk: bytes) -> bool:
+        if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
+            return True
+        joint, self._tail = self._tail + chunk[:2], chunk[-2:]
+        return any(n in chunk or n in joint for n in _NONCHARACTERS)
 
     def _ends(self, chunk: bytes) -> int:
         """How many line ends `chunk` holds (CR LF counts once, also when split between two chunks)."""
@@ -137,19 +148,23 @@ def read_csv(
     """Yield one Record per CSV data row. A row that cannot be read is a file problem that counts the records it
     cost: one, or one per line when an unterminated quote swallowed several lines into one bad row."""
     bad_lines: set[int] = set()
+    # Bad bytes are found as the bytes are read, ahead of the rows: held here and logged with the row they are in,
+    # so that problems are logged in file order, whatever was read ahead (and so, the same in spans).
+    pending: deque[FileProblem] = deque()
 
     def on_decode_error(line: int, reason: str) -> None:
         if line not in bad_lines:
             bad_lines.add(line)
-            problems.add(FileProblem("encoding", f"bytes that are not valid UTF-8 ({reason})", line=line))
+            pending.append(FileProblem("encoding", f"bytes that are not valid UTF-8 ({reason})", line=line))
 
     with source.open() as raw:
         guard = _Guard(raw, on_decode_error, max_record_bytes)
         buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
         text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
         text._CHUNK_SIZE = _BUFFER  # type: ignore[attr-defined]  # decode in 1 MiB steps, not 8 KiB
-        rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, max_record_bytes)
+        rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, max_record_bytes, pending)
         yield from rows.records(header)
+    rows.log_pending(None)
     if rows.number == 0:
         problems.add(FileProblem("no-records", "the file holds no data rows", fatal=False))
     elif not guard.ends_with_newline and rows.last_read == rows.number:
@@ -160,8 +175,11 @@ def read_csv(
 class _Rows:
     """The rows of one CSV read, and what became of each: a record, a header, or a row not read and why."""
 
-    def __init__(self, reader: Any, guard: _Guard, pack: Pack, problems: ProblemLog, cap: int) -> None:
+    def __init__(
+        self, reader: Any, guard: _Guard, pack: Pack, problems: ProblemLog, cap: int, pending: deque[FileProblem]
+    ) -> None:
         self.reader, self.guard, self.pack, self.problems, self.cap = reader, guard, pack, problems, cap
+        self.pending = pending  # problems found in bytes read ahead, logged when their row is reached
         self.order: list[int | None] | None = None  # header position -> value position, when not exact
         self.width = len(pack.items)
         self.number = 0  # rows counted as records (read or not)
@@ -199,7 +217,15 @@ class _Rows:
         """The line the row just read started on (the csv module counts the line it ended on)."""
         line = self.previous_end + 1
         self.previous_end = self.reader.line_num
+        if self.pending:
+            self.log_pending(self.previous_end)
         return line
+
+    def log_pending(self, upto: int | None) -> None:
+        """Log the problems held for lines up to `upto` (None: all of them)."""
+        pending = self.pending
+        while pending and (upto is None or (pending[0].line or 0) <= upto):
+            self.problems.add(pending.popleft())
 
     def _cut(self, line: int) -> bool:
         """True (and the row is reported as not read) when the guard cut one of its lines at the size cap."""
