@@ -7,7 +7,7 @@ itself (encoding, layout, XML syntax, schema) lands in `submission.problems` wit
 
 from __future__ import annotations
 
-from conformance.formats._csv import read_csv, write_csv
+from conformance.formats._csv import Span, SpanEnd, read_csv, write_csv
 from conformance.formats._detect import Detection, detect, detect_bytes
 from conformance.formats._inspect import Inspection, inspect
 from conformance.formats._model import (
@@ -34,6 +34,8 @@ __all__ = [
     "Ledger",
     "ProblemLog",
     "Record",
+    "Span",
+    "SpanEnd",
     "Submission",
     "XmlRecords",
     "detect",
