@@ -17,12 +17,20 @@ from pathlib import Path
 
 from conformance.calendar import parse_timestamp
 from conformance.check._context import SubmissionContext, make_context
-from conformance.check._model import Finding, NotEvaluated, Report
+from conformance.check._model import Finding, KeyLog, NotEvaluated, PartOutcome, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check._spark import dsp_values
 from conformance.check.reference import NO_REFERENCE, ReferenceData, load_local_mappings, load_reference
 from conformance.errors import DidsError
-from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Record, Submission, open_submission
+from conformance.formats import (
+    DEFAULT_MAX_RECORD_BYTES,
+    FileProblem,
+    Record,
+    Span,
+    SpanEnd,
+    Submission,
+    open_submission,
+)
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
 
 Factory = Callable[[Setup], RuleFn]
@@ -93,45 +101,114 @@ def check(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     display_name: str | None = None,
     observe: Callable[[Submission], Callable[[Record], None]] | None = None,
+    jobs: int = 1,
+    part: Span | None = None,
 ) -> Report:
     """Check one file ("-" for standard input) against a profile (default: the detected version's default
     profile). `display_name` is the name reports give the file (default: the path). `observe`, given the
     opened submission once, returns a function that sees every record read (statistics and progress, one pass).
     `context` may be a plain dict as a corpus case gives it (submitted, period, submitter, reference,
-    local_mappings): its reference data and mapping table are then loaded unless `reference` is given."""
+    local_mappings): its reference data and mapping table are then loaded unless `reference` is given.
+
+    `jobs` > 1 (0: one per core) checks a large regular CSV file in that many worker processes, with the same
+    report as one process (conformance/check/parallel.py says when it stays in one). `part` checks one span of a
+    CSV file, as such a worker does: the report then holds the span's record findings, numbered from its start,
+    and `report.part` what the whole file's report needs from it."""
+    options = Options(
+        profile, context, reference, tuple(overrides), max_examples, fail_on_warning, input_format,
+        max_record_bytes, display_name,
+    )  # fmt: skip
+    if jobs != 1 and part is None:
+        from conformance.check.parallel import check_parallel
+
+        return check_parallel(path, options, jobs=jobs, observe=observe)
+    run = prepare(path, options)
+    if part is not None:
+        run.submission.read_span(part)
+        for unique in run.plan.uniqueness:
+            unique.log = KeyLog()  # the keys go to the parent, which meets them in the whole file's order
+    seen = observe(run.submission) if observe is not None else None
+    run.report.records = _run(run.submission, run.plan, run.local, run.report, seen)
+    if part is not None:
+        keys = {unique.spec.id: unique.log for unique in run.plan.uniqueness if unique.log is not None}
+        run.report.part = PartOutcome(run.submission.problems, run.submission.span_end or SpanEnd(), keys)
+        return run.report
+    conclude(run)
+    return run.report
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `check` is asked besides the file and the records' observer, as one value to hand on."""
+
+    profile: str | None = None
+    context: SubmissionContext | Mapping[str, str] | None = None
+    reference: ReferenceData | None = None
+    overrides: tuple[str | Path, ...] = ()
+    max_examples: int = 100
+    fail_on_warning: bool = False
+    input_format: str | None = None
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    display_name: str | None = None
+
+
+@dataclass
+class Run:
+    """A check under way: the opened submission, the report so far (submission rules judged, rules not evaluated
+    listed), the plan for the records and the local-code mapping."""
+
+    submission: Submission
+    report: Report
+    plan: _Plan
+    local: LocalCodes | None
+    pack: Pack
+    profile: str
+
+
+def prepare(path: str | Path, options: Options) -> Run:
+    """Open the file (or say why it cannot be checked) and plan the rules."""
+    reference = options.reference
+    context = options.context
     if isinstance(context, Mapping):
         context, reference = _from_case_context(context, reference)
     context = context or make_context()
     reference = reference or NO_REFERENCE
-    submission = _open(path, profile, overrides, input_format, max_examples, max_record_bytes, display_name)
+    profile = options.profile
+    submission = _open(
+        path, profile, options.overrides, options.input_format, options.max_examples, options.max_record_bytes,
+        options.display_name,
+    )  # fmt: skip
     assert submission.pack is not None
     pack = submission.pack
     profile = profile or pack.default_profile
-    name = display_name or submission.name
     report = Report(
         profile=profile,
         version=pack.version,
-        file=name,
+        file=options.display_name or submission.name,
         format=submission.format,
         context=_context_with_window(context, pack, profile),
         rules={r.id: r for r in pack.rules},
-        max_examples=max_examples,
-        fail_on_warning=fail_on_warning,
+        max_examples=options.max_examples,
+        fail_on_warning=options.fail_on_warning,
         field_names=field_names(pack, submission.format),
         reference=reference.release.as_dict() if reference.release is not None else None,
     )
     plan = _plan(Setup(pack, profile, context, reference), report)
-    seen = observe(submission) if observe is not None else None
-    report.records = _run(submission, plan, LocalCodes.of(pack, context, reference), report, seen)
-    _add_file_findings(report, submission, pack, profile)
-    if pack.follows(profile) == "dsp" and submission.format == "csv":
+    return Run(submission, report, plan, LocalCodes.of(pack, context, reference), pack, profile)
+
+
+def conclude(run: Run) -> None:
+    """After the records: the file's own problems as findings, the DSP's file reject, the input ledger, and the
+    findings in file order."""
+    report, submission = run.report, run.submission
+    _add_file_findings(report, submission, run.pack, run.profile)
+    if run.pack.follows(run.profile) == "dsp" and submission.format == "csv":
         rejects = sorted(DSP_LOADER_REJECTS & set(submission.problems.counts))
         if rejects:
             reason = f"the DSP's CSV loader rejects the file ({', '.join(rejects)}) before any record rule runs"
             report.drop_record_findings(reason)
-    report.input = replace(submission.ledger(), source=name)
+    report.input = replace(submission.ledger(), source=report.file)
     report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
-    return report
 
 
 def _context_with_window(context: SubmissionContext, pack: Pack, profile: str) -> dict[str, str | None]:
@@ -530,27 +607,40 @@ class UniqueKey:
         self.report = report
         # digest -> number << 32 | line of the key's first record; negated once that record has been reported
         self.first: dict[int, int] = {}
+        # In one part of a parallel check, the keys seen, for the parent to meet in file order (see check()).
+        self.log: KeyLog | None = None
 
-    def see(self, row: Row) -> None:
-        value = row.v[self.at]
+    def digest(self, row: Row) -> int | None:
+        """The record's key as a 64-bit digest, or None when the record takes no part."""
         if self.as_dsp:
             if any(not row.raw[p] for p in self.positions):
-                return
+                return None
             text = "\x1f".join(self.key(row.v)).encode("utf-8", "surrogatepass")
-        elif not value:
-            return
+        elif not row.v[self.at]:
+            return None
         else:
             text = "\x1f".join(self.key(row.v)).upper().encode("utf-8", "surrogatepass")
-        key = int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
+        return int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
+
+    def see(self, row: Row) -> None:
+        key = self.digest(row)
+        if key is None:
+            return
+        if self.log is not None:
+            self.log.add(key, row.number, row.line, row.v[self.at])
+        else:
+            self.meet(key, row.number, row.line, row.v[self.at], row.path)
+
+    def meet(self, key: int, number: int, line: int, value: str, path: str | None) -> None:
+        """A record with this key digest, in file order: the first is remembered, a later one reported with it."""
         first = self.first.get(key)
         if first is None:
-            self.first[key] = row.number << 32 | row.line
+            self.first[key] = number << 32 | line
             return
         if first >= 0:
             self.first[key] = -first
-            self._add(first >> 32, first & 0xFFFFFFFF, value, f"also record {row.number}", None)
-        number = abs(first) >> 32
-        self._add(row.number, row.line, value, f"first at record {number}", row.path)
+            self._add(first >> 32, first & 0xFFFFFFFF, value, f"also record {number}", None)
+        self._add(number, line, value, f"first at record {abs(first) >> 32}", path)
 
     def _add(self, number: int, line: int, value: str, detail: str, path: str | None) -> None:
         message = f"{self.spec.message} ({detail})"
