@@ -315,7 +315,7 @@ edits = st.lists(
     repeat=st.integers(1, 6),
     changes=edits,
     spans=st.integers(2, 10),
-    max_examples=st.sampled_from([1, 3, 100]),
+    max_examples=st.sampled_from([0, 1, 3, 100]),
 )
 def test_random_edits_and_random_cuts_give_the_same_report(
     tmp_path: Path, which: str, repeat: int, changes: list[tuple[bytes, float, int]], spans: int, max_examples: int
