@@ -459,6 +459,27 @@ def test_a_nul_byte_past_the_first_64_kib_is_a_control_character_finding(tmp_pat
     assert code == 1
 
 
+def test_problems_are_logged_in_file_order_whatever_was_read_ahead(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
+    rows = v1_files["csv"].splitlines(keepends=True)
+    rows[1] = b",".join(rows[1].split(b",")[:10]) + b"\n"  # a short row on line 2
+    rows[-1] = rows[-1].replace(b"X9T", b"X\xffT", 1)  # a bad byte on the last line, read ahead of line 2
+    source = tmp_path / "order.csv"
+    source.write_bytes(b"".join(rows))
+    submission = open_submission(source)
+    list(submission.records())
+    assert [(p.kind, p.line) for p in submission.problems] == [("column-count", 2), ("encoding", 12)]
+
+
+def test_a_noncharacter_is_a_control_character_even_with_no_control_byte(
+    tmp_path: Path, v1_files: dict[str, bytes]
+) -> None:
+    source = tmp_path / "fffe.csv"
+    source.write_bytes(v1_files["csv"].replace(b"X9T", "X\ufffeT".encode(), 1))
+    submission = open_submission(source)
+    list(submission.records())
+    assert [p.kind for p in submission.problems] == ["control-character"]
+
+
 def test_text_directly_under_the_xml_root_is_a_file_problem(tmp_path: Path, v1_files: dict[str, bytes]) -> None:
     source = tmp_path / "text.xml"
     source.write_bytes(v1_files["xml"].replace(b"</DIDS>", v1_files["csv"] + b"</DIDS>"))

@@ -18,12 +18,20 @@ from pathlib import Path
 
 from conformance.calendar import parse_timestamp
 from conformance.check._context import SubmissionContext, make_context
-from conformance.check._model import Finding, NotEvaluated, Report
+from conformance.check._model import Finding, KeyLog, NotEvaluated, PartOutcome, Report
 from conformance.check._rows import Hit, Row, RuleFn, Setup, SubmissionRule
 from conformance.check._spark import dsp_values
 from conformance.check.reference import NO_REFERENCE, ReferenceData, load_local_mappings, load_reference
 from conformance.errors import DidsError
-from conformance.formats import DEFAULT_MAX_RECORD_BYTES, FileProblem, Record, Submission, open_submission
+from conformance.formats import (
+    DEFAULT_MAX_RECORD_BYTES,
+    FileProblem,
+    Record,
+    Span,
+    SpanEnd,
+    Submission,
+    open_submission,
+)
 from conformance.spec import PROFILES, Pack, PackError, RuleSpec, load_pack
 
 Factory = Callable[[Setup], RuleFn]
@@ -111,6 +119,8 @@ def check(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     display_name: str | None = None,
     observe: Callable[[Submission], Callable[[Record], None]] | None = None,
+    jobs: int = 1,
+    part: Span | None = None,
     engine: str | None = None,
 ) -> Report:
     """Check one file ("-" for standard input) against a profile (default: the detected version's default
@@ -118,52 +128,123 @@ def check(
     opened submission once, returns a function that sees every record read (statistics and progress, one pass).
     `context` may be a plain dict as a corpus case gives it (submitted, period, submitter, reference,
     local_mappings): its reference data and mapping table are then loaded unless `reference` is given.
+
+    `jobs` > 1 (0: one per core) checks a large regular CSV file in that many worker processes, with the same
+    report as one process (conformance/check/parallel.py says when it stays in one). `part` checks one span of a
+    CSV file, as such a worker does: the report then holds the span's record findings, numbered from its start,
+    and `report.part` what the whole file's report needs from it.
+
     `engine`: "record" (one record at a time), "columnar" (batches of rows, check/_columnar.py) or "auto" (columnar
     for a file large enough to repay loading Polars); the reports are the same. Default: $DIDS_ENGINE, else
     DEFAULT_ENGINE."""
     engine = engine or os.environ.get("DIDS_ENGINE") or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise CannotCheck(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    options = Options(
+        profile, context, reference, tuple(overrides), max_examples, fail_on_warning, input_format,
+        max_record_bytes, display_name, engine,
+    )  # fmt: skip
+    if jobs != 1 and part is None:
+        from conformance.check.parallel import check_parallel
+
+        return check_parallel(path, options, jobs=jobs, observe=observe)
+    run = prepare(path, options)
+    if part is not None:
+        run.submission.read_span(part)
+        for unique in run.plan.uniqueness:
+            unique.log = KeyLog()  # the keys go to the parent, which meets them in the whole file's order
+    seen = observe(run.submission) if observe is not None else None
+    if _columnar_for(engine, path):
+        from conformance.check._columnar import run_columnar
+
+        run.report.records = run_columnar(
+            run.submission, run.plan, run.setup, run.local, run.report, seen, _record_finding
+        )
+    else:
+        run.report.records = _run(run.submission, run.plan, run.local, run.report, seen)
+    if part is not None:
+        keys = {unique.spec.id: unique.log for unique in run.plan.uniqueness if unique.log is not None}
+        run.report.part = PartOutcome(run.submission.problems, run.submission.span_end or SpanEnd(), keys)
+        return run.report
+    conclude(run)
+    return run.report
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `check` is asked besides the file and the records' observer, as one value to hand on."""
+
+    profile: str | None = None
+    context: SubmissionContext | Mapping[str, str] | None = None
+    reference: ReferenceData | None = None
+    overrides: tuple[str | Path, ...] = ()
+    max_examples: int = 100
+    fail_on_warning: bool = False
+    input_format: str | None = None
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    display_name: str | None = None
+    engine: str | None = None
+
+
+@dataclass
+class Run:
+    """A check under way: the opened submission, the report so far (submission rules judged, rules not evaluated
+    listed), the plan for the records and the local-code mapping."""
+
+    submission: Submission
+    report: Report
+    plan: _Plan
+    local: LocalCodes | None
+    pack: Pack
+    profile: str
+    setup: Setup
+
+
+def prepare(path: str | Path, options: Options) -> Run:
+    """Open the file (or say why it cannot be checked) and plan the rules."""
+    reference = options.reference
+    context = options.context
     if isinstance(context, Mapping):
         context, reference = _from_case_context(context, reference)
     context = context or make_context()
     reference = reference or NO_REFERENCE
-    submission = _open(path, profile, overrides, input_format, max_examples, max_record_bytes, display_name)
+    profile = options.profile
+    submission = _open(
+        path, profile, options.overrides, options.input_format, options.max_examples, options.max_record_bytes,
+        options.display_name,
+    )  # fmt: skip
     assert submission.pack is not None
     pack = submission.pack
     profile = profile or pack.default_profile
-    name = display_name or submission.name
     report = Report(
         profile=profile,
         version=pack.version,
-        file=name,
+        file=options.display_name or submission.name,
         format=submission.format,
         context=_context_with_window(context, pack, profile),
         rules={r.id: r for r in pack.rules},
-        max_examples=max_examples,
-        fail_on_warning=fail_on_warning,
+        max_examples=options.max_examples,
+        fail_on_warning=options.fail_on_warning,
         field_names=field_names(pack, submission.format),
         reference=reference.release.as_dict() if reference.release is not None else None,
     )
     setup = Setup(pack, profile, context, reference)
     plan = _plan(setup, report)
-    seen = observe(submission) if observe is not None else None
-    local = LocalCodes.of(pack, context, reference)
-    if _columnar_for(engine, path):
-        from conformance.check._columnar import run_columnar
+    return Run(submission, report, plan, LocalCodes.of(pack, context, reference), pack, profile, setup)
 
-        report.records = run_columnar(submission, plan, setup, local, report, seen, _record_finding)
-    else:
-        report.records = _run(submission, plan, local, report, seen)
-    _add_file_findings(report, submission, pack, profile)
-    if pack.follows(profile) == "dsp" and submission.format == "csv":
+
+def conclude(run: Run) -> None:
+    """After the records: the file's own problems as findings, the DSP's file reject, the input ledger, and the
+    findings in file order."""
+    report, submission = run.report, run.submission
+    _add_file_findings(report, submission, run.pack, run.profile)
+    if run.pack.follows(run.profile) == "dsp" and submission.format == "csv":
         rejects = sorted(DSP_LOADER_REJECTS & set(submission.problems.counts))
         if rejects:
             reason = f"the DSP's CSV loader rejects the file ({', '.join(rejects)}) before any record rule runs"
             report.drop_record_findings(reason)
-    report.input = replace(submission.ledger(), source=name)
+    report.input = replace(submission.ledger(), source=report.file)
     report.findings.sort(key=lambda f: (f.record is not None, f.record or 0, f.line or 0, f.rule))
-    return report
 
 
 def _context_with_window(context: SubmissionContext, pack: Pack, profile: str) -> dict[str, str | None]:
@@ -518,23 +599,17 @@ def _instant_text(value: str) -> str:
     return value if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _key_reader(pack: Pack, where: Mapping[int, int] | None = None) -> Callable[[Sequence[str]], tuple[str, ...]]:
-    """The values of a record's uniqueness key, with the pack's fallbacks and instants applied. The reader takes a
-    record's values; `where` (item position -> index) when it is given only the positions of `key_positions`."""
+def _key_reader(pack: Pack) -> Callable[[list[str]], tuple[str, ...]]:
+    """The values of a record's uniqueness key, with the pack's fallbacks and instants applied."""
     unique = pack.uniqueness
-
-    def at(item: str) -> int:
-        position = pack.index[item]
-        return position if where is None else where[position]
-
-    positions = [at(i) for i in unique.key]
+    positions = [pack.index[i] for i in unique.key]
     if not unique.fallback and not unique.instants:
         return itemgetter(*positions) if len(positions) > 1 else lambda v: (v[positions[0]],)
-    stand_in = {at(item): at(other) for item, other in unique.fallback}
-    instants = {at(i) for i in unique.instants}
+    stand_in = {pack.index[item]: pack.index[other] for item, other in unique.fallback}
+    instants = {pack.index[i] for i in unique.instants}
     steps = [(p, stand_in.get(p), p in instants) for p in positions]
 
-    def read(v: Sequence[str]) -> tuple[str, ...]:
+    def read(v: list[str]) -> tuple[str, ...]:
         out = []
         for position, other, instant in steps:
             value = v[position] or (v[other] if other is not None else "")
@@ -568,22 +643,43 @@ class UniqueKey:
         self.report = report
         # digest -> number << 32 | line of the key's first record; negated once that record has been reported
         self.first: dict[int, int] = {}
+        # In one part of a parallel check, the keys seen, for the parent to meet in file order (see check()).
+        self.log: KeyLog | None = None
 
-    def see(self, row: Row) -> None:
-        value = row.v[self.at]
+    def digest(self, row: Row) -> int | None:
+        """The record's key as a 64-bit digest, or None when the record takes no part."""
         if self.as_dsp:
             if any(not row.raw[p] for p in self.positions):
-                return
-        elif not value:
+                return None
+            text = "\x1f".join(self.key(row.v)).encode("utf-8", "surrogatepass")
+        elif not row.v[self.at]:
+            return None
+        else:
+            text = "\x1f".join(self.key(row.v)).upper().encode("utf-8", "surrogatepass")
+        return int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
+
+    def see(self, row: Row) -> None:
+        key = self.digest(row)
+        if key is None:
             return
-        self.see_key(row.number, row.line, row.path, value, self.key(row.v))
+        if self.log is not None:
+            self.log.add(key, row.number, row.line, row.v[self.at])
+        else:
+            self.meet(key, row.number, row.line, row.v[self.at], row.path)
 
     def see_key(self, number: int, line: int, path: str | None, value: str, values: tuple[str, ...]) -> None:
-        """A record that takes part (see `see`), by its key's values."""
+        """`see` for a record that takes part, given its key's values (the columnar engine reads them per batch)."""
         text = "\x1f".join(values)
         if not self.as_dsp:
             text = text.upper()
         key = int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        if self.log is not None:
+            self.log.add(key, number, line, value)
+        else:
+            self.meet(key, number, line, value, path)
+
+    def meet(self, key: int, number: int, line: int, value: str, path: str | None) -> None:
+        """A record with this key digest, in file order: the first is remembered, a later one reported with it."""
         first = self.first.get(key)
         if first is None:
             self.first[key] = number << 32 | line

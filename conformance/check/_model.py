@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
-from conformance.formats import Ledger
+from conformance.formats import Ledger, ProblemLog, SpanEnd
 from conformance.spec import RuleSpec
 
 
@@ -47,6 +49,52 @@ class NotEvaluated:
     reason: str
 
 
+class KeyLog:
+    """The uniqueness keys of one part of a file checked in parallel, in file order and compactly (16 bytes and
+    the value a record, never a dictionary entry): each key's 64-bit digest, the record's number and line, and
+    the value a duplicate finding shows. The parent meets them in the whole file's order (check/parallel.py).
+    Between processes the values travel as one string and their lengths."""
+
+    __slots__ = ("_offsets", "_text", "digests", "places", "values")
+
+    def __init__(self) -> None:
+        self.digests = array("Q")
+        self.places = array("Q")  # number << 32 | line, as UniqueKey keeps them
+        self.values: list[str] = []
+        self._text = ""
+        self._offsets: array[int] | None = None  # where each value starts in _text, once unpacked
+
+    def add(self, digest: int, number: int, line: int, value: str) -> None:
+        self.digests.append(digest)
+        self.places.append(number << 32 | line)
+        self.values.append(value)
+
+    def value(self, index: int) -> str:
+        if self._offsets is None:
+            return self.values[index]
+        return self._text[self._offsets[index] : self._offsets[index + 1]]
+
+    def __getstate__(self) -> tuple[array[int], array[int], array[int], str]:
+        values = [self.value(i) for i in range(len(self.digests))] if self._offsets is not None else self.values
+        return self.digests, self.places, array("I", map(len, values)), "".join(values)
+
+    def __setstate__(self, state: tuple[array[int], array[int], array[int], str]) -> None:
+        self.digests, self.places, sizes, self._text = state
+        self._offsets = array("Q", accumulate(sizes, initial=0))
+        self.values = []
+
+
+@dataclass(slots=True)
+class PartOutcome:
+    """What a check of one span of a file hands to the check of the whole, beside the span's record findings:
+    its file problems and how its reading ended, both numbered from the span's start, and its uniqueness keys
+    by rule id."""
+
+    problems: ProblemLog
+    end: SpanEnd
+    keys: dict[str, KeyLog]
+
+
 @dataclass(slots=True)
 class Report:
     """Every finding counted per rule; the first `max_examples` of each rule kept as examples."""
@@ -70,6 +118,8 @@ class Report:
     reference: dict[str, str | None] | None = None  # the reference release judged against (name, date, sha256)
     # Item id -> the CSV column or XML element the user sees (conformance.check._engine.field_names).
     field_names: dict[str, str] = field(default_factory=dict)
+    # A check of one span of a file (check(part=...)): what the check of the whole needs beside the findings.
+    part: PartOutcome | None = None
 
     def location(self, finding: Finding) -> str | None:
         """Where a finding points, in the user's terms: the CSV column, or the XML element's path."""

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conformance import cache as user_cache
@@ -57,6 +57,9 @@ class ReferenceData:
     local_nicip: dict[tuple[str, str], str] = field(default_factory=dict)
     release: Release | None = None
     descriptions: Mapping[str, str] = field(default_factory=dict)  # code -> description, where the release has one
+    # What load_reference was given ("synthetic", or a store's or folder's absolute path), so that another process
+    # can open the same data (a parallel check's workers); None for data built otherwise.
+    origin: str | None = None
 
     def has(self, table: str) -> bool:
         return getattr(self, table) is not None
@@ -65,7 +68,7 @@ class ReferenceData:
         return [t for t in tables if not self.has(t)]
 
 
-NO_REFERENCE = ReferenceData(name="none")
+NO_REFERENCE = ReferenceData(name="none", origin="none")
 
 
 def from_store(store: Store) -> ReferenceData:
@@ -100,7 +103,7 @@ def _folder_key(root: Path) -> tuple[str, ...]:
 
 def load_reference_dir(folder: str | Path, name: str | None = None) -> ReferenceData:
     """The CSV-folder form, imported into an in-memory store (once per content); absent files stay unloaded."""
-    return from_store(_folder_store(folder, name))
+    return replace(from_store(_folder_store(folder, name)), origin=str(Path(folder).resolve()))
 
 
 def _folder_store(folder: str | Path, name: str | None, *, keep: bool = False) -> Store:
@@ -168,7 +171,7 @@ def _imported(root: Path, label: str, key: str | None) -> sqlite3.Connection:
 
 def load_store(path: str | Path) -> ReferenceData:
     """A store file written by `dids reference import`, opened once per process (and per file version)."""
-    return from_store(_file_store(path))
+    return replace(from_store(_file_store(path)), origin=str(Path(path).resolve()))
 
 
 def _file_store(path: str | Path) -> Store:
@@ -269,4 +272,5 @@ def load_reference(spec: str | None) -> ReferenceData:
     """None or "none": no reference data; otherwise the store `spec` names (see reference_store)."""
     if spec is None or spec == "none":
         return NO_REFERENCE
-    return from_store(reference_store(spec))
+    origin = spec if spec == "synthetic" else str(Path(spec).resolve())
+    return replace(from_store(reference_store(spec)), origin=origin)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 
 from conformance.files import Source
@@ -19,6 +21,59 @@ _BUFFER = 1 << 20
 # 3.11); found per chunk with bytes.translate, which runs at memory speed where a regular expression costs ~20 ns
 # a byte, then located per row.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# The noncharacters U+FFFE and U+FFFF, which XML cannot carry either (conformance.markup.has_control), in UTF-8.
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A byte range of a regular CSV file read on its own: one part of a file checked in parallel
+    (conformance/check/parallel.py). `start` is where a row's first line begins (the file's start, or just after a
+    line end that no quoted value spans); a span after the first has no header row, so it gets the column layout
+    the file's header gave (`order`, `width`: see SpanEnd.layout), or none when the file has no header."""
+
+    start: int
+    end: int
+    order: tuple[int | None, ...] | None = None
+    width: int | None = None
+
+
+@dataclass(slots=True)
+class SpanEnd:
+    """How reading a span ended, in the span's own numbering (lines and records counted from its start), for the
+    reader of the whole file to join spans: it decides "no-records" and "no-final-newline" on the whole file."""
+
+    rows: int = 0  # rows counted as records, read or not
+    lines: int = 0  # line ends in the span
+    last_read: int = 0  # the number of the last row read as a record
+    previous_end: int = 0  # the line the last row ended on
+    ends_with_newline: bool = True
+    # The span ended inside a quoted value (its last row was cut off by the span's end), or may have: the next
+    # span then did not start at a row, and its reading is not the whole file's.
+    open_quote: bool = False
+    # The header's column layout (order, width) once the header row has been read or when none is expected;
+    # None while a header row is still expected.
+    layout: tuple[tuple[int | None, ...] | None, int] | None = None
+
+
+class _Window(io.RawIOBase):
+    """The bytes [start, end) of a regular file."""
+
+    def __init__(self, raw: BinaryIO, start: int, end: int) -> None:
+        super().__init__()
+        raw.seek(start)
+        self._raw = cast(io.BufferedIOBase, raw)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        n = self._raw.readinto(memoryview(buffer)[: self._left]) or 0
+        self._left -= n
+        return n
 
 
 def _first_end(chunk: bytes) -> int:
@@ -38,14 +93,15 @@ class _Guard(io.RawIOBase):
       errors="replace", so a bad byte costs one U+FFFD and a reported problem, not the rest of the file);
     - a line longer than `max_line` bytes is cut there (the rest of it is dropped, never held in memory) and its
       number noted in `cut_lines`, so the reader reports that row as not read;
-    - `controls` turns on once any chunk holds a control character, so rows are searched only from then on;
+    - `controls` turns on once any chunk holds a control character (or U+FFFE, U+FFFF), so rows are searched only
+      from then on (and every row that holds one is searched, however the file is read ahead);
     - `ends_with_newline` says at the end whether the last byte was a line end.
 
     Lines end as the csv module ends them: at LF, CR or CR LF, so a file with CR line ends (old Macs, some RIS
     exports) is counted line by line, not as one long line.
     """
 
-    def __init__(self, raw: BinaryIO, on_error: Callable[[int, str], None], max_line: int) -> None:
+    def __init__(self, raw: BinaryIO | io.RawIOBase, on_error: Callable[[int, str], None], max_line: int) -> None:
         super().__init__()
         self._raw = cast(io.BufferedIOBase, raw)  # a binary stream with readinto
         self._on_error = on_error
@@ -57,10 +113,16 @@ class _Guard(io.RawIOBase):
         self._after_cr = False  # the last chunk ended with CR: an LF starting the next is the same line end
         self.cut_lines: set[int] = set()
         self.controls = False
+        self._tail = b""  # the last bytes of the last chunk, for a noncharacter cut between two chunks
         self.ends_with_newline = True
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def lines(self) -> int:
+        """Line ends passed through so far."""
+        return self._lines
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         # Read at most max_line bytes at a time, so that a line wholly inside one chunk is never over the cap.
@@ -75,12 +137,18 @@ class _Guard(io.RawIOBase):
                 break  # a chunk wholly inside a line being dropped gives nothing: read on
         view[: len(chunk)] = chunk
         self._check_utf8(chunk, final=False)
-        if not self.controls and len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
-            self.controls = True
+        if not self.controls:
+            self.controls = self._has_control(chunk)
         self._lines += self._ends(chunk)
         self._after_cr = chunk.endswith(b"\r")
         self.ends_with_newline = chunk.endswith((b"\n", b"\r"))
         return len(chunk)
+
+    def _has_control(self, chunk: bytes) -> bool:
+        if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
+            return True
+        joint, self._tail = self._tail + chunk[:2], chunk[-2:]
+        return any(n in chunk or n in joint for n in _NONCHARACTERS)
 
     def _ends(self, chunk: bytes) -> int:
         """How many line ends `chunk` holds (CR LF counts once, also when split between two chunks)."""
@@ -134,23 +202,47 @@ def read_csv(
     *,
     header: bool,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    span: Span | None = None,
+    span_end: SpanEnd | None = None,
 ) -> Iterator[Record]:
     """Yield one Record per CSV data row. A row that cannot be read is a file problem that counts the records it
-    cost: one, or one per line when an unterminated quote swallowed several lines into one bad row."""
+    cost: one, or one per line when an unterminated quote swallowed several lines into one bad row.
+
+    With `span`, only those bytes of a regular file are read, numbered from the span's start (a byte-order mark
+    and a header row are looked for only at the file's start); how the span ended goes into `span_end`, and
+    the problems that concern the whole file ("no-records", "no-final-newline") are left to the caller."""
     bad_lines: set[int] = set()
+    # Bad bytes are found as the bytes are read, ahead of the rows: held here and logged with the row they are in,
+    # so that problems are logged in file order, whatever was read ahead (and so, the same in spans).
+    pending: deque[FileProblem] = deque()
 
     def on_decode_error(line: int, reason: str) -> None:
         if line not in bad_lines:
             bad_lines.add(line)
-            problems.add(FileProblem("encoding", f"bytes that are not valid UTF-8 ({reason})", line=line))
+            pending.append(FileProblem("encoding", f"bytes that are not valid UTF-8 ({reason})", line=line))
 
+    inner = span is not None and span.start > 0
     with source.open() as raw:
-        guard = _Guard(raw, on_decode_error, max_record_bytes)
+        guard = _Guard(raw if span is None else _Window(raw, span.start, span.end), on_decode_error, max_record_bytes)
         buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
-        text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
+        # utf-8-sig drops a byte-order mark at the start only; a span that starts later keeps U+FEFF as a value's
+        encoding = "utf-8" if inner else "utf-8-sig"
+        text = io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
         text._CHUNK_SIZE = _BUFFER  # type: ignore[attr-defined]  # decode in 1 MiB steps, not 8 KiB
-        rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, max_record_bytes)
+        rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, max_record_bytes, pending)
+        if span is not None and inner:
+            header = False
+            rows.order = span.order
+            rows.width = span.width if span.width is not None else rows.width
         yield from rows.records(header)
+    rows.log_pending(None)
+    if span_end is not None:
+        span_end.rows, span_end.lines, span_end.last_read = rows.number, guard.lines, rows.last_read
+        span_end.previous_end, span_end.ends_with_newline = rows.previous_end, guard.ends_with_newline
+        span_end.open_quote = rows.open_quote
+        order = tuple(rows.order) if rows.order is not None else None
+        span_end.layout = None if rows.expect_header else (order, rows.width)
+        return
     if rows.number == 0:
         problems.add(FileProblem("no-records", "the file holds no data rows", fatal=False))
     elif not guard.ends_with_newline and rows.last_read == rows.number:
@@ -161,17 +253,25 @@ def read_csv(
 class _Rows:
     """The rows of one CSV read, and what became of each: a record, a header, or a row not read and why."""
 
-    def __init__(self, reader: Any, guard: _Guard, pack: Pack, problems: ProblemLog, cap: int) -> None:
+    def __init__(
+        self, reader: Any, guard: _Guard, pack: Pack, problems: ProblemLog, cap: int, pending: deque[FileProblem]
+    ) -> None:
         self.reader, self.guard, self.pack, self.problems, self.cap = reader, guard, pack, problems, cap
-        self.order: list[int | None] | None = None  # header position -> value position, when not exact
+        self.pending = pending  # problems found in bytes read ahead, logged when their row is reached
+        self.order: Sequence[int | None] | None = None  # header position -> value position, when not exact
         self.width = len(pack.items)
         self.number = 0  # rows counted as records (read or not)
         self.previous_end = 0  # the line the last row ended on
         self.last_read = 0  # the number of the last row read as a record
+        self.expect_header = False
+        # The last row ended at the end of the input inside a quoted value, or may have: a quoted value holds the
+        # line ends it spans, and a line end outside quotes ends a row, so a last value ending in one is suspect.
+        self.open_quote = False
 
     def records(self, header: bool) -> Iterator[Record]:
-        expect_header = header
+        self.expect_header = header
         while True:
+            row: list[str] | None = None
             try:
                 for row in self.reader:
                     line = self._started()
@@ -179,17 +279,21 @@ class _Rows:
                         continue  # a blank line carries no data
                     if self._cut(line):
                         continue
-                    if expect_header:
-                        expect_header = False
+                    if self.expect_header:
+                        self.expect_header = False
                         self.order, self.width = _read_header(row, self.pack, self.problems, line)
                         if self.order is not None and all(j is None for j in self.order):
+                            self.open_quote = True  # nothing after the header is read: no span may follow
                             return
                         continue
                     record = self._record(row, line)
                     if record is not None:
                         yield record
+                if row:
+                    self.open_quote = row[-1].endswith(("\n", "\r"))
                 return
             except csv.Error as exc:
+                # The reader drops the rest of the line and starts afresh at the next one.
                 line = self._started()
                 if not self._cut(line):
                     self.number += 1
@@ -200,7 +304,15 @@ class _Rows:
         """The line the row just read started on (the csv module counts the line it ended on)."""
         line = self.previous_end + 1
         self.previous_end = self.reader.line_num
+        if self.pending:
+            self.log_pending(self.previous_end)
         return line
+
+    def log_pending(self, upto: int | None) -> None:
+        """Log the problems held for lines up to `upto` (None: all of them)."""
+        pending = self.pending
+        while pending and (upto is None or (pending[0].line or 0) <= upto):
+            self.problems.add(pending.popleft())
 
     def _cut(self, line: int) -> bool:
         """True (and the row is reported as not read) when the guard cut one of its lines at the size cap."""

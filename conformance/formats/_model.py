@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 
@@ -76,6 +76,15 @@ class FileProblem:
         where = f"line {self.line}: " if self.line is not None else ""
         return f"{where}{self.message}"
 
+    def moved(self, lines: int, records: int) -> FileProblem:
+        """The same problem with its line and record moved on: found in a part of a file read on its own, placed
+        in the whole file (`lines` and `records` before the part)."""
+        return replace(
+            self,
+            line=self.line + lines if self.line is not None else None,
+            record=self.record + records if self.record is not None else None,
+        )
+
 
 class ProblemLog:
     """Counts every problem and the records each cost; keeps the first `max_examples` of each kind as examples,
@@ -96,6 +105,22 @@ class ProblemLog:
             self.fatal = problem
         if self.counts[problem.kind] <= self.max_examples:
             self.examples.append(problem)
+
+    def absorb(self, other: ProblemLog, *, lines: int = 0, records: int = 0) -> None:
+        """Count `other`'s problems after this log's, as if they had been found here: the log of the next part of
+        a file read on its own, whose lines and records are moved on by `lines` and `records`. The examples kept
+        are the same as one log over the whole file keeps, when `other` kept as many of each kind as this one."""
+        before = Counter(self.counts)
+        for kind, n in other.counts.items():
+            self.counts[kind] += n
+        self.lost.update(other.lost)
+        taken: Counter[str] = Counter()
+        for problem in other.examples:
+            taken[problem.kind] += 1
+            if before[problem.kind] + taken[problem.kind] <= self.max_examples:
+                self.examples.append(problem.moved(lines, records))
+        if self.fatal is None and other.fatal is not None:
+            self.fatal = other.fatal.moved(lines, records)
 
     def __iter__(self) -> Iterator[FileProblem]:
         return iter(self.examples)

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from conformance.files import OutputSet, Source, open_input
 from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES, FORMATS
-from conformance.formats._csv import read_csv, write_csv
+from conformance.formats._csv import Span, SpanEnd, read_csv, write_csv
 from conformance.formats._detect import Detection, detect_bytes
 from conformance.formats._model import Ledger, ProblemLog, Record, Refused
 from conformance.spec import VERSIONS, Pack, PackError, load_pack
@@ -42,6 +42,8 @@ class Submission:
         self._max_record_bytes = max_record_bytes
         self._consumed = False
         self._literal = False
+        self._span: Span | None = None
+        self.span_end: SpanEnd | None = None  # how reading a span ended, after the pass (see read_span)
 
     @property
     def readable(self) -> bool:
@@ -54,6 +56,22 @@ class Submission:
         `records()`; XML is read as ever."""
         if self.format == "csv":
             self._literal = True
+
+    @property
+    def header_expected(self) -> bool:
+        """The CSV reader takes the first row as a header (v2; v1 with a header row, unless read literally)."""
+        return self.format == "csv" and self.header and not self._literal
+
+    def read_span(self, span: Span) -> None:
+        """Read only the bytes of `span` of a regular CSV file, as one part of a file checked in parallel: records,
+        lines and problems are numbered from the span's start, the problems already found (by detection, which
+        saw the file's start) are left to the caller, and `span_end` says how reading ended. Call before
+        `records()`."""
+        if self.format != "csv" or self.source.is_stdin:
+            raise ValueError("only a regular CSV file can be read a span at a time")
+        self._span = span
+        self.span_end = SpanEnd()
+        self.problems = ProblemLog(self.problems.max_examples)
 
     def records(self) -> Iterator[Record]:
         """Stream the records once; file problems accumulate in `problems` as reading goes."""
@@ -75,8 +93,10 @@ class Submission:
                 self.source,
                 self.pack,
                 self.problems,
-                header=self.header and not self._literal,
+                header=self.header_expected,
                 max_record_bytes=self._max_record_bytes,
+                span=self._span,
+                span_end=self.span_end,
             )
         return self._counted(reader)
 
