@@ -5,40 +5,52 @@ function rejects must come out null here too (a candidate expression may pick a 
 that breaks). Where mirroring Python exactly is not worth it, a reading says so with its `doubt`: an expression
 true on the rows it may read otherwise than Python does (or where Python's date arithmetic overflows and the rule
 raises), which every candidate expression using the reading adds to its candidates.
+
+Once per batch: the engine evaluates every rule's expression in one Polars `select`, whose common-subexpression
+elimination computes a repeated subexpression once. It takes the largest repeated subexpressions that hold no
+`when`, and does not look inside them again: a parse repeated inside two different larger expressions would run
+twice. So each costly reading (a parse, a time-zone conversion) is its own subexpression behind a `when`
+(`_once`): what repeats, and is computed once, is the reading itself; what rules build on it is cheap arithmetic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, time
 
 import polars as pl
 
-# conformance.calendar._DATE: CCYY-MM-DD, digits only. Python's `$` also matches before a final line feed (and
-# int() then ignores it), Rust's only at the end: hence the `\n?`.
+# conformance.calendar's patterns, as Polars (Rust) reads them. Python's `$` also matches before a final line feed
+# (and int() or fromisoformat then ignore it), Rust's only at the end: hence the `\n?`.
 DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\n?$"
-# calendar._TIMESTAMP and calendar._TIME, with the same `\n?`.
 TIMESTAMP_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\+01:00|\+00:00|-00:00|Z)\n?$"
-TIME_SHAPE = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\n?$"
+# The same, extracting what the value names, with the ranges Python's date and fromisoformat also ask for: a year
+# from 0001 (Polars' strptime knows a year 0000), an hour to 23, a minute and second to 59 (strptime reads a 60th
+# second as the next minute's first). Whether the day exists is left to strptime.
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_CLOCK = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+_DATE_VALUE = rf"^({_YEAR}-[0-9]{{2}}-[0-9]{{2}})\n?$"
+_TIMESTAMP_VALUE = rf"^({_YEAR}-[0-9]{{2}}-[0-9]{{2}}T{_CLOCK})(?:\+01:00|\+00:00|-00:00|Z)\n?$"
+_TIME_VALUE = rf"^({_CLOCK})\n?$"
 LONDON = "Europe/London"
 UTC_DATETIME = pl.Datetime("us", "UTC")
 # Python's dates run from year 1 to 9999: near either end, a UK-clock day (0001-01-01T00:00Z is 31 December of
 # year 0 on London's mean time) or a day plus a year or a month (calendar.add_months) overflows and the rule
 # raises. The rows whose readings come that near are candidates, so that both engines raise on them.
-EDGE_YEARS = (1, 9998)
+SAFE_FROM, SAFE_BEFORE = date(1, 1, 2), date(9998, 1, 1)
 
 
-def _number(value: pl.Expr, start: int, length: int) -> pl.Expr:
-    return value.str.slice(start, length).cast(pl.Int64, strict=False)
+def _once(reading: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """`reading` (of the column `value`), computed once per batch however many rules build on it (see the module's
+    docstring; `value` is never null, so the `when` changes nothing else)."""
+    return pl.when(value.is_not_null()).then(reading)
 
 
 def date_of(value: pl.Expr) -> pl.Expr:
     """calendar.parse_date: the date a CCYY-MM-DD value names, null for a blank, another shape or no such day
     (year 0000 included: Python's date has no year 0)."""
-    shaped = value.str.contains(DATE_SHAPE) & (value.str.slice(0, 4) != "0000")
-    return pl.when(shaped).then(value.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    return _once(value.str.extract(_DATE_VALUE, 1).str.strptime(pl.Date, "%Y-%m-%d", strict=False), value)
 
 
 def utc_text(value: pl.Expr) -> pl.Expr:
@@ -174,13 +186,13 @@ def judged(values: Sequence[pl.Expr], judge: Callable[..., Verdict], days: Seque
 
 def date_doubt(day: pl.Expr) -> pl.Expr:
     """A date whose day arithmetic (a month, six months or a year on) may overflow Python's dates."""
-    return day.dt.year().is_in(EDGE_YEARS) | (day.dt.year() > EDGE_YEARS[1])
+    return ~day.is_between(date_literal(SAFE_FROM), date_literal(SAFE_BEFORE), closed="left")
 
 
 def seconds_of_time(value: pl.Expr) -> pl.Expr:
     """calendar.valid_time's HH:MM:SS as seconds since midnight, null where it is not valid."""
-    clock = _number(value, 0, 2) * 3600 + _number(value, 3, 2) * 60 + _number(value, 6, 2)
-    return pl.when(value.str.contains(TIME_SHAPE)).then(clock)
+    clock = value.str.extract(_TIME_VALUE, 1).str.strptime(pl.Time, "%H:%M:%S", strict=False)
+    return _once(clock.cast(pl.Int64) // 1_000_000_000, value)
 
 
 @dataclass(frozen=True)
@@ -189,16 +201,14 @@ class Stamp:
     where parse_timestamp gives None); `doubt`, the rows whose reading may not be Python's: the pattern matches
     yet the value does not parse here (24:00:00, a 60th second, 30 February: Python rejects them too, but a
     candidate costs nothing next to a lost finding), or the instant lies in the first or last years Python can
-    hold (see EDGE_YEARS)."""
+    hold (see SAFE_FROM). `uk` is the UK wall-clock date and time of the instant (Europe/London: GMT, BST, London
+    mean time before 1847) as a naive Datetime: the time zone is looked up once, and `day`, `clock` and
+    `uk_offset` are plain arithmetic on it."""
 
     value: pl.Expr
     utc: pl.Expr
+    uk: pl.Expr
     doubt: pl.Expr
-
-    @property
-    def uk(self) -> pl.Expr:
-        """The instant on the UK clock (Europe/London: GMT, BST, and London mean time before 1847)."""
-        return self.utc.dt.convert_time_zone(LONDON)
 
     @property
     def day(self) -> pl.Expr:
@@ -209,35 +219,30 @@ class Stamp:
     def clock(self) -> pl.Expr:
         """The UK wall-clock time of the instant, as seconds since midnight (whole seconds: London mean time's
         offset is -00:01:15)."""
-        uk = self.uk
-        return uk.dt.hour().cast(pl.Int64) * 3600 + uk.dt.minute().cast(pl.Int64) * 60 + uk.dt.second()
+        return self.uk.dt.epoch("s") % 86_400
 
     @property
     def uk_offset(self) -> pl.Expr:
         """The UTC offset in force in England at the instant, in seconds."""
-        naive = self.utc.dt.replace_time_zone(None)
-        return (self.uk.dt.replace_time_zone(None) - naive).dt.total_seconds()
+        return (self.uk - self.utc.dt.replace_time_zone(None)).dt.total_seconds()
 
     @property
     def written_offset(self) -> pl.Expr:
         """The offset the value writes, in seconds (+01:00 is 3600; +00:00, -00:00 and Z are 0)."""
-        return pl.when(self.value.str.slice(19, 6) == "+01:00").then(3600).otherwise(0)
+        return (self.value.str.slice(19, 6) == "+01:00").cast(pl.Int64) * 3600
 
 
 def timestamp_of(value: pl.Expr) -> Stamp:
     """calendar.parse_timestamp: the value's pattern, then datetime.fromisoformat's ranges (hour 00-23, minute and
     second 00-59, a real day of a year 0001-9999), the offset applied."""
-    shaped = value.str.contains(TIMESTAMP_SHAPE)
-    hour, minute, second = _number(value, 11, 2), _number(value, 14, 2), _number(value, 17, 2)
-    in_range = (hour <= 23) & (minute <= 59) & (second <= 59)
-    wall = date_of(value.str.slice(0, 10)).cast(pl.Datetime("us")) + pl.duration(
-        hours=hour, minutes=minute, seconds=second
-    )
-    offset = pl.when(value.str.slice(19, 6) == "+01:00").then(pl.duration(hours=1)).otherwise(pl.duration(hours=0))
-    utc = pl.when(shaped & in_range).then((wall - offset).dt.replace_time_zone("UTC"))
-    year = utc.dt.year()
-    doubt = (shaped & utc.is_null()) | (year <= EDGE_YEARS[0]) | (year >= EDGE_YEARS[1])
-    return Stamp(value, utc, doubt)
+    wall = value.str.extract(_TIMESTAMP_VALUE, 1).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
+    bst = (value.str.slice(19, 6) == "+01:00").cast(pl.Int64)
+    parsed = (wall - pl.duration(hours=bst)).dt.replace_time_zone("UTC")
+    utc = _once(parsed, value)
+    uk = _once(parsed.dt.convert_time_zone(LONDON).dt.replace_time_zone(None), value)
+    first, last = (utc_literal(datetime.combine(day, time(0), UTC)) for day in (SAFE_FROM, SAFE_BEFORE))
+    doubt = (~utc.is_between(first, last, closed="left")).fill_null(value.str.contains(TIMESTAMP_SHAPE))
+    return Stamp(value, utc, uk, doubt)
 
 
 def utc_literal(moment: datetime) -> pl.Expr:
@@ -259,18 +264,20 @@ def any_of(conditions: list[pl.Expr]) -> pl.Expr:
 CACHE_LIMIT = 65_536
 
 
-def per_distinct(
-    look: Callable[..., Any], values: list[pl.Expr], return_dtype: pl.DataType | type[pl.DataType]
-) -> pl.Expr:
+def per_distinct(look: Callable[..., bool], values: list[pl.Expr]) -> pl.Expr:
     """`look(*row_values)` for each distinct combination of `values` in a batch (remembered across batches, up to
-    CACHE_LIMIT combinations): reference data looked up in Python, where the answer is a property of the value and
-    a column expression cannot know it. `return_dtype` is what `look` returns (a Struct for a dict)."""
-    cache: dict[Hashable, Any] = {}
+    CACHE_LIMIT combinations), as a Boolean column: for reference data, looked up in Python, where a column
+    expression cannot know the answer. A date among `values` reaches `look` as a date, or None (null, or a day
+    Python's dates cannot hold: a reading's doubt holds those rows). Make it the only reference to the look-up in
+    a rule's expression: Polars runs a Python function wherever it is named."""
+    cache: dict[Hashable, bool] = {}
     names = [f"k{n}" for n in range(len(values))]
 
     def batch(column: pl.Series) -> pl.Series:
         frame = column.struct.unnest()
         frame.columns = names
+        dates = [n for n, dtype in enumerate(frame.dtypes) if dtype == pl.Date]
+        frame = frame.with_columns(pl.col(names[n]).cast(pl.Int32) for n in dates)  # days since 1970-01-01
         distinct = frame.unique()
         answers = []
         for key in distinct.iter_rows():
@@ -279,10 +286,23 @@ def per_distinct(
             except KeyError:
                 if len(cache) >= CACHE_LIMIT:
                     cache.clear()
-                answer = cache[key] = look(*key)
+                args = list(key)
+                for n in dates:
+                    args[n] = _python_date(args[n])
+                answer = cache[key] = look(*args)
                 answers.append(answer)
-        table = distinct.with_columns(pl.Series("_answer", answers, dtype=return_dtype))
-        return frame.join(table, on=names, how="left", maintain_order="left", nulls_equal=True).to_series(len(names))
+        table = distinct.with_columns(pl.Series("_answer", answers, dtype=pl.Boolean))
+        joined = frame.join(table, on=names, how="left", maintain_order="left", nulls_equal=True)
+        return joined.to_series(len(names))
 
     keys = pl.struct(*(v.alias(n) for v, n in zip(values, names, strict=True)))
-    return keys.map_batches(batch, return_dtype=return_dtype, is_elementwise=True)
+    return keys.map_batches(batch, return_dtype=pl.Boolean, is_elementwise=True)
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def _python_date(days: int | None) -> date | None:
+    if days is None or not date.min.toordinal() <= days + _EPOCH <= date.max.toordinal():
+        return None
+    return date.fromordinal(days + _EPOCH)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -138,31 +138,25 @@ def order(earlier: str, later: str, slack: Slack | None = None) -> NativeFactory
 
 
 def active(item: str, role: str, default_list: str, on: tuple[str, ...]) -> NativeFactory:
-    """_factories.active: the code's period looked up once per distinct code; the first valid day of `on`
-    outside it."""
+    """_factories.active: a known organisation of the role, not a default, and not open on the first valid day of
+    `on`; judged in Python once per distinct code and day."""
 
     def factory(s: Setup, cols: Columns) -> pl.Expr:
         orgs = s.reference.organisations or {}
         allowed = defaults(s, default_list)
 
-        def look(value: str) -> dict[str, Any]:
+        def closed(value: str, day: date | None) -> bool:
             code = value.upper()
             org = orgs.get(code)
-            if org is None or code in allowed or role not in org.roles:
-                return {"check": False, "start": None, "end": None}
-            return {"check": True, "start": org.period.start, "end": org.period.end}
+            if org is None or code in allowed or role not in org.roles or day is None:
+                return False
+            return not org.period.active(day)
 
-        period = per_distinct(look, [cols.v(item)], PERIOD)
         days = [_day(cols, d) for d in on]
         day = pl.coalesce(*(d for d, _ in days))
-        start, end = period.struct.field("start"), period.struct.field("end")
-        outside = (day < start).fill_null(False) | (day > end).fill_null(False)
-        return any_of([period.struct.field("check") & day.is_not_null() & outside, *(d for _, d in days)])
+        return any_of([per_distinct(closed, [cols.v(item), day]), *(doubt for _, doubt in days)])
 
     return factory
-
-
-PERIOD = pl.Struct({"check": pl.Boolean, "start": pl.Date, "end": pl.Date})
 
 
 # ----- rules_v2 -------------------------------------------------------------------------------------------------
@@ -200,9 +194,10 @@ def nhs_number_check_digit(s: Setup, cols: Columns) -> pl.Expr:
     """identifiers.is_valid_nhs_number: weights 10..2 on the first nine digits; 11 minus the sum modulo 11, 11
     reading as 0, must be the tenth (a remainder giving 10 matches no digit)."""
     digits = _nhs_digits(cols)
-    digit = [digits.str.slice(k, 1).cast(pl.Int64, strict=False) for k in range(10)]
+    number = digits.str.to_integer(strict=False)  # read only where the ten are ASCII digits
+    digit: list[pl.Expr] = [number // 10 ** (9 - k) % 10 for k in range(10)]
     check = 11 - pl.sum_horizontal(*(w * d for w, d in zip(range(10, 1, -1), digit[:9], strict=True))) % 11
-    valid = digits.str.contains(TEN_DIGITS) & (pl.when(check == 11).then(0).otherwise(check) == digit[9])
+    valid = digits.str.contains(TEN_DIGITS) & (check % 11 == digit[9])  # 11 reads as 0
     return (digits.str.len_chars() == 10) & ~valid.fill_null(False)
 
 
@@ -300,57 +295,47 @@ def _reference_day(cols: Columns) -> tuple[pl.Expr, pl.Expr]:
     return pl.coalesce(end.day, start.day), end.doubt | start.doubt
 
 
-VALIDITY = pl.Struct({"unknown": pl.Boolean, "start": pl.Date, "end": pl.Date})
-
-
 def invalid_code(item: str, table: str) -> NativeFactory:
     """rules_v2.code_validity_v2: a code not in the table, or one the reference day is before the start of, or
-    more than GRACE_DAYS after the end of."""
+    more than GRACE_DAYS after the end of; judged in Python once per distinct code and day."""
 
     def factory(s: Setup, cols: Columns) -> pl.Expr:
         table_codes = getattr(s.reference, table) or {}
 
-        def look(value: str) -> dict[str, Any]:
+        def invalid(value: str, day: date | None) -> bool:
             if not value:
-                return {"unknown": False, "start": None, "end": None}
+                return False
             period = table_codes.get(v1.code_key(table, value))
             if period is None:
-                return {"unknown": True, "start": None, "end": None}
-            return {"unknown": False, "start": period.start, "end": period.end}
+                return True
+            if day is None:
+                return False
+            return (period.start is not None and day < period.start) or (
+                period.end is not None and (day - period.end).days > GRACE_DAYS
+            )
 
-        period = per_distinct(look, [cols.v(item)], VALIDITY)
         day, doubt = _reference_day(cols)
-        start, end = period.struct.field("start"), period.struct.field("end")
-        late = (day - end).dt.total_days() > GRACE_DAYS
-        return any_of([period.struct.field("unknown"), day < start, late, doubt])
+        return any_of([per_distinct(invalid, [cols.v(item), day]), doubt])
 
     return factory
 
 
-MAPPED = pl.Struct({"check": pl.Boolean, "always": pl.Boolean, "start": pl.Date, "end": pl.Date})
-
-
 def nicip_maps_to_snomed(s: Setup, cols: Columns) -> pl.Expr:
     """rules_v2.nicip_maps_to_snomed_v2: both codes given, and no entry of the map from the NICIP code to the
-    SNOMED CT code active on the reference day (or no entry at all). The entries are looked up once per distinct
-    pair; where a pair has several, the first stands for them all (a day outside it is a candidate). Whether
-    each code is valid, which the rule also asks, is left to the rule."""
+    SNOMED CT code active on the reference day (with no day, no entry at all); judged in Python once per distinct
+    pair and day. Whether each code is valid, which the rule also asks, is left to the rule."""
     mapping = s.reference.nicip_snomed
 
-    def look(nicip: str, snomed: str) -> dict[str, Any]:
+    def unmapped(nicip: str, snomed: str, day: date | None) -> bool:
         code = nicip.upper()
-        entries = [period for concept, period in mapping.get(code, []) if concept == snomed] if code else []
-        if not code or not snomed or any(p.start is None and p.end is None for p in entries):
-            return {"check": False, "always": False, "start": None, "end": None}
-        if not entries:
-            return {"check": True, "always": True, "start": None, "end": None}
-        return {"check": True, "always": False, "start": entries[0].start, "end": entries[0].end}
+        if not code or not snomed:
+            return False
+        periods = [period for concept, period in mapping.get(code, []) if concept == snomed]
+        return not any(day is None or period.active(day) for period in periods)
 
-    entry = per_distinct(look, [cols.v("coded_procedure_nicip"), cols.v("coded_procedure_snomed")], MAPPED)
     day, doubt = _reference_day(cols)
-    start, end = entry.struct.field("start"), entry.struct.field("end")
-    outside = day.is_not_null() & ((day < start).fill_null(False) | (day > end).fill_null(False))
-    return any_of([entry.struct.field("check") & (entry.struct.field("always") | outside), doubt])
+    pair = [cols.v("coded_procedure_nicip"), cols.v("coded_procedure_snomed"), day]
+    return any_of([per_distinct(unmapped, pair), doubt])
 
 
 def accession_length(s: Setup, cols: Columns) -> pl.Expr:

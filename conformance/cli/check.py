@@ -110,6 +110,7 @@ def register(commands: Any) -> None:
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
+    from dataclasses import replace
 
     from conformance.check import load_reference, make_context
     from conformance.check.reference import load_local_mappings
