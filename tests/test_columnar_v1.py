@@ -139,6 +139,11 @@ CODES_SNOMED = ["", " ", "399208008", "71651007", "303686006", "1", "9001", "900
                 " 399208008", "\u0663"]  # fmt: skip
 ORG_CODES = ["", " ", "X99001", "x99001", "X9T", "x9t", "X9T01", "CLOSED1", "closed1", "LATE1", "SITE9", "X99999",
              "X9T\n", "GP-ONLY"]  # fmt: skip
+POSTCODES = [
+    "", " ", "\t", "LS1 4AP", "ls1 4ap", "LS14AP", "LS1  4AP", "LS1\t4AP", "LS1\u00a04AP", "LS1\u20034AP", "LS1 4AP\n",
+    "LS1 4AP ", " LS1 4AP", "LS1 4AC", "LS1 4AI", "EC1A 1BB", "W1A 0AX", "GIR 0AA", "ZZ99 3VZ", "zz99 3vz", "LS1 4A",
+    "L1 4AP", "LSS1 4AP", "LS1R 4AP", "L1R 4AP", "LS1 4APX", "LS1 4AP\t", "LS1 4AP1", "LS1 4AP\n\n", "\uff2cS1 4AP", "LS\u0661 4AP", "LS1 \u00e9AP", "LS1\x0b4AP",
+]  # fmt: skip
 M_STAR = {
     "nhs_number": ["", " ", "\t", "9990000018"],
     "person_birth_date": ["", " ", "1961-03-14"],
@@ -223,6 +228,7 @@ def changes(rule: str) -> Iterator[dict[str, str]]:
     pools = {
         "nhs_number": NHS_NUMBERS,
         "accession_number": ACCESSIONS,
+        "postcode": POSTCODES,
         "imaging_code_nicip": CODES_NICIP,
         "imaging_code_snomed": CODES_SNOMED,
         "referring_org_code": ORG_CODES,
