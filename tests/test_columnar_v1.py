@@ -139,6 +139,12 @@ CODES_SNOMED = ["", " ", "399208008", "71651007", "303686006", "1", "9001", "900
                 " 399208008", "\u0663"]  # fmt: skip
 ORG_CODES = ["", " ", "X99001", "x99001", "X9T", "x9t", "X9T01", "CLOSED1", "closed1", "LATE1", "SITE9", "X99999",
              "X9T\n", "GP-ONLY"]  # fmt: skip
+POSTCODES = [
+    "", " ", "\t", "LS1 4AP", "ls1 4ap", "LS14AP", "LS1  4AP", "LS1\t4AP", "LS1\u00a04AP", "LS1\u20034AP", "LS1 4AP\n",
+    "LS1 4AP ", " LS1 4AP", "LS1 4AC", "LS1 4AI", "EC1A 1BB", "W1A 0AX", "GIR 0AA", "ZZ99 3VZ", "zz99 3vz", "LS1 4A",
+    "L1 4AP", "LSS1 4AP", "LS1R 4AP", "L1R 4AP", "LS1 4APX", "LS1 4AP\t", "LS1 4AP1", "LS1 4AP\n\n", "\uff2cS1 4AP",
+    "LS\u0661 4AP", "LS1 \u00e9AP", "LS1\x0b4AP",
+]  # fmt: skip
 M_STAR = {
     "nhs_number": ["", " ", "\t", "9990000018"],
     "person_birth_date": ["", " ", "1961-03-14"],
@@ -223,6 +229,7 @@ def changes(rule: str) -> Iterator[dict[str, str]]:
     pools = {
         "nhs_number": NHS_NUMBERS,
         "accession_number": ACCESSIONS,
+        "postcode": POSTCODES,
         "imaging_code_nicip": CODES_NICIP,
         "imaging_code_snomed": CODES_SNOMED,
         "referring_org_code": ORG_CODES,
@@ -251,31 +258,47 @@ CONTEXTS = {
 }
 
 
-def picked_and_broken(
-    rule: str, profile: str, context: SubmissionContext, reference: ReferenceData
-) -> list[tuple[str, ...]]:
-    """The rows (as raw values) the rule's function breaks (or raises on) that its expression does not pick."""
-    setup = Setup(PACK, profile, context, reference)
-    fn = RULES_V1[rule](setup)
-    columns = Columns(setup)
-    expression = NATIVE_V1[rule](setup, columns)
+def edge_rows(rules: list[str], profile: str, context: SubmissionContext, reference: ReferenceData) -> list[Row]:
+    """The rules' edge rows, as the engines make them for the profile."""
     local = LocalCodes.of(PACK, context, reference)
     dsp = PACK.follows(profile) == "dsp"
     nhs = PACK.index["nhs_number"]
     base = tuple(V1_BASE[i] for i in ITEMS)
-    raws = sorted({tuple(change.get(i, v) for i, v in zip(ITEMS, base, strict=True)) for change in changes(rule)})
+    raws = sorted(
+        {
+            tuple(change.get(i, v) for i, v in zip(ITEMS, base, strict=True))
+            for rule in rules
+            for change in changes(rule)
+        }
+    )
     rows = []
     for number, raw in enumerate(raws, 1):
         row = Row(number, number, raw, None, dsp_values(raw, nhs)[0] if dsp else None)
         if local is not None:
             local.apply(row)
         rows.append(row)
-    frame = pl.DataFrame(
+    return rows
+
+
+def frame_of(rows: list[Row]) -> pl.DataFrame:
+    """A batch as the columnar engine frames it: v{position} as the rules see the values, r{position} as read."""
+    return pl.DataFrame(
         {
             **{f"v{p}": pl.Series([r.v[p] for r in rows], dtype=pl.String) for p in range(len(ITEMS))},
             **{f"r{p}": pl.Series([r.raw[p] for r in rows], dtype=pl.String) for p in range(len(ITEMS))},
         }
     )
+
+
+def picked_and_broken(
+    rule: str, profile: str, context: SubmissionContext, reference: ReferenceData
+) -> list[tuple[str, ...]]:
+    """The rows (as raw values) the rule's function breaks (or raises on) that its expression does not pick."""
+    setup = Setup(PACK, profile, context, reference)
+    fn = RULES_V1[rule](setup)
+    expression = NATIVE_V1[rule](setup, Columns(setup))
+    rows = edge_rows([rule], profile, context, reference)
+    frame = frame_of(rows)
     picked = frame.lazy().select(expression.fill_null(False).alias("picked")).collect().to_series().to_list()
     assert len(picked) == len(rows)
     missed = []
@@ -317,6 +340,24 @@ def test_every_row_a_rule_breaks_is_a_candidate(profile: str) -> None:
 @pytest.mark.parametrize("context", [c for c in CONTEXTS if c != "mid-month"])
 def test_every_row_a_clock_rule_breaks_is_a_candidate_at_other_times(profile: str, context: str) -> None:
     assert lost_findings(sorted(CLOCK_RULES), profile, context) == {}
+
+
+@pytest.mark.parametrize("profile", ["v1-dsp", "v1-portal"])
+def test_the_expressions_together_pick_what_each_picks_alone(profile: str) -> None:
+    """The engine evaluates every candidate in one select, where Polars shares common subexpressions: sharing must
+    never merge two expressions that differ (two reference rules' judgements over the same columns, say)."""
+    reference, context = REFERENCES["edge periods"], CONTEXTS["mid-month"]
+    setup = Setup(PACK, profile, context, reference)
+    rules = sorted(NATIVE_V1)
+    frame = frame_of(edge_rows(rules, profile, context, reference)[::3])
+    columns = Columns(setup)
+    together = frame.lazy().select(NATIVE_V1[r](setup, columns).alias(r) for r in rules).collect()
+    differ = []
+    for rule in rules:
+        alone = frame.lazy().select(NATIVE_V1[rule](setup, Columns(setup)).alias(rule)).collect()
+        if not together.get_column(rule).equals(alone.get_column(rule)):
+            differ.append(rule)
+    assert differ == []
 
 
 def test_every_entry_is_a_v1_rule_with_a_function() -> None:

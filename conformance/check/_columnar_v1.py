@@ -10,8 +10,9 @@ with the window in which that code cannot break the rule.
 
 tests/test_columnar_v1.py holds every entry to no false negative, rule by rule, on both profiles; the differential
 test (tests/test_engines.py) holds the two engines to identical reports. Rules without an entry here run once per
-distinct value combination: the low-cardinality code lists, the referrer formats, and the organisation and postcode
-look-ups (one look-up per distinct value is what those rules are).
+distinct value combination: the low-cardinality code lists and site-code rules, the referrer formats (the pack's
+Python patterns), and the organisation and postcode look-ups (one look-up per distinct value is what those rules
+are, and what that path does).
 """
 
 from __future__ import annotations
@@ -128,6 +129,22 @@ def m_star_present(s: Setup, c: Columns) -> pl.Expr:
 def m_star_present_without_pseudo_postcode(s: Setup, c: Columns) -> pl.Expr:
     """DIDS074: every M* item but the postcode blank (whatever the postcode: wider)."""
     return pl.all_horizontal([c.v(item) == "" for item in _m_star(s) if item != "postcode"])
+
+
+# ----- postcode -------------------------------------------------------------------------------------------------
+
+
+def postcode_format(s: Setup, c: Columns) -> pl.Expr:
+    """DIDS017: rules_v1.DSP_POSTCODE (ASCII white space between the halves); without the final line feed Python's
+    `$` allows (wider)."""
+    v = c.v("postcode")
+    return (v != "") & ~v.str.contains(r"^[a-zA-Z]{1,2}[0-9][a-zA-Z0-9]?[ \t\n\r\x0B\x0C]+[0-9][a-zA-Z]{2}\z")
+
+
+def portal_postcode_format(s: Setup, c: Columns) -> pl.Expr:
+    """V1P-POSTCODE-FORMAT: rules_v1.PORTAL_POSTCODE, likewise."""
+    v = c.v("postcode")
+    return (v != "") & ~v.str.contains(r"^[A-Z]{1,2}[0-9R][0-9A-Z]? [0-9][ABD-HJLNP-UW-Z]{2}\z")
 
 
 # ----- one date: format, floor, future, lateness ------------------------------------------------------------------
@@ -348,6 +365,7 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "DIDS008": order("person_birth_date", "report_issue_date"),
     "DIDS009": not_before("person_birth_date", FLOOR_1900),
     "DIDS010": months_after("person_birth_date", "request_date"),
+    "DIDS017": postcode_format,
     "DIDS026": date_format("request_date"),
     "DIDS027": order("request_date", "request_received_date"),
     "DIDS028": request_within_a_year,
@@ -383,6 +401,7 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "DIDS082": nicip_maps_to_snomed,
     "V1P-NHS-NUMBER": portal_nhs_number,
     "V1P-NHS-NUMBER-BANNED": portal_banned_nhs_numbers,
+    "V1P-POSTCODE-FORMAT": portal_postcode_format,
     "V1P-ACCESSION-FORMAT": portal_accession_format,
     "V1P-TEST-DATE-WINDOW": late("closed", follow=False),
     "V1P-DOB-FUTURE": portal_birth_date_future,
