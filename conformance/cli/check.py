@@ -94,7 +94,7 @@ def register(commands: Any) -> None:
         default=None,
         help="how the rules run: 'record' one record at a time; 'columnar' over batches of rows with Polars, "
         "faster on large files; 'auto' columnar for files of 4 MiB or more (and standard input). The reports are "
-        "identical (default: $DIDS_ENGINE, else record)",
+        "identical (default: $DIDS_ENGINE, else auto)",
     )
     check.add_argument(
         "--jobs",
