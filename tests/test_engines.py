@@ -268,15 +268,25 @@ FN_EDGES: dict[str, list[str]] = {
     "request_received_time": FN_TIMES,
     "nhs_number": _nhs_numbers(),
     "accession_number": [*V2_EDGES["accession_number"], "A" * 20, "A" * 21, f" {'A' * 20} ", "é" * 21, "é" * 20],
-    "coded_procedure_nicip": ["", "XCHES", "xches", "XOLDX", "XOLDY", "XNEWA", "ZZZZZZ", "CCHES", "UOBRT"],
+    "coded_procedure_nicip": [
+        "", "XCHES", "xches", "XOLDX", "XOLDY", "XNEWA", "ZZZZZZ", "CCHES", "UOBRT", "ABCDEFG", "XCHÉS",
+    ],
     "coded_procedure_snomed": ["", "399208008", "363680008", "9999001000102", "418891003", "1", " 399208008"],
     "site_code": ["", "X9T01", "X9T02", "X9T09", "x9t09", "ZZZ99", "X9T", "R9998"],
     "gp_practice_code": ["", "X99001", "X99009", "x99009", "V81997", "X9T", "X9T09"],
     "referring_org_code": ["", "X9R", "x9r", "X9T", "X99009", "X99998", "X9T01"],
-    "postcode": ["", "LS1 4AP", "ZZ99 3VZ", "zz99 3vz", " ZZ99"],
-    "ethnic_category": ["", "A"],
-    "person_stated_gender_code": ["", "2"],
-}
+    "postcode": [
+        "", "LS1 4AP", "ZZ99 3VZ", "zz99 3vz", " ZZ99", "ls1 4ap", "LS14AP", "LS1  4AP", "LS1\t4AP", "LS1\x0b4AP",
+        "LS1\u00a04AP", "LS1\u20034AP", "\uff2cS1 4AP", "EC1A 1BB", "W1 1AA\n", "LS1\n4AP", "LS1 4AP!",
+    ],
+    "ethnic_category": ["", "A", "a", "99"],
+    "person_stated_gender_code": ["", "2", "x"],
+    "nhs_number_status": ["", "01", "1", "09"],
+    "patient_source_setting": ["", "01", "08", "09", "1"],
+    "evaluation_indicator": ["", "N", "Y", "n", "X"],
+    "treatment_function_code": [*V2_EDGES["treatment_function_code"], "\uff11\uff10\uff11", "1010", "10", "340"],
+    "referrer_code": [*V2_EDGES["referrer_code"], "G1234567", "g1234567", "G123456", "G12345678"],
+}  # fmt: skip
 FN_CONTEXTS = [
     make_context("2026-06-10T09:00", period="2026-05"),
     make_context("2026-11-01T01:30:00+00:00", period="2026-10"),
