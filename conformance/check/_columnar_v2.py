@@ -1,10 +1,13 @@
 """Candidate expressions for the v2 rules (see check/_columnar_rules.py).
 
 Each entry mirrors one rule of rules_v2.RULES_V2 (or the factory it is made with) and must be true on every row
-that rule breaks; it may be true on rows the rule passes. The rules here are those that read items whose values
-hardly repeat (timestamps, dates of birth, request times, NHS and accession numbers), which the per-distinct-value
-path would otherwise run in Python once per record; and a few code-list and blank rules whose expression is a
-one-liner. tests/test_engines.py holds every entry to "no row the rule breaks is left out", rule by rule.
+that rule breaks; it may be true on rows the rule passes. First, the rules that read items whose values hardly
+repeat (timestamps, dates of birth, request dates and times, NHS and accession numbers), which the
+per-distinct-value path would run in Python about once per record; with them the reference-data rules keyed by a
+day (an organisation open, a code valid, a map entry active: Python once per distinct code and day). Then the
+code-list, blank and format rules whose expression is a line. Left per distinct value: the look-ups of a code
+alone (postcode, organisation and site known), the referrer's case-blind patterns and the SNOMED CT check digit.
+tests/test_engines.py holds every entry to "no row the rule breaks is left out", rule by rule.
 
 Moments (rules_v2.Moment): a timestamp is an instant; a request or received date with a valid time is one on the
 UK clock, and without a time only its day is known. `a.after(b)` then compares instants when both are known, days
@@ -52,7 +55,6 @@ if TYPE_CHECKING:
     from conformance.check._columnar import Columns, NativeFactory
 
 Slack = Callable[[pl.Expr], pl.Expr]
-FALSE = pl.lit(False)
 
 
 # ----- readings -----------------------------------------------------------------------------------------------
