@@ -106,7 +106,7 @@ V2_TIMESTAMPS = [
     # offsets, fields out of range, year 0000, the October change's repeated hour, London mean time, a line end
     "2026-05-15T12:00:00Z", "2026-05-15T12:00:00-01:00", "2026-05-15T23:59:60+01:00", "0000-05-15T12:00:00Z",
     "2026-10-25T01:00:00+00:00", "2026-10-25T01:59:59+01:00", "2026-10-25T02:00:00+00:00", "1800-01-01T00:00:30Z",
-    "2026-05-10T10:00:00+01:00\n",
+    "2026-05-10T10:00:00+01:00\n", "2100-07-01T12:00:00Z",
 ]  # fmt: skip
 V2_DATES = [
     "2026-05-01", "2026-04-30", "2026-05-31", "2026-02-29", "2028-02-29", "2024-02-29", "1900-01-01", "1899-12-31",
@@ -251,6 +251,8 @@ FN_TIMESTAMPS = _distinct([
     "2018-09-30T12:00:00Z", "2018-10-01T12:00:00Z", "2014-12-31T23:30:00Z", "2015-01-01T00:00:00Z",
     "2004-12-31T23:59:59Z", "2016-06-30T23:30:00Z", "2015-03-31T23:30:00Z", "2007-12-31T23:30:00Z",
     "1961-03-14T12:00:00Z", "1961-03-13T23:30:00Z",
+    # beyond the summer times Polars knows
+    "2099-12-31T23:59:59Z", "2100-01-01T00:00:00Z", "2100-07-01T12:00:00Z", "2150-06-01T12:00:00+01:00",
 ])  # fmt: skip
 FN_DATES = _distinct([
     *V2_DATES,
@@ -291,15 +293,25 @@ FN_EDGES: dict[str, list[str]] = {
     "request_received_time": FN_TIMES,
     "nhs_number": _nhs_numbers(),
     "accession_number": [*V2_EDGES["accession_number"], "A" * 20, "A" * 21, f" {'A' * 20} ", "é" * 21, "é" * 20],
-    "coded_procedure_nicip": ["", "XCHES", "xches", "XOLDX", "XOLDY", "XNEWA", "ZZZZZZ", "CCHES", "UOBRT"],
+    "coded_procedure_nicip": [
+        "", "XCHES", "xches", "XOLDX", "XOLDY", "XNEWA", "ZZZZZZ", "CCHES", "UOBRT", "ABCDEFG", "XCHÉS",
+    ],
     "coded_procedure_snomed": ["", "399208008", "363680008", "9999001000102", "418891003", "1", " 399208008"],
     "site_code": ["", "X9T01", "X9T02", "X9T09", "x9t09", "ZZZ99", "X9T", "R9998"],
     "gp_practice_code": ["", "X99001", "X99009", "x99009", "V81997", "X9T", "X9T09"],
     "referring_org_code": ["", "X9R", "x9r", "X9T", "X99009", "X99998", "X9T01"],
-    "postcode": ["", "LS1 4AP", "ZZ99 3VZ", "zz99 3vz", " ZZ99"],
-    "ethnic_category": ["", "A"],
-    "person_stated_gender_code": ["", "2"],
-}
+    "postcode": [
+        "", "LS1 4AP", "ZZ99 3VZ", "zz99 3vz", " ZZ99", "ls1 4ap", "LS14AP", "LS1  4AP", "LS1\t4AP", "LS1\x0b4AP",
+        "LS1\u00a04AP", "LS1\u20034AP", "\uff2cS1 4AP", "EC1A 1BB", "W1 1AA\n", "LS1\n4AP", "LS1 4AP!",
+    ],
+    "ethnic_category": ["", "A", "a", "99"],
+    "person_stated_gender_code": ["", "2", "x"],
+    "nhs_number_status": ["", "01", "1", "09"],
+    "patient_source_setting": ["", "01", "08", "09", "1"],
+    "evaluation_indicator": ["", "N", "Y", "n", "X"],
+    "treatment_function_code": [*V2_EDGES["treatment_function_code"], "\uff11\uff10\uff11", "1010", "10", "340"],
+    "referrer_code": [*V2_EDGES["referrer_code"], "G1234567", "g1234567", "G123456", "G12345678"],
+}  # fmt: skip
 FN_CONTEXTS = [
     make_context("2026-06-10T09:00", period="2026-05"),
     make_context("2026-11-01T01:30:00+00:00", period="2026-10"),
@@ -421,3 +433,31 @@ def test_v2_candidate_expressions_miss_no_row_a_rule_breaks(context: object) -> 
             if broken:
                 missed.setdefault(rule_id, []).append({item: row.raw[pack.index[item]] for item in spec.items})
     assert {rule: found[:3] for rule, found in missed.items()} == {}
+
+
+def test_polars_keeps_the_uk_clock_as_python_does_from_1847_to_2099() -> None:
+    """Every day at 00:30, 01:30 and 02:30 UTC (the UK clock has changed at 01:00, 02:00 or 03:00 local time), and
+    not from 2100 (hence _columnar_exprs.UK_CLOCK_BEFORE: when Polars learns summer times past 2099, the bound
+    can go)."""
+    from conformance.check._columnar_exprs import UK_CLOCK_BEFORE, uk_clock_agrees, uk_clock_checked
+
+    first, last = date(1847, 1, 1), UK_CLOCK_BEFORE.date()
+    days = (first + timedelta(days=n) for n in range((last - first).days))
+    assert uk_clock_agrees(
+        datetime.combine(day, datetime.min.time(), UTC) + timedelta(minutes=minutes)
+        for day in days
+        for minutes in (30, 90, 150)
+    )
+    assert not uk_clock_agrees([datetime(2100, 7, 1, 12, tzinfo=UTC)])
+    assert uk_clock_checked()
+
+
+def test_when_the_uk_clocks_differ_every_timestamp_is_a_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    from conformance.check import _columnar_exprs as exprs
+
+    monkeypatch.setattr(exprs, "uk_clock_checked", lambda: False)
+    values = pl.Series(["2026-05-10T10:00:00+01:00", "", "x", "2026-05-10T10:00:00Z"])
+    doubt = pl.DataFrame({"t": values}).select(exprs.timestamp_of(pl.col("t")).doubt).to_series()
+    assert doubt.to_list() == [True, False, True, True]

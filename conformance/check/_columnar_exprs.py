@@ -15,11 +15,14 @@ twice. So each costly reading (a parse, a time-zone conversion) is its own subex
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 import polars as pl
+
+from conformance.calendar import LONDON
 
 # conformance.calendar's patterns, as Polars (Rust) reads them. Python's `$` also matches before a final line feed
 # (and int() or fromisoformat then ignore it), Rust's only at the end: hence the `\n?`.
@@ -33,12 +36,14 @@ _CLOCK = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 _DATE_VALUE = rf"^({_YEAR}-[0-9]{{2}}-[0-9]{{2}})\n?$"
 _TIMESTAMP_VALUE = rf"^({_YEAR}-[0-9]{{2}}-[0-9]{{2}}T{_CLOCK})(?:\+01:00|\+00:00|-00:00|Z)\n?$"
 _TIME_VALUE = rf"^({_CLOCK})\n?$"
-LONDON = "Europe/London"
 UTC_DATETIME = pl.Datetime("us", "UTC")
 # Python's dates run from year 1 to 9999: near either end, a UK-clock day (0001-01-01T00:00Z is 31 December of
 # year 0 on London's mean time) or a day plus a year or a month (calendar.add_months) overflows and the rule
 # raises. The rows whose readings come that near are candidates, so that both engines raise on them.
 SAFE_FROM, SAFE_BEFORE = date(1, 1, 2), date(9998, 1, 1)
+# Polars' time zones (chrono-tz) keep summer time up to 2099 only; Python's zoneinfo goes on with the EU rule.
+# A timestamp from 2100 is a candidate wherever it is read.
+UK_CLOCK_BEFORE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _once(reading: pl.Expr, value: pl.Expr) -> pl.Expr:
@@ -239,10 +244,35 @@ def timestamp_of(value: pl.Expr) -> Stamp:
     bst = (value.str.slice(19, 6) == "+01:00").cast(pl.Int64)
     parsed = (wall - pl.duration(hours=bst)).dt.replace_time_zone("UTC")
     utc = _once(parsed, value)
-    uk = _once(parsed.dt.convert_time_zone(LONDON).dt.replace_time_zone(None), value)
-    first, last = (utc_literal(datetime.combine(day, time(0), UTC)) for day in (SAFE_FROM, SAFE_BEFORE))
+    uk = _once(parsed.dt.convert_time_zone(LONDON.key).dt.replace_time_zone(None), value)
+    first, last = utc_literal(datetime.combine(SAFE_FROM, time(0), UTC)), utc_literal(UK_CLOCK_BEFORE)
     doubt = (~utc.is_between(first, last, closed="left")).fill_null(value.str.contains(TIMESTAMP_SHAPE))
+    if not uk_clock_checked():
+        doubt = value != ""  # every timestamp given
     return Stamp(value, utc, uk, doubt)
+
+
+def uk_clock_agrees(instants: Iterable[datetime]) -> bool:
+    """Whether Polars puts the UK clock where Python (calendar.LONDON) does, at every instant given."""
+    moments = list(instants)
+    python = [moment.astimezone(LONDON).replace(tzinfo=None) for moment in moments]
+    series = pl.Series(moments, dtype=UTC_DATETIME).dt.convert_time_zone(LONDON.key).dt.replace_time_zone(None)
+    return python == series.to_list()
+
+
+@lru_cache(maxsize=1)
+def uk_clock_checked() -> bool:
+    """uk_clock_agrees, once a process, on midwinter and midsummer of every year from 1847 (the railways' GMT) to
+    2099, and either side of every change of the clocks under the EU's rule (the last Sundays of March since 1981
+    and of October since 1996, 01:00 UTC): time-zone data that Python and Polars each carry could one day differ
+    (a new rule for the UK clock, in one of them only). When they do, every timestamp is a candidate."""
+    instants = [datetime(year, month, 1, 12, tzinfo=UTC) for year in range(1847, 2100) for month in (1, 7)]
+    for year in range(1981, 2100):
+        for month in (3, 10) if year >= 1996 else (3,):
+            last = date(year, month, 31)
+            change = datetime.combine(last - timedelta(days=(last.weekday() + 1) % 7), time(1), UTC)
+            instants += [change - timedelta(seconds=1), change]
+    return uk_clock_agrees(instants)
 
 
 def utc_literal(moment: datetime) -> pl.Expr:

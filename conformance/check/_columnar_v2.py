@@ -1,10 +1,13 @@
 """Candidate expressions for the v2 rules (see check/_columnar_rules.py).
 
 Each entry mirrors one rule of rules_v2.RULES_V2 (or the factory it is made with) and must be true on every row
-that rule breaks; it may be true on rows the rule passes. The rules here are those that read items whose values
-hardly repeat (timestamps, dates of birth, request times, NHS and accession numbers), which the per-distinct-value
-path would otherwise run in Python once per record; and a few code-list and blank rules whose expression is a
-one-liner. tests/test_engines.py holds every entry to "no row the rule breaks is left out", rule by rule.
+that rule breaks; it may be true on rows the rule passes. First, the rules that read items whose values hardly
+repeat (timestamps, dates of birth, request dates and times, NHS and accession numbers), which the
+per-distinct-value path would run in Python about once per record; with them the reference-data rules keyed by a
+day (an organisation open, a code valid, a map entry active: Python once per distinct code and day). Then the
+code-list, blank and format rules whose expression is a line. Left per distinct value: the look-ups of a code
+alone (postcode, organisation and site known), the referrer's case-blind patterns and the SNOMED CT check digit.
+tests/test_engines.py holds every entry to "no row the rule breaks is left out", rule by rule.
 
 Moments (rules_v2.Moment): a timestamp is an instant; a request or received date with a valid time is one on the
 UK clock, and without a time only its day is known. `a.after(b)` then compares instants when both are known, days
@@ -16,6 +19,7 @@ candidate then picks a row the rule passes, never the reverse).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -38,13 +42,19 @@ from conformance.check._columnar_exprs import (
 from conformance.check._factories import codes, defaults, is_timestamp_item
 from conformance.check._rows import Setup
 from conformance.check._spark import NHS_NUMBER_CLEANSE
-from conformance.check.rules_v2 import GRACE_DAYS, TIMESTAMPS, activity_from
+from conformance.check.rules_v2 import (
+    GP_REFERRER,
+    GRACE_DAYS,
+    NICIP_FORMAT,
+    TIMESTAMPS,
+    TREATMENT_FUNCTION_FORMAT,
+    activity_from,
+)
 
 if TYPE_CHECKING:
     from conformance.check._columnar import Columns, NativeFactory
 
 Slack = Callable[[pl.Expr], pl.Expr]
-FALSE = pl.lit(False)
 
 
 # ----- readings -----------------------------------------------------------------------------------------------
@@ -81,6 +91,27 @@ def _after(other: tuple[pl.Expr, pl.Expr], mine: tuple[pl.Expr, pl.Expr]) -> pl.
 
 
 # ----- factories mirroring _factories ---------------------------------------------------------------------------
+
+
+def python_match(pattern: re.Pattern[str]) -> str:
+    """A pattern of the rule modules (`^...$`, ASCII classes) as Rust reads re.match with it: Python's `$` also
+    matches before a final line feed, and re.ASCII's `\\s` is six characters (Rust's is Unicode's)."""
+    text = pattern.pattern
+    assert text.startswith("^") and text.endswith("$") and not pattern.flags & re.IGNORECASE, text
+    if "\\s" in text:
+        assert pattern.flags & re.ASCII, text
+        text = text.replace("\\s", "[ \\t\\n\\r\\f\\v]")
+    return text[:-1] + "\\n?$"
+
+
+def well_formed(item: str, pattern: re.Pattern[str]) -> NativeFactory:
+    """A present value that does not match `pattern`."""
+
+    def factory(s: Setup, cols: Columns) -> pl.Expr:
+        value = cols.v(item)
+        return (value != "") & ~value.str.contains(python_match(pattern))
+
+    return factory
 
 
 def blank(item: str) -> NativeFactory:
@@ -338,6 +369,37 @@ def nicip_maps_to_snomed(s: Setup, cols: Columns) -> pl.Expr:
     return any_of([per_distinct(unmapped, pair), doubt])
 
 
+def treatment_function_code(s: Setup, cols: Columns) -> pl.Expr:
+    value = cols.v("treatment_function_code")
+    known = sorted(s.pack.codelists["treatment_function"].codes(s.profile))
+    return value.str.contains(python_match(TREATMENT_FUNCTION_FORMAT)) & ~value.is_in(known)
+
+
+def treatment_function_blank(s: Setup, cols: Columns) -> pl.Expr:
+    referrer = cols.v("referrer_code")
+    return (cols.v("treatment_function_code") == "") & ~referrer.str.contains(python_match(GP_REFERRER))
+
+
+def _waiting(s: Setup, cols: Columns) -> tuple[pl.Expr, pl.Expr]:
+    """Whether the activity category is one of a waiting list, and the clock start date."""
+    waiting = sorted(v.code for v in s.pack.codelists["activity_category"].tagged("waiting-list"))
+    return cols.v("activity_category").is_in(waiting), cols.v("waiting_list_clock_start_date")
+
+
+def waiting_list_start_missing(s: Setup, cols: Columns) -> pl.Expr:
+    waiting, start = _waiting(s, cols)
+    return waiting & (start == "")
+
+
+def waiting_list_start_unexpected(s: Setup, cols: Columns) -> pl.Expr:
+    waiting, start = _waiting(s, cols)
+    return (start != "") & ~waiting
+
+
+def coded_procedure_missing(s: Setup, cols: Columns) -> pl.Expr:
+    return (cols.v("coded_procedure_nicip") == "") & (cols.v("coded_procedure_snomed") == "")
+
+
 def accession_length(s: Setup, cols: Columns) -> pl.Expr:
     return cols.v("accession_number").str.len_chars() > 20
 
@@ -347,28 +409,47 @@ NATIVE_V2: dict[str, NativeFactory] = {
     "V2P-OUTSIDE-PERIOD": outside_period,
     "V2P-NHS-NUMBER-FORMAT": nhs_number_format,
     "V2P-NHS-NUMBER-CHECK-DIGIT": nhs_number_check_digit,
+    "V2P-NHS-NUMBER-STATUS": in_codes("nhs_number_status"),
     "V2P-BIRTH-DATE-FORMAT": date_format("person_birth_date"),
     "V2P-BIRTH-DATE-FLOOR": not_before("person_birth_date", v1.FLOOR_1900),
     "V2P-BIRTH-AFTER-PROCEDURE": order("person_birth_date", "procedure_start_timestamp"),
     "V2P-BIRTH-AFTER-REPORT": order("person_birth_date", "report_issue_timestamp"),
     "V2P-BIRTH-AFTER-REQUEST": order("person_birth_date", "request_date", six_months_on),
+    "V2P-ETHNIC-CATEGORY": in_codes("ethnic_category"),
+    "V2P-STATED-GENDER": in_codes("person_stated_gender_code"),
+    "V2P-POSTCODE-FORMAT": well_formed("postcode", v1.DSP_POSTCODE),
     "V2P-GP-PRACTICE-ACTIVE": active(
         "gp_practice_code", "gp_practice", "gp_practice_defaults", ("procedure_start_timestamp",)
     ),
     "V2P-DEMOGRAPHICS-MISSING": demographics_missing,
     "V2P-DEMOGRAPHICS-PSEUDO-POSTCODE": demographics_pseudo_postcode,
+    "V2P-SOURCE-SETTING-MISSING": blank("patient_source_setting"),
+    "V2P-SOURCE-SETTING-CODE": in_codes("patient_source_setting"),
     "V2P-REFERRING-ORG-ACTIVE": active(
         "referring_org_code", "referring", "referring_org_defaults", ("request_date", "procedure_start_timestamp")
     ),
+    "V2P-TREATMENT-FUNCTION-FORMAT": well_formed("treatment_function_code", TREATMENT_FUNCTION_FORMAT),
+    "V2P-TREATMENT-FUNCTION-CODE": treatment_function_code,
+    "V2P-TREATMENT-FUNCTION-BLANK": treatment_function_blank,
+    "V2P-REQUEST-DATE-FORMAT": date_format("request_date"),
+    "V2P-REQUEST-DATE-FLOOR": not_before("request_date", v1.FLOOR_1970),
     "V2P-REQUEST-TIME-FORMAT": time_format("request_time"),
     "V2P-REQUEST-TIME-BLANK": time_blank("request_time", "request_date"),
+    "V2P-RECEIVED-DATE-FORMAT": date_format("request_received_date"),
+    "V2P-RECEIVED-DATE-FLOOR": not_before("request_received_date", v1.FLOOR_1970),
     "V2P-RECEIVED-TIME-FORMAT": time_format("request_received_time"),
     "V2P-RECEIVED-TIME-BLANK": time_blank("request_received_time", "request_received_date"),
     "V2P-TIME-WITHOUT-DATE": time_without_date,
     "V2P-RECEIVED-BEFORE-BIRTH": order("person_birth_date", "request_received_date", six_months_on),
     "V2P-REQUEST-LONG-BEFORE": order("procedure_start_timestamp", "request_date", a_year_on),
     "V2P-RECEIVED-LONG-BEFORE": order("procedure_start_timestamp", "request_received_date", a_year_on),
+    "V2P-ACTIVITY-CATEGORY": in_codes("activity_category"),
+    "V2P-WAITING-LIST-START-MISSING": waiting_list_start_missing,
+    "V2P-WAITING-LIST-START-UNEXPECTED": waiting_list_start_unexpected,
+    "V2P-WAITING-LIST-START-FORMAT": date_format("waiting_list_clock_start_date"),
     "V2P-WAITING-LIST-START-AFTER-PROCEDURE": order("waiting_list_clock_start_date", "procedure_start_timestamp"),
+    "V2P-CODED-PROCEDURE-MISSING": coded_procedure_missing,
+    "V2P-NICIP-FORMAT": well_formed("coded_procedure_nicip", NICIP_FORMAT),
     "DIDS00300302": invalid_code("coded_procedure_nicip", "nicip"),
     "DIDS00300402": invalid_code("coded_procedure_snomed", "snomed"),
     "DIDSREJ012": nicip_maps_to_snomed,
@@ -390,6 +471,10 @@ NATIVE_V2: dict[str, NativeFactory] = {
     "V2P-AFTER-SUBMISSION": after_submission,
     "V2P-END-AFTER-PERIOD": after_period("procedure_end_timestamp"),
     "V2P-REPORT-AFTER-PERIOD": after_period("report_issue_timestamp"),
+    "V2P-EVALUATION-INDICATOR": in_codes("evaluation_indicator"),
+    "V2P-EVALUATION-INDICATOR-BLANK": blank("evaluation_indicator"),
+    "V2P-SITE-MISSING": blank("site_code"),
+    "V2P-SITE-FORMAT": well_formed("site_code", v1.SITE_CODE),
     "V2P-SITE-ACTIVE": active("site_code", "site", "site_defaults", ("procedure_start_timestamp",)),
     "V2P-ACCESSION-MISSING": blank("accession_number"),
     "V2P-ACCESSION-LENGTH": accession_length,
