@@ -461,3 +461,24 @@ def test_when_the_uk_clocks_differ_every_timestamp_is_a_candidate(monkeypatch: p
     values = pl.Series(["2026-05-10T10:00:00+01:00", "", "x", "2026-05-10T10:00:00Z"])
     doubt = pl.DataFrame({"t": values}).select(exprs.timestamp_of(pl.col("t")).doubt).to_series()
     assert doubt.to_list() == [True, False, True, True]
+
+
+@pytest.mark.parametrize("answer", [None, True], ids=["null", "literal-true"])
+def test_a_candidate_expression_that_cannot_tell_still_gets_its_rows_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: bool | None
+) -> None:
+    # A null mask once counted as "passes" (fill_null(False)), and a bare literal gave a one-row mask frame: either
+    # would let the columnar engine drop findings the record engine reports.
+    import polars as pl
+
+    from conformance.check import _columnar_rules
+
+    path = tmp_path / "month.csv"
+    generate(path, profile="v2", records=40, seed=3, period=date(2026, 5, 1), workers=1,
+             mutate=["V2P-NHS-NUMBER-CHECK-DIGIT", "V2P-END-BEFORE-START"])  # fmt: skip
+    rigged = {rule: (lambda s, cols: pl.lit(answer, dtype=pl.Boolean)) for rule in _columnar_rules.NATIVE_RULES}
+    monkeypatch.setattr(_columnar_rules, "NATIVE_RULES", rigged)
+    record, column = both(path, profile="v2", context=CONTEXTS["v2"], reference=SYNTHETIC)
+    found = {(f["rule"], f["record"]) for f in json.loads(record)["findings"]}
+    assert {r for r, _ in found} >= {"V2P-NHS-NUMBER-CHECK-DIGIT", "V2P-END-BEFORE-START"}
+    assert record == column

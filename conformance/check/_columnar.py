@@ -149,13 +149,18 @@ class ColumnarRun:
     def breaking(self, frame: pl.DataFrame, rows: Callable[[int], Row]) -> Iterator[tuple[int, RuleSpec, Hit]]:
         """(row index in the batch, rule, hit) for every rule a row breaks, each rule's rows in file order."""
         if self.natives:
+            # A null is "cannot tell", so the row is looked at (false would let a broken row pass unseen); the
+            # row index keeps the frame's height when an expression is a bare literal (which would give one row).
             masks = (
                 frame.lazy()
-                .select(*(n.expr.fill_null(False).alias(str(k)) for k, n in enumerate(self.natives)))
+                .select(
+                    pl.int_range(pl.len()).alias("_row"),
+                    *(n.expr.fill_null(True).alias(str(k)) for k, n in enumerate(self.natives)),
+                )
                 .collect()
             )
             for k, native in enumerate(self.natives):
-                column = masks.to_series(k)
+                column = masks.get_column(str(k))
                 if not column.any():
                     continue
                 for index in column.arg_true().to_list():
