@@ -16,6 +16,7 @@ from lxml import etree
 
 from conformance.files import Source
 from conformance.formats._model import DEFAULT_MAX_RECORD_BYTES, FileProblem, ProblemLog, Record, Refused
+from conformance.formats._xmlscan import RecordScanner, scannable
 from conformance.formats._xsd import explain
 from conformance.markup import NOT_XML
 from conformance.spec import Pack
@@ -58,13 +59,25 @@ def read_xml(
     memory is bounded by the largest record. A record that runs over `max_record_bytes` stops reading with a
     file problem instead of exhausting memory; libxml2's own limits (no huge_tree) bound text and depth.
     """
-    return _XmlReader(pack, problems, schema).read(source, max_record_bytes)
+    return _XmlReader(pack, problems, schema, scan=True).read(source, max_record_bytes)
+
+
+def _read_xml_flattening(
+    source: Source,
+    pack: Pack,
+    problems: ProblemLog,
+    *,
+    schema: etree.XMLSchema | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> Iterator[Record]:
+    """`read_xml` without the scanner: every record flattened from lxml's elements (what the scanner must equal)."""
+    return _XmlReader(pack, problems, schema, scan=False).read(source, max_record_bytes)
 
 
 class _XmlReader:
     """The state of one XML read: the pack's tags and value slots, where the reader is, and what it has found."""
 
-    def __init__(self, pack: Pack, problems: ProblemLog, schema: etree.XMLSchema | None) -> None:
+    def __init__(self, pack: Pack, problems: ProblemLog, schema: etree.XMLSchema | None, *, scan: bool) -> None:
         ns = pack.xml.namespace
         self.pack, self.problems, self.schema = pack, problems, schema
         self.root_name, self.record_name = pack.xml.root, pack.xml.record
@@ -81,6 +94,8 @@ class _XmlReader:
         self.record_no = 0  # DIDSRecord elements read
         self.root: etree._Element | None = None
         self.pruned_activities = 0  # activities freed inside a stray element not yet reported
+        self.scan = scan and scannable(pack)
+        self.scanner: RecordScanner | None = None  # reads plainly written records' values from the text
 
     def read(self, source: Source, max_record_bytes: int) -> Iterator[Record]:
         parser = etree.XMLPullParser(
@@ -96,9 +111,14 @@ class _XmlReader:
         fed = 0
         open_record: etree._Element | None = None  # a DIDSRecord whose start has been read and its end not yet
         record_from = 0  # bytes fed before the chunk in which it started
+        if self.scan:
+            # It holds the text of at most one record (and what is between records), with a chunk's slack.
+            self.scanner = RecordScanner(self.pack, max_record_bytes + 2 * _CHUNK)
         with source.open() as stream:
             while True:
                 chunk = stream.read(_CHUNK)
+                if self.scanner is not None and not self.scanner.feed(chunk):
+                    self.scanner = None
                 error: etree.XMLSyntaxError | None = None
                 try:
                     if chunk:
@@ -142,6 +162,41 @@ class _XmlReader:
             self._loose_text(parent.text, parent)
         if self.schema is not None and not self.schema.validate(element):
             self._schema_problems(element, where)
+        scanned = self._scanned(element)
+        if scanned is not None:
+            for k, (activity, values) in enumerate(scanned, 1):
+                self.number += 1
+                yield Record(self.number, activity.sourceline or 0, values, f"{where}/{self.activity_name}[{k}]", k)
+        else:
+            yield from self._flatten(element, where)
+        self._loose_text(element.tail, element)
+        cast(Any, element).clear(keep_tail=True)  # lxml-stubs lacks keep_tail
+        if parent is not None:
+            while (previous := element.getprevious()) is not None:
+                if previous.tag != self.record_tag:
+                    self._stray(previous)
+                parent.remove(previous)
+
+    def _scanned(self, element: etree._Element) -> list[tuple[Any, tuple[str, ...]]] | None:
+        """The record's (ImagingActivity element, values) from the scanner, or None to flatten the elements: the
+        scanner has stopped, or stops here, or the record has no activity (the flattening reports that)."""
+        scanner = self.scanner
+        if scanner is None:
+            return None
+        found = scanner.take()
+        if found is None:
+            self.scanner = None
+            return None
+        if not found:
+            return None
+        activities = list(element.iterchildren(self.activity_tag))
+        if len(activities) != len(found):  # out of step with the parser: never expected, but never trusted
+            self.scanner = None
+            return None
+        return list(zip(activities, found, strict=True))
+
+    def _flatten(self, element: etree._Element, where: str) -> Iterator[Record]:
+        """The records of one DIDSRecord from its elements, reporting whatever the layout does not have."""
         base: list[str | None] = [None] * self.width
         activities = []
         for child in element:
@@ -169,13 +224,6 @@ class _XmlReader:
             self.number += 1
             line = _line(activity) or 0
             yield Record(self.number, line, tuple([v or "" for v in values]), activity_where, k)
-        self._loose_text(element.tail, element)
-        cast(Any, element).clear(keep_tail=True)  # lxml-stubs lacks keep_tail
-        if parent is not None:
-            while (previous := element.getprevious()) is not None:
-                if previous.tag != self.record_tag:
-                    self._stray(previous)
-                parent.remove(previous)
 
     def _schema_problems(self, element: etree._Element, where: str) -> None:
         """One problem per error lxml's schema check found; while examples are still kept, each says (from
