@@ -17,10 +17,12 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from conformance.files import open_input
 from conformance.formats import ProblemLog, Record, _submission, open_submission
 from conformance.formats._xml import _read_xml_flattening, _XmlReader
+from conformance.formats._xmlscan import RecordScanner
 from conformance.formats._xsd import xml_schema
 from conformance.spec import load_pack
 from generators.generate import generate
@@ -95,6 +97,141 @@ def test_the_fast_path_is_taken_for_a_plain_file_to_its_end(tmp_path: Path) -> N
     records = list(reader.read(open_input(path), 4 * 1024 * 1024))
     assert len(records) == 500
     assert reader.scanner is not None
+
+
+@pytest.mark.parametrize(("profile", "period"), [("v2", V2_PERIOD), ("v1-dsp", V1_PERIOD), ("v1-portal", V1_PERIOD)])
+def test_every_record_the_scanner_finds_valid_lxml_finds_valid(tmp_path: Path, profile: str, period: date) -> None:
+    """The reader skips lxml's validation of a record the scanner says the schema accepts: never one it refuses.
+    Both verdicts occur in a month with every mutation (so both ways are taken)."""
+    path = tmp_path / "month.xml"
+    generate(
+        path, profile=profile, format="xml", records=300, seed=29, period=period, workers=1,
+        mutate=every_mutable_rule(profile, "xml", period), scenarios=["duplicated-activity"],
+    )  # fmt: skip
+    pack = load_pack("v2" if profile == "v2" else "v1")
+    schema = xml_schema(pack)
+    scanner = RecordScanner(pack, 1 << 30)
+    assert scanner.feed(path.read_bytes()) and scanner.feed(b"")
+    tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    verdicts = []
+    for element in tree.getroot():
+        taken = scanner.take()
+        assert taken is not None, "the scanner passes over what it does not read, and goes on"
+        verdicts.append((taken[1], schema.validate(element)))
+        if taken[0] is None:
+            assert not taken[1]
+    assert (True, False) not in verdicts
+    assert (True, True) in verdicts
+    if profile != "v2":  # the v2 schema checks structure only: no mutation of a value breaks it
+        assert (False, False) in verdicts
+
+
+# A record of NHS England's v1 layout changed in the ways the schema turns on (each checked by lxml in the
+# reference reading, and by the scanner's verdict or lxml in the fast one).
+V1_EDITS = [
+    ('<ImagingCodeNICIP code="ULLVB" />', ""),  # neither coded procedure
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeSNOMEDCT code="1" />'),  # the other one alone
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeNICIP code="ULLVB" /><ImagingCodeSNOMEDCT code="2" />'),
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeSNOMEDCT code="2" /><ImagingCodeNICIP code="ULLVB" />'),
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeNICIP code="ULLVB"></ImagingCodeNICIP>'),
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeNICIP code="ULLVB"> </ImagingCodeNICIP>'),
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeNICIP code="ULLVBXX" />'),
+    ('<ImagingCodeNICIP code="ULLVB" />', '<ImagingCodeNICIP code="" />'),
+    ('<PatientSourceSetting code="03" />', ""),  # a required item
+    ('<ReferrerCode extension="C5801832" />', '<ReferrerCode extension="" />'),
+    ("<postalCode>NE1 5GA</postalCode>", "<postalCode>NE1 5CA</postalCode>"),
+    ("<postalCode>NE1 5GA</postalCode>", "<postalCode>ne1 5ga</postalCode>"),
+    ("<postalCode>NE1 5GA</postalCode>", "<postalCode>  </postalCode>"),
+    ("<postalCode>NE1 5GA</postalCode>", "<postalCode/>"),
+    ("<Address>\n        <postalCode>NE1 5GA</postalCode>\n      </Address>", "<Address></Address>"),
+    ('<NHSNumberStatus code="01" />', '<NHSNumberStatus code="06" />'),
+    ('<NHSNumberStatus code="01" />', '<NHSNumberStatus code="" />'),
+    ('<EthnicCategory code="C" />', '<EthnicCategory code="CCC" />'),
+    ('<GPCodeRegistration extension="X99019" />', '<GPCodeRegistration extension="X9" />'),
+    ('<GPCodeRegistration extension="X99019" />', '<GPCodeRegistration extension="X99019X99019X" />'),
+    ("<PersonBirthDate>1986-02-19</PersonBirthDate>", "<PersonBirthDate>1986-02-19</PersonBirthDate> x"),
+    ("<PersonBirthDate>1986-02-19</PersonBirthDate>", "<PersonBirthDate>1986-02-19</PersonBirthDate>\u00a0"),
+    ("    <ImagingActivity>", "    <ImagingActivity/>\n    <ImagingActivity>"),
+    ("</ImagingActivity>\n  </DIDSRecord>", "</ImagingActivity>\n  <Referrals/></DIDSRecord>"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), V1_EDITS)
+def test_a_v1_record_the_schema_turns_on_reads_alike(tmp_path: Path, old: str, new: str) -> None:
+    path = tmp_path / "v1.xml"
+    generate(path, profile="v1-dsp", format="xml", records=9, seed=4, period=V1_PERIOD, workers=1)
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert_same(path)
+
+
+# What the scanner must pass over without losing step with lxml: put between the first two records, or into the
+# second. A record lxml does not report as one (another namespace), records inside other elements, and markup
+# inside comments and CDATA sections.
+PASSED_OVER = [
+    "<!-- </DIDSRecord> -->",
+    "<?pi </DIDSRecord>?>",
+    "<Stray><DIDSRecord><ImagingActivity/></DIDSRecord></Stray>",
+    '<Stray xmlns:x="urn:x"><x:DIDSRecord><x:ImagingActivity/></x:DIDSRecord></Stray>',
+    '<DIDSRecord xmlns="urn:other"><ImagingActivity/></DIDSRecord>',
+    '<x:DIDSRecord xmlns:x="urn:other"><x:ImagingActivity/></x:DIDSRecord>',
+    "<DIDSRecord/>",
+    "<DIDSRecord></DIDSRecord>",
+    "<DIDSRecord><Referrals/></DIDSRecord>",
+    '<DIDSRecord a="1"><ImagingActivity/></DIDSRecord>',
+    "<Stray>text</Stray>",
+    "<Stray/>",
+    "loose text",
+]
+INSIDE = [
+    "<!-- </DIDSRecord> <DIDSRecord> -->",
+    "<![CDATA[</DIDSRecord><DIDSRecord>]]>",
+    "<Stray><DIDSRecord><ImagingActivity/></DIDSRecord></Stray>",
+    '<DIDSRecord xmlns="urn:other"><ImagingActivity/></DIDSRecord>',
+    "<DIDSRecord><ImagingActivity/></DIDSRecord>",
+    "<ImagingActivity><DIDSRecord/></ImagingActivity>",
+    '<ImagingActivity xmlns="urn:other"/>',
+    "<Stray/>",
+    "&amp;",
+]
+
+
+@pytest.mark.parametrize("snippet", PASSED_OVER)
+def test_what_is_passed_over_between_records_keeps_the_scanner_in_step(
+    tmp_path: Path, plain_files: dict[str, bytes], snippet: str
+) -> None:
+    base = plain_files["v2"]
+    at = base.index(b"</DIDSRecord>") + len(b"</DIDSRecord>")
+    path = tmp_path / "mutant.xml"
+    path.write_bytes(base[:at] + snippet.encode() + base[at:])
+    assert_same(path)
+
+
+@pytest.mark.parametrize(
+    "namespace", ["urn:other", "http://www.datadictionary.nhs.uk/data_dictionary/messages/DIDS-v2-0/"]
+)
+def test_a_prefixed_record_is_passed_over_only_in_step(
+    tmp_path: Path, plain_files: dict[str, bytes], namespace: str
+) -> None:
+    """A prefix declared on the root: o:DIDSRecord is a record to lxml in the layout's namespace, none in another."""
+    base = plain_files["v2"].replace(b"<DIDS ", f'<DIDS xmlns:o="{namespace}" '.encode(), 1)
+    at = base.index(b"</DIDSRecord>") + len(b"</DIDSRecord>")
+    path = tmp_path / "mutant.xml"
+    path.write_bytes(base[:at] + b"<o:DIDSRecord><o:ImagingActivity/></o:DIDSRecord>" + base[at:])
+    assert_same(path)
+
+
+@pytest.mark.parametrize("snippet", INSIDE)
+@pytest.mark.parametrize("place", [b"<PersonalAndDemographics>", b"<ImagingActivity>", b"</ImagingActivity>"])
+def test_what_is_passed_over_inside_a_record_keeps_the_scanner_in_step(
+    tmp_path: Path, plain_files: dict[str, bytes], snippet: str, place: bytes
+) -> None:
+    base = plain_files["v2"]
+    at = base.index(place, base.index(b"</DIDSRecord>"))  # in the second record
+    path = tmp_path / "mutant.xml"
+    path.write_bytes(base[:at] + snippet.encode() + base[at:])
+    assert_same(path)
 
 
 # ----- Hypothesis: mutated files ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any, TextIO, cast
 
 from lxml import etree
@@ -42,6 +43,8 @@ def _local(tag: object) -> str:
 
 
 _CHUNK = 64 * 1024
+_clear = cast(Any, etree._Element).clear  # element.clear(keep_tail=True): lxml-stubs lacks keep_tail
+_new_record = cast(Callable[[tuple[int, int, tuple[str, ...], str, int]], Record], partial(tuple.__new__, Record))
 
 
 def read_xml(
@@ -89,6 +92,7 @@ class _XmlReader:
             f"{{{ns}}}{g.element}": _slots(pack, g.id) for g in pack.xml.groups if g.id != pack.xml.activity_group
         }
         self.activity_slots = _slots(pack, activity_group.id)
+        self.headers = len(self.header_slots)
         self.width = len(pack.items)
         self.number = 0  # flattened records yielded
         self.record_no = 0  # DIDSRecord elements read
@@ -149,51 +153,61 @@ class _XmlReader:
                     _prune(self.root, self.record_tag, self._stray, self._pruned)
         self._finish()
 
-    def _record(self, element: etree._Element) -> Iterator[Record]:
-        """The flattened records of one DIDSRecord, then free it and anything before it under its parent."""
+    def _record(self, element: etree._Element) -> Iterable[Record]:
+        """The flattened records of one DIDSRecord; it and anything before it under its parent are freed once
+        they are made (a list when the scanner read them, else as they are yielded)."""
         self.record_no += 1
         where = f"/{self.root_name}/{self.record_name}[{self.record_no}]"
         parent = element.getparent()
-        if self.record_no == 1 and (parent is None or parent.tag != self.root_tag or parent.getparent() is not None):
-            self._problem(
-                "xml-structure", f"<{self.record_name}> is not a child of the root <{self.root_name}>", element, where
-            )
-        if self.record_no == 1 and parent is not None:
-            self._loose_text(parent.text, parent)
-        if self.schema is not None and not self.schema.validate(element):
+        if self.record_no == 1:
+            if parent is None or parent.tag != self.root_tag or parent.getparent() is not None:
+                message = f"<{self.record_name}> is not a child of the root <{self.root_name}>"
+                self._problem("xml-structure", message, element, where)
+            if parent is not None:
+                self._loose_text(parent.text, parent)
+        scanner = self.scanner
+        found, valid = None, False
+        if scanner is not None:
+            taken = scanner.take()
+            if taken is None:
+                self.scanner = None
+            else:
+                found, valid = taken
+        # What the scanner read is the header groups and then the activities, and nothing else (no comment is
+        # left in the tree, and it reads none); a count that differs is a scanner out of step: never expected,
+        # never trusted.
+        if found and len(element) != self.headers + len(found):
+            found, valid, self.scanner = None, False, None
+        if self.schema is not None and not valid and not self.schema.validate(element):
             self._schema_problems(element, where)
-        scanned = self._scanned(element)
-        if scanned is not None:
-            for k, (activity, values) in enumerate(scanned, 1):
-                self.number += 1
-                yield Record(self.number, activity.sourceline or 0, values, f"{where}/{self.activity_name}[{k}]", k)
-        else:
-            yield from self._flatten(element, where)
-        self._loose_text(element.tail, element)
-        cast(Any, element).clear(keep_tail=True)  # lxml-stubs lacks keep_tail
+        if not found:  # the scanner has stopped, or passed over this record, or it has no activity
+            return self._flattened(element, where, parent)
+        # Each record's line is its ImagingActivity element's. Built as Record(...) builds it, without the call of
+        # its Python-level __new__ (a hot loop).
+        records = []
+        number, name, activities = self.number, self.activity_name, cast(Any, element)[self.headers :]
+        for k, (activity, values) in enumerate(zip(activities, found, strict=True), 1):
+            number += 1
+            records.append(_new_record((number, activity.sourceline or 0, values, f"{where}/{name}[{k}]", k)))
+        self.number = number
+        self._free(element, parent)
+        return records
+
+    def _flattened(self, element: etree._Element, where: str, parent: etree._Element | None) -> Iterator[Record]:
+        yield from self._flatten(element, where)
+        self._free(element, parent)
+
+    def _free(self, element: etree._Element, parent: etree._Element | None) -> None:
+        """After a record: text after it, then free it and anything before it under its parent."""
+        tail = element.tail
+        if tail is not None and tail.strip():
+            self._loose_text(tail, element)
+        _clear(element, keep_tail=True)
         if parent is not None:
             while (previous := element.getprevious()) is not None:
                 if previous.tag != self.record_tag:
                     self._stray(previous)
                 parent.remove(previous)
-
-    def _scanned(self, element: etree._Element) -> list[tuple[Any, tuple[str, ...]]] | None:
-        """The record's (ImagingActivity element, values) from the scanner, or None to flatten the elements: the
-        scanner has stopped, or stops here, or the record has no activity (the flattening reports that)."""
-        scanner = self.scanner
-        if scanner is None:
-            return None
-        found = scanner.take()
-        if found is None:
-            self.scanner = None
-            return None
-        if not found:
-            return None
-        activities = list(element.iterchildren(self.activity_tag))
-        if len(activities) != len(found):  # out of step with the parser: never expected, but never trusted
-            self.scanner = None
-            return None
-        return list(zip(activities, found, strict=True))
 
     def _flatten(self, element: etree._Element, where: str) -> Iterator[Record]:
         """The records of one DIDSRecord from its elements, reporting whatever the layout does not have."""
