@@ -4,6 +4,12 @@ Reading feeds the file to lxml's pull parser in chunks and frees each DIDSRecord
 root) once passed, so memory is bounded by the largest record, not the file. The parser never touches the
 network, loads no DTD and expands no entities; detection has already refused any file with a DOCTYPE, and
 libxml2's own depth and size limits stay on (no huge_tree).
+
+lxml's parse is the reading: it says where each record is, what is not well-formed, and every file problem. The
+values of a record written plainly are read from the same text by formats/_xmlscan.py, which also says when the
+schema must accept the record (lxml then need not validate it); any other record is flattened from lxml's
+elements and validated by lxml, as `_read_xml_flattening` reads every record. Both give the same records and
+problems (tests/test_xml_fast_path.py); the scanner is only faster.
 """
 
 from __future__ import annotations
@@ -183,13 +189,19 @@ class _XmlReader:
         if not found:  # the scanner has stopped, or passed over this record, or it has no activity
             return self._flattened(element, where, parent)
         # Each record's line is its ImagingActivity element's. Built as Record(...) builds it, without the call of
-        # its Python-level __new__ (a hot loop).
-        records = []
-        number, name, activities = self.number, self.activity_name, cast(Any, element)[self.headers :]
-        for k, (activity, values) in enumerate(zip(activities, found, strict=True), 1):
-            number += 1
-            records.append(_new_record((number, activity.sourceline or 0, values, f"{where}/{name}[{k}]", k)))
-        self.number = number
+        # its Python-level __new__ (a hot loop); most DIDSRecords hold one activity.
+        name, children = self.activity_name, cast(Any, element)  # lxml-stubs: no slices, sourceline not an int
+        if len(found) == 1:
+            number = self.number = self.number + 1
+            line = children[self.headers].sourceline or 0
+            records = [_new_record((number, line, found[0], f"{where}/{name}[1]", 1))]
+        else:
+            records = []
+            number, activities = self.number, children[self.headers :]
+            for k, (activity, values) in enumerate(zip(activities, found, strict=True), 1):
+                number += 1
+                records.append(_new_record((number, activity.sourceline or 0, values, f"{where}/{name}[{k}]", k)))
+            self.number = number
         self._free(element, parent)
         return records
 
