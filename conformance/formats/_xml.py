@@ -4,12 +4,19 @@ Reading feeds the file to lxml's pull parser in chunks and frees each DIDSRecord
 root) once passed, so memory is bounded by the largest record, not the file. The parser never touches the
 network, loads no DTD and expands no entities; detection has already refused any file with a DOCTYPE, and
 libxml2's own depth and size limits stay on (no huge_tree).
+
+lxml's parse is the reading: it says where each record is, what is not well-formed, and every file problem. The
+values of a record written plainly are read from the same text by formats/_xmlscan.py, which also says when the
+schema must accept the record (lxml then need not validate it); any other record is flattened from lxml's
+elements and validated by lxml, as `_read_xml_flattening` reads every record. Both give the same records and
+problems (tests/test_xml_fast_path.py); the scanner is only faster.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any, TextIO, cast
 
 from lxml import etree
@@ -17,6 +24,7 @@ from lxml import etree
 from conformance.files import Source
 from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES
 from conformance.formats._model import FileProblem, ProblemLog, Record, Refused
+from conformance.formats._xmlscan import RecordScanner, scannable
 from conformance.formats._xsd import explain
 from conformance.markup import NOT_XML
 from conformance.spec import Pack
@@ -42,6 +50,8 @@ def _local(tag: object) -> str:
 
 
 _CHUNK = 64 * 1024
+_clear = cast(Any, etree._Element).clear  # element.clear(keep_tail=True): lxml-stubs lacks keep_tail
+_new_record = cast(Callable[[tuple[int, int, tuple[str, ...], str, int]], Record], partial(tuple.__new__, Record))
 
 
 def read_xml(
@@ -59,13 +69,25 @@ def read_xml(
     memory is bounded by the largest record. A record that runs over `max_record_bytes` stops reading with a
     file problem instead of exhausting memory; libxml2's own limits (no huge_tree) bound text and depth.
     """
-    return _XmlReader(pack, problems, schema).read(source, max_record_bytes)
+    return _XmlReader(pack, problems, schema, scan=True).read(source, max_record_bytes)
+
+
+def _read_xml_flattening(
+    source: Source,
+    pack: Pack,
+    problems: ProblemLog,
+    *,
+    schema: etree.XMLSchema | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> Iterator[Record]:
+    """`read_xml` without the scanner: every record flattened from lxml's elements (what the scanner must equal)."""
+    return _XmlReader(pack, problems, schema, scan=False).read(source, max_record_bytes)
 
 
 class _XmlReader:
     """The state of one XML read: the pack's tags and value slots, where the reader is, and what it has found."""
 
-    def __init__(self, pack: Pack, problems: ProblemLog, schema: etree.XMLSchema | None) -> None:
+    def __init__(self, pack: Pack, problems: ProblemLog, schema: etree.XMLSchema | None, *, scan: bool) -> None:
         ns = pack.xml.namespace
         self.pack, self.problems, self.schema = pack, problems, schema
         self.root_name, self.record_name = pack.xml.root, pack.xml.record
@@ -77,11 +99,14 @@ class _XmlReader:
             f"{{{ns}}}{g.element}": _slots(pack, g.id) for g in pack.xml.groups if g.id != pack.xml.activity_group
         }
         self.activity_slots = _slots(pack, activity_group.id)
+        self.headers = len(self.header_slots)
         self.width = len(pack.items)
         self.number = 0  # flattened records yielded
         self.record_no = 0  # DIDSRecord elements read
         self.root: etree._Element | None = None
         self.pruned_activities = 0  # activities freed inside a stray element not yet reported
+        self.scan = scan and scannable(pack)
+        self.scanner: RecordScanner | None = None  # reads plainly written records' values from the text
 
     def read(self, source: Source, max_record_bytes: int) -> Iterator[Record]:
         parser = etree.XMLPullParser(
@@ -97,9 +122,14 @@ class _XmlReader:
         fed = 0
         open_record: etree._Element | None = None  # a DIDSRecord whose start has been read and its end not yet
         record_from = 0  # bytes fed before the chunk in which it started
+        if self.scan:
+            # It holds the text of at most one record (and what is between records), with a chunk's slack.
+            self.scanner = RecordScanner(self.pack, max_record_bytes + 2 * _CHUNK)
         with source.open() as stream:
             while True:
                 chunk = stream.read(_CHUNK)
+                if self.scanner is not None and not self.scanner.feed(chunk):
+                    self.scanner = None
                 error: etree.XMLSyntaxError | None = None
                 try:
                     if chunk:
@@ -130,19 +160,70 @@ class _XmlReader:
                     _prune(self.root, self.record_tag, self._stray, self._pruned)
         self._finish()
 
-    def _record(self, element: etree._Element) -> Iterator[Record]:
-        """The flattened records of one DIDSRecord, then free it and anything before it under its parent."""
+    def _record(self, element: etree._Element) -> Iterable[Record]:
+        """The flattened records of one DIDSRecord; it and anything before it under its parent are freed once
+        they are made (a list when the scanner read them, else as they are yielded)."""
         self.record_no += 1
         where = f"/{self.root_name}/{self.record_name}[{self.record_no}]"
         parent = element.getparent()
-        if self.record_no == 1 and (parent is None or parent.tag != self.root_tag or parent.getparent() is not None):
-            self._problem(
-                "xml-structure", f"<{self.record_name}> is not a child of the root <{self.root_name}>", element, where
-            )
-        if self.record_no == 1 and parent is not None:
-            self._loose_text(parent.text, parent)
-        if self.schema is not None and not self.schema.validate(element):
+        if self.record_no == 1:
+            if parent is None or parent.tag != self.root_tag or parent.getparent() is not None:
+                message = f"<{self.record_name}> is not a child of the root <{self.root_name}>"
+                self._problem("xml-structure", message, element, where)
+            if parent is not None:
+                self._loose_text(parent.text, parent)
+        scanner = self.scanner
+        found, valid = None, False
+        if scanner is not None:
+            taken = scanner.take()
+            if taken is None:
+                self.scanner = None
+            else:
+                found, valid = taken
+        # What the scanner read is the header groups and then the activities, and nothing else (no comment is
+        # left in the tree, and it reads none); a count that differs is a scanner out of step: never expected,
+        # never trusted.
+        if found and len(element) != self.headers + len(found):
+            found, valid, self.scanner = None, False, None
+        if self.schema is not None and not valid and not self.schema.validate(element):
             self._schema_problems(element, where)
+        if not found:  # the scanner has stopped, or passed over this record, or it has no activity
+            return self._flattened(element, where, parent)
+        # Each record's line is its ImagingActivity element's. Built as Record(...) builds it, without the call of
+        # its Python-level __new__ (a hot loop); most DIDSRecords hold one activity.
+        name, children = self.activity_name, cast(Any, element)  # lxml-stubs: no slices, sourceline not an int
+        if len(found) == 1:
+            number = self.number = self.number + 1
+            line = children[self.headers].sourceline or 0
+            records = [_new_record((number, line, found[0], f"{where}/{name}[1]", 1))]
+        else:
+            records = []
+            number, activities = self.number, children[self.headers :]
+            for k, (activity, values) in enumerate(zip(activities, found, strict=True), 1):
+                number += 1
+                records.append(_new_record((number, activity.sourceline or 0, values, f"{where}/{name}[{k}]", k)))
+            self.number = number
+        self._free(element, parent)
+        return records
+
+    def _flattened(self, element: etree._Element, where: str, parent: etree._Element | None) -> Iterator[Record]:
+        yield from self._flatten(element, where)
+        self._free(element, parent)
+
+    def _free(self, element: etree._Element, parent: etree._Element | None) -> None:
+        """After a record: text after it, then free it and anything before it under its parent."""
+        tail = element.tail
+        if tail is not None and tail.strip():
+            self._loose_text(tail, element)
+        _clear(element, keep_tail=True)
+        if parent is not None:
+            while (previous := element.getprevious()) is not None:
+                if previous.tag != self.record_tag:
+                    self._stray(previous)
+                parent.remove(previous)
+
+    def _flatten(self, element: etree._Element, where: str) -> Iterator[Record]:
+        """The records of one DIDSRecord from its elements, reporting whatever the layout does not have."""
         base: list[str | None] = [None] * self.width
         activities = []
         for child in element:
@@ -170,13 +251,6 @@ class _XmlReader:
             self.number += 1
             line = _line(activity) or 0
             yield Record(self.number, line, tuple([v or "" for v in values]), activity_where, k)
-        self._loose_text(element.tail, element)
-        cast(Any, element).clear(keep_tail=True)  # lxml-stubs lacks keep_tail
-        if parent is not None:
-            while (previous := element.getprevious()) is not None:
-                if previous.tag != self.record_tag:
-                    self._stray(previous)
-                parent.remove(previous)
 
     def _schema_problems(self, element: etree._Element, where: str) -> None:
         """One problem per error lxml's schema check found; while examples are still kept, each says (from

@@ -31,13 +31,9 @@ def _element_type_name(item: Item) -> str:
     return _type_name(item).removesuffix("Type") + "ElementType"
 
 
-def _simple_type(item: Item) -> str:
+def _patterns(item: Item) -> list[str]:
+    """The item's pattern facets (XSD regular expressions; a value must match one of them whole)."""
     x = item.xml
-    facets = []
-    if x.max_length is not None:
-        facets.append(f'<xs:maxLength value="{x.max_length}"/>')
-    # Facets hold for supplied values only: NHS England's own passing v1 XML cases carry blank values
-    # (xml/00004_clinical NICIP code="", 00012 and 00013 blank postcodes), which the rules then judge.
     patterns = []
     if x.pattern is not None:
         patterns.append(x.pattern)
@@ -45,9 +41,22 @@ def _simple_type(item: Item) -> str:
         patterns.append(f".{{{x.min_length},}}")
     if patterns:
         patterns.append(r"\s*")
-    facets.extend(f"<xs:pattern value={xml_quoted(p)}/>" for p in patterns)
-    if x.enumeration:
-        facets.extend(f"<xs:enumeration value={xml_quoted(v)}/>" for v in ("", *x.enumeration))
+    return patterns
+
+
+def _enumeration(item: Item) -> tuple[str, ...]:
+    return ("", *item.xml.enumeration) if item.xml.enumeration else ()
+
+
+def _simple_type(item: Item) -> str:
+    x = item.xml
+    facets = []
+    if x.max_length is not None:
+        facets.append(f'<xs:maxLength value="{x.max_length}"/>')
+    # Facets hold for supplied values only: NHS England's own passing v1 XML cases carry blank values
+    # (xml/00004_clinical NICIP code="", 00012 and 00013 blank postcodes), which the rules then judge.
+    facets.extend(f"<xs:pattern value={xml_quoted(p)}/>" for p in _patterns(item))
+    facets.extend(f"<xs:enumeration value={xml_quoted(v)}/>" for v in _enumeration(item))
     restriction = (
         '<xs:restriction base="xs:string">' + "".join(f"\n      {f}" for f in facets) + "\n    </xs:restriction>"
         if facets
@@ -193,3 +202,193 @@ def explain(pack: Pack, element: etree._Element) -> dict[int, list[tuple[str, st
         path = _NAMESPACE.sub("", error.path or "").removeprefix(f"/{pack.xml.record}").lstrip("/")
         found.setdefault(line, []).append((path, error.reason or "does not validate"))
     return found
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The facets as a Python regular expression (for the XML scanner: conformance/formats/_xmlscan.py)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def facet_pattern(item: Item) -> str | None:
+    """A Python regular expression that matches a value of `item` whole exactly when the item's simple type in the
+    XSD accepts it (its maxLength, pattern and enumeration facets, as `_simple_type` writes them), or None when the
+    type has no facet. It never matches a NUL (no XML value holds one), so several can be joined by NUL and matched
+    at once. Raises ValueError for a pattern outside the part of XSD's regular expressions it translates."""
+    x = item.xml
+    patterns, enumeration = _patterns(item), _enumeration(item)
+    if x.max_length is None and not patterns and not enumeration:
+        return None
+    end = r"(?![^\x00])"  # the value ends here
+    checks = []
+    if x.max_length is not None:
+        checks.append(f"(?=[^\\x00]{{0,{x.max_length}}}{end})")
+    if patterns:
+        checks.append("(?=" + "|".join(f"(?:{_python_regex(p)}){end}" for p in patterns) + ")")
+    if enumeration:
+        checks.append("(?=(?:" + "|".join(re.escape(v) for v in enumeration) + f"){end})")
+    return "".join(checks) + "[^\\x00]*+"
+
+
+_SINGLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", **{c: c for c in "\\|.-^?*+{}()[]"}}
+_SPACE = frozenset(map(ord, " \t\n\r"))
+_CLASS_LIMIT = 4096  # characters a translated class may list
+
+
+def _char(c: int) -> str:
+    return f"\\U{c:08x}"
+
+
+class _XsdRegex:
+    """A translator of XSD regular expressions (XML Schema Part 2, appendix F) into Python's, for the part of the
+    language DIDS uses: characters, ".", the escapes \\s \\S and single-character escapes, classes with ranges,
+    negation and subtraction, groups, alternatives and quantifiers. Anything else raises ValueError."""
+
+    def __init__(self, pattern: str) -> None:
+        self.text, self.at = pattern, 0
+
+    def peek(self) -> str | None:
+        return self.text[self.at] if self.at < len(self.text) else None
+
+    def take(self) -> str:
+        c = self.peek()
+        if c is None:
+            raise ValueError(f"XSD pattern {self.text!r} ends early")
+        self.at += 1
+        return c
+
+    def translate(self) -> str:
+        out = self.branches()
+        if self.peek() is not None:
+            raise ValueError(f"XSD pattern {self.text!r}: unexpected {self.peek()!r}")
+        return out
+
+    def branches(self) -> str:
+        out = [self.branch()]
+        while self.peek() == "|":
+            self.take()
+            out.append(self.branch())
+        return "|".join(out)
+
+    def branch(self) -> str:
+        out = []
+        while self.peek() not in (None, "|", ")"):
+            out.append(self.atom() + self.quantifier())
+        return "".join(out)
+
+    def quantifier(self) -> str:
+        c = self.peek()
+        if c in ("?", "*", "+"):
+            return self.take()
+        if c != "{":
+            return ""
+        self.take()
+        body = ""
+        while self.peek() != "}":
+            body += self.take()
+        self.take()
+        if not re.fullmatch(r"\d+(,\d*)?", body):
+            raise ValueError(f"XSD pattern {self.text!r}: quantifier {{{body}}}")
+        return f"{{{body}}}"
+
+    def atom(self) -> str:
+        c = self.take()
+        if c == "(":
+            inner = self.branches()
+            if self.take() != ")":
+                raise ValueError(f"XSD pattern {self.text!r}: unclosed group")
+            return f"(?:{inner})"
+        if c == ".":
+            return "[^\\n\\r\\x00]"
+        if c == "[":
+            return self.emit(*self.char_class())
+        if c == "\\":
+            negated, chars = self.escape()
+            return self.emit(negated, chars)
+        if c in "?*+{}|)]":
+            raise ValueError(f"XSD pattern {self.text!r}: unexpected {c!r}")
+        return _char(ord(c))
+
+    def escape(self) -> tuple[bool, frozenset[int]]:
+        c = self.take()
+        if c in _SINGLE_ESCAPES:
+            return False, frozenset({ord(_SINGLE_ESCAPES[c])})
+        if c == "s":
+            return False, _SPACE
+        if c == "S":
+            return True, _SPACE
+        raise ValueError(f"XSD pattern {self.text!r}: escape \\{c} is not translated")
+
+    def char_class(self) -> tuple[bool, frozenset[int]]:
+        """After "[": (negated, characters), through the closing "]"."""
+        negated = self.peek() == "^"
+        if negated:
+            self.take()
+        chars: set[int] = set()
+        first = True
+        while True:
+            c = self.take()
+            if c == "]":
+                if first:
+                    raise ValueError(f"XSD pattern {self.text!r}: an empty class")
+                break
+            if c == "-" and self.peek() == "[":  # subtraction: always last in the class
+                self.take()
+                sub_negated, sub = self.char_class()
+                if self.take() != "]":
+                    raise ValueError(f"XSD pattern {self.text!r}: subtraction not last in its class")
+                return _subtract(negated, frozenset(chars), sub_negated, sub)
+            if c == "[":
+                raise ValueError(f"XSD pattern {self.text!r}: unescaped [ in a class")
+            if c == "-" and not first and self.peek() != "]":
+                raise ValueError(f"XSD pattern {self.text!r}: a - neither first nor last in its class")
+            escaped = c == "\\"
+            if escaped:
+                escaped_negated, escapes = self.escape()
+                if escaped_negated:
+                    raise ValueError(f"XSD pattern {self.text!r}: \\S inside a class is not translated")
+                if len(escapes) > 1:
+                    chars |= escapes
+                    first = False
+                    continue
+                low = next(iter(escapes))
+            else:
+                low = ord(c)
+            first = False
+            if self.peek() == "-" and self.text[self.at + 1 : self.at + 2] not in ("[", "]", ""):
+                self.take()
+                high_c = self.take()
+                # libxml2 does not read an escaped character as a range's end (as [\--/] in XSD's grammar):
+                # such a range is not translated rather than guessed.
+                if escaped or high_c == "\\":
+                    raise ValueError(f"XSD pattern {self.text!r}: a range with an escaped end")
+                high = ord(high_c)
+                if high < low or high - low > _CLASS_LIMIT:
+                    raise ValueError(f"XSD pattern {self.text!r}: range {chr(low)}-{chr(high)}")
+                chars.update(range(low, high + 1))
+            else:
+                chars.add(low)
+        return negated, frozenset(chars)
+
+    @staticmethod
+    def emit(negated: bool, chars: frozenset[int]) -> str:
+        listed = "".join(_char(c) for c in sorted(chars - {0}))
+        if negated:
+            return f"[^{listed}\\x00]"
+        return f"[{listed}]" if listed else "(?!)"
+
+
+def _subtract(
+    negated: bool, chars: frozenset[int], sub_negated: bool, sub: frozenset[int]
+) -> tuple[bool, frozenset[int]]:
+    """The class (negated, chars) less the class (sub_negated, sub)."""
+    if not negated and not sub_negated:
+        return False, chars - sub
+    if not negated:  # chars less everything outside sub
+        return False, chars & sub
+    if not sub_negated:  # everything outside chars, and outside sub
+        return True, chars | sub
+    return False, sub - chars  # outside chars, inside sub
+
+
+def _python_regex(pattern: str) -> str:
+    return _XsdRegex(pattern).translate()
