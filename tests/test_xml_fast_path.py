@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.files import open_input
-from conformance.formats import ProblemLog, Record, _submission, open_submission
+from conformance.formats import ProblemLog, Record, _xml, open_submission
 from conformance.formats._xml import _read_xml_flattening, _XmlReader
 from conformance.formats._xmlscan import RecordScanner
 from conformance.formats._xsd import xml_schema
@@ -43,8 +43,9 @@ def read(source: str | Path, *, flatten: bool, validate: bool, cap: int | None =
         options["max_record_bytes"] = cap
     if str(source) == "-":
         options["stdin"] = io.BytesIO(data)
-    reader = _read_xml_flattening if flatten else _submission.read_xml
-    with patch.object(_submission, "read_xml", reader):
+    # The submission imports the reader from its module when it opens an XML file: swapped there.
+    reader = _read_xml_flattening if flatten else _xml.read_xml
+    with patch.object(_xml, "read_xml", reader):
         submission = open_submission(source, **options)
         records = list(submission.records())
     log = submission.problems
