@@ -16,7 +16,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
 # Skip the XML declaration, processing instructions and comments; stop at a DOCTYPE or the first start tag.
 _XML_PROLOG_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
-_START_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*)(?::([A-Za-z_][\w.\-]*))?([^>]*)>", re.S)
+# Possessive (*+): a name with no ">" after it fails at once; backtracking into it took ~40 s on a 64 KiB
+# run of name characters, and could never find a different match.
+_START_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*+)(?::([A-Za-z_][\w.\-]*+))?([^>]*+)>", re.S)
 _XMLNS = re.compile(rb"""xmlns(?::([\w.\-]+))?\s*=\s*["']([^"']*)["']""")
 # A tolerated header must match at least this share of a version's column names.
 _HEADER_MATCH = 0.5
@@ -129,14 +131,18 @@ def _detect_xml(head: bytes, det: Detection, version: str | None, packs: dict[st
         det.version = version
         return det
     prefix, local = (tag.group(1), tag.group(2)) if tag.group(2) else (None, tag.group(1))
-    namespaces = {(p.decode() if p else None): ns.decode() for p, ns in _XMLNS.findall(tag.group(3))}
-    namespace = namespaces.get(prefix.decode() if prefix else None)
+    # Names match ASCII-only patterns; a namespace is any bytes between quotes, so it may not be UTF-8 at all.
+    namespaces = {(p.decode() if p else None): ns for p, ns in _XMLNS.findall(tag.group(3))}
+    raw_namespace = namespaces.get(prefix.decode() if prefix else None)
+    namespace = _text(raw_namespace) if raw_namespace is not None else None
     by_namespace = {p.xml.namespace: v for v, p in packs.items()}
     found = by_namespace.get(namespace or "")
     root_name = local.decode()
     if root_name != "DIDS" or found is None:
         expected = " or ".join(sorted(by_namespace))
         what = f"<{root_name}> in namespace {namespace!r}" if namespace else f"<{root_name}> with no namespace"
+        if raw_namespace and not _is_utf8(raw_namespace):
+            what += " (not valid UTF-8)"
         det.problems.append(
             FileProblem(
                 "not-dids",
@@ -231,15 +237,32 @@ def _detect_csv(head: bytes, det: Detection, version: str | None, packs: dict[st
 def _first_row(head: bytes) -> list[str]:
     """The first CSV row of the sniffed bytes (blank lines before it skipped, as the reader skips them),
     honouring quoted fields that span lines."""
-    text = head.decode("utf-8", errors="replace").lstrip("\r\n")
+    text = _text(head).lstrip("\r\n")
     try:
         row = next((r for r in csv.reader(io.StringIO(text, newline="")) if r), None)
     except csv.Error:
         row = None
     if row is None or (len(row) == 1 and "\n" in text and len(text) >= SNIFF_BYTES - 2):
         # The first row outruns the sniffed bytes or cannot be parsed: judge by its first physical line.
-        row = next(csv.reader([text.splitlines()[0] if text else ""]), [])
+        line = text.splitlines()[0] if text else ""
+        try:
+            row = next(csv.reader([line]), [])
+        except csv.Error:  # a field over csv's size limit (a head longer than SNIFF_BYTES): count the commas
+            row = line.split(",")
     return row
+
+
+def _text(raw: bytes) -> str:
+    """Bytes of the head as text: UTF-8, any byte that is not UTF-8 read as U+FFFD (as the readers do)."""
+    return raw.decode("utf-8", errors="replace")
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _csv_fail(det: Detection, kind: str, message: str, version: str | None) -> Detection:
