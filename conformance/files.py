@@ -67,7 +67,7 @@ def require_file(path: str | Path, *, what: str = "input", max_bytes: int | None
     return p
 
 
-class _Replay(io.RawIOBase):
+class Replay(io.RawIOBase):
     """A one-pass binary stream that gives back bytes already read (the sniffed head), then the rest."""
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
@@ -125,7 +125,7 @@ class Source:
         if self._opened or self._stream is None:
             raise InputError("standard input can be read only once")
         self._opened = True
-        return io.BufferedReader(_Replay(self._replay, self._stream), buffer_size=1 << 20)
+        return io.BufferedReader(Replay(self._replay, self._stream), buffer_size=1 << 20)
 
 
 def open_input(path: str | Path, *, stdin: BinaryIO | None = None) -> Source:

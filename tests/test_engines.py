@@ -40,6 +40,7 @@ CONTEXTS = {
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(columnar, "BATCH_ROWS", 7)
+    monkeypatch.setattr(columnar, "BLOCK_BYTES", 700)  # a few CSV rows a block: keys straddle blocks too
 
 
 def both(path: Path, **options: object) -> tuple[str, str]:
@@ -482,3 +483,25 @@ def test_a_candidate_expression_that_cannot_tell_still_gets_its_rows_looked_at(
     found = {(f["rule"], f["record"]) for f in json.loads(record)["findings"]}
     assert {r for r, _ in found} >= {"V2P-NHS-NUMBER-CHECK-DIGIT", "V2P-END-BEFORE-START"}
     assert record == column
+
+
+# Accession numbers that are one key to a case-blind comparison, in ASCII and beyond it (Python's upper(): "ß" is
+# "SS", "ǆ" is "Ǆ", the dotless "ı" is "I"), and ones that are not (the DSP compares letter case).
+CASED_ACCESSIONS = ["abc1", "ABC1", "straße", "STRASSE", "ǆ7", "Ǆ7", "ı9", "I9", "é2", "É2", " ABC1", "abc1 "]
+
+
+@pytest.mark.parametrize("profile", ["v1-dsp", "v1-portal", "v2"])
+@pytest.mark.parametrize("layout", ["csv", "xml"])
+def test_duplicate_keys_in_any_letter_case_give_identical_reports(tmp_path: Path, profile: str, layout: str) -> None:
+    pack = load_pack(profile)
+    base = V2_BASE if profile == "v2" else V1_BASE
+    rows = [{**base, "accession_number": a} for a in CASED_ACCESSIONS * 2]
+    path = tmp_path / f"cased.{layout}"
+    write_records([[r[i.id] for i in pack.items] for r in rows], path, pack=pack, format=layout)
+    context = CONTEXTS[profile]
+    record, column = both(path, profile=profile, context=context, reference=SYNTHETIC)
+    assert record == column
+    found = {(f["rule"], f["record"]) for f in json.loads(record)["findings"]}
+    duplicate = "V2P-DUPLICATE-ACTIVITY" if profile == "v2" else "DIDS071"
+    # each value's second writing (records 13-24) is a duplicate under any profile
+    assert {(duplicate, n) for n in range(13, 25)} <= found

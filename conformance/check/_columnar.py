@@ -17,7 +17,7 @@ Memory: a batch is bounded (BATCH_ROWS rows); the duplicate index is the record 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +29,13 @@ from conformance.check._spark import SPARK_TRIM, dsp_values
 if TYPE_CHECKING:
     from conformance.check._engine import LocalCodes, RuleGroup, _Plan
     from conformance.check._model import Report
-    from conformance.formats import Record, Submission
+    from conformance.formats import PlainRows, Record, Submission
     from conformance.spec import RuleSpec
 
 BATCH_ROWS = 16_384
+KEY_SEPARATOR = "\x1f"  # between a key's values, as UniqueKey.see_key joins them
+# A regular CSV file's plain rows are split a block of this many bytes at a time (~19,000 rows of v2)
+BLOCK_BYTES = 4 << 20
 # What Python's str.strip() strips (every character whose isspace() is true), so that Polars trims alike.
 # (tests/test_engines.py recomputes it from this Python's Unicode tables).
 PYTHON_WHITESPACE = (
@@ -115,18 +118,34 @@ class ColumnarRun:
             self.columns.raw_positions.update(group.positions)
         return _Group(group.positions, rules, keys)
 
-    def frame(self, raws: list[tuple[str, ...]], extra: set[int], local: LocalCodes | None) -> pl.DataFrame:
-        """The batch as columns: `v<p>` (the values as the rules see them) for the positions some rule or `extra`
-        reads, `r<p>` (as read) where a rule needs them."""
-        by_position = list(zip(*raws, strict=True))
+    def wanted(self, extra: set[int], local: LocalCodes | None) -> tuple[list[int], list[int]]:
+        """The positions a batch needs as `v<p>` (the values as the rules see them: some rule, `extra` or the local
+        codes read them) and as `r<p>` (as read: those, and where a rule needs the raw value)."""
         wanted_v = self.columns.positions | extra
         if local is not None:
             wanted_v.add(local.position)
-        raw_positions = wanted_v | self.columns.raw_positions
+        return sorted(wanted_v), sorted(wanted_v | self.columns.raw_positions)
+
+    def frame(self, raws: list[tuple[str, ...]], extra: set[int], local: LocalCodes | None) -> pl.DataFrame:
+        """The batch of records' values as columns: `r<p>` and `v<p>` (see `wanted`)."""
+        by_position = list(zip(*raws, strict=True))
+        wanted_v, raw_positions = self.wanted(extra, local)
         frame = pl.DataFrame(
-            {f"r{p}": pl.Series(by_position[p], dtype=pl.String) for p in sorted(raw_positions)}, height=len(raws)
+            {f"r{p}": pl.Series(by_position[p], dtype=pl.String) for p in raw_positions}, height=len(raws)
         )
-        frame = frame.with_columns(self._seen_as(p).alias(f"v{p}") for p in sorted(wanted_v))
+        return self._derive(frame, wanted_v, local)
+
+    def plain_frame(self, block: PlainRows, width: int, extra: set[int], local: LocalCodes | None) -> pl.DataFrame:
+        """The same from rows' text (formats/_csv.py PlainRows: each row exactly `width` values, no quoting), split
+        in Polars."""
+        wanted_v, raw_positions = self.wanted(extra, local)
+        names = [f"r{p}" for p in range(width)]
+        split = pl.Series("row", block.texts, dtype=pl.String).str.split_exact(block.delimiter, width - 1)
+        frame = split.struct.rename_fields(names).struct.unnest().select(f"r{p}" for p in raw_positions)
+        return self._derive(frame, wanted_v, local)
+
+    def _derive(self, frame: pl.DataFrame, wanted_v: list[int], local: LocalCodes | None) -> pl.DataFrame:
+        frame = frame.with_columns(self._seen_as(p).alias(f"v{p}") for p in wanted_v)
         if local is not None:
             # The trust's local codes, mapped as LocalCodes.apply maps them (Python's upper(), its dictionary).
             name = f"v{local.position}"
@@ -204,59 +223,76 @@ def run_columnar(
     batch_rows: int | None = None,
 ) -> int:
     """Every record through the plan, a batch at a time; returns the records read. Each rule's findings are added
-    in file order, as the record engine adds them, so the examples kept are the same."""
+    in file order, as the record engine adds them, so the examples kept are the same.
+
+    A regular CSV file's plain rows come as text (Submission.blocks) and are split into columns in Polars, a
+    block at a time; other rows come as the reader's Records, gathered `batch_rows` at a time."""
     from conformance.check._columnar_rules import NATIVE_RULES
+    from conformance.formats import PlainRows
 
     run = ColumnarRun(plan, setup, NATIVE_RULES)
     batch_rows = batch_rows or BATCH_ROWS
     dsp_nhs_number = plan.dsp_nhs_number
     key_columns, extra = _key_columns(setup) if plan.uniqueness else ([], set())
+    width = len(setup.pack.items)
     add = report.add
     count = 0
     records: list[Record] = []
 
-    built: dict[int, Row] = {}
+    def look(frame: pl.DataFrame, record_at: Callable[[int], Record], places: _Places) -> None:
+        """One batch: the duplicate index fed, then every rule's findings in file order."""
+        built: dict[int, Row] = {}
 
-    def row_at(index: int) -> Row:
-        """A batch row as the record engine would have built it (built only for rows a rule may break, once)."""
-        row = built.get(index)
-        if row is None:
-            row = built[index] = build(index)
-        return row
+        def row_at(index: int) -> Row:
+            """A batch row as the record engine would have built it (built only for rows a rule may break, once)."""
+            row = built.get(index)
+            if row is None:
+                record = record_at(index)
+                seen_as = None if dsp_nhs_number is None else dsp_values(record.values, dsp_nhs_number)[0]
+                row = built[index] = Row(record.number, record.line, record.values, record.path, seen_as)
+                if local is not None:
+                    local.apply(row)
+            return row
 
-    def build(index: int) -> Row:
-        record = records[index]
-        if dsp_nhs_number is None:
-            row = Row(record.number, record.line, record.values, record.path)
-        else:
-            row = Row(
-                record.number, record.line, record.values, record.path, dsp_values(record.values, dsp_nhs_number)[0]
-            )
-        if local is not None:
-            local.apply(row)
-        return row
-
-    def flush() -> None:
-        if not records:
-            return
-        frame = run.frame([r.values for r in records], extra, local)
         for unique in plan.uniqueness:
-            _see_batch(unique, key_columns, frame, records, dsp=run.dsp)
+            _see_batch(unique, key_columns, frame, places, dsp=run.dsp)
         found = sorted(run.breaking(frame, row_at), key=lambda f: f[0])
         for index, spec, hit in found:
             add(record_finding(spec, hit, row_at(index)))
-        records.clear()
-        built.clear()
 
-    for record in submission.records():
+    def flush() -> None:
+        if records:
+            places = _Places([r.number for r in records], [r.line for r in records], [r.path for r in records])
+            look(run.frame([r.values for r in records], extra, local), records.__getitem__, places)
+            records.clear()
+
+    for item in submission.blocks(BLOCK_BYTES):
+        if isinstance(item, PlainRows):
+            flush()
+            count += len(item)
+            if seen is not None:
+                for k in range(len(item)):
+                    seen(item.record(k))
+            places = _Places(range(item.number, item.number + len(item)), range(item.line, item.line + len(item)))
+            look(run.plain_frame(item, width, extra, local), item.record, places)
+            continue
         count += 1
         if seen is not None:
-            seen(record)
-        records.append(record)
+            seen(item)
+        records.append(item)
         if len(records) >= batch_rows:
             flush()
     flush()
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class _Places:
+    """Where a batch's rows are: record numbers, lines, XML paths (None for CSV)."""
+
+    numbers: Sequence[int]
+    lines: Sequence[int]
+    paths: Sequence[str | None] | None = None
 
 
 def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
@@ -275,33 +311,46 @@ def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
 
 
 def _see_batch(
-    unique: Any, columns: list[tuple[pl.Expr, bool]], frame: pl.DataFrame, records: list[Record], dsp: bool
+    unique: Any, columns: list[tuple[pl.Expr, bool]], frame: pl.DataFrame, places: _Places, dsp: bool
 ) -> None:
-    """The batch's records through the duplicate index, in file order, as UniqueKey.see takes them one by one."""
+    """The batch's records through the duplicate index, in file order, as UniqueKey.see takes them one by one: the
+    key's values joined (and upper-cased) in Polars where it reads them as Python does, in Python elsewhere."""
     from conformance.check._columnar_exprs import utc_text
     from conformance.check._engine import _instant_text
 
-    exprs = [pl.col(f"v{unique.at}").alias("value")]
-    for k, (value, instant) in enumerate(columns):
-        exprs.append((utc_text(value) if instant else value).alias(f"key{k}"))
-        if instant:
-            exprs.append(value.alias(f"written{k}"))
-    table = frame.select(exprs)
-    keys = []
-    for k, (_, instant) in enumerate(columns):
-        key = table.get_column(f"key{k}").to_list()
-        if instant and None in key:  # a year Polars writes otherwise than Python: Python's own reading
-            written = table.get_column(f"written{k}").to_list()
-            key = [_instant_text(w) if v is None else v for v, w in zip(key, written, strict=True)]
-        keys.append(key)
-    values = table.get_column("value").to_list()
-    see = unique.see_key
-    if dsp:  # the DSP leaves out a record only when a key value is null (an empty field), see UniqueKey.see
-        for record, value, *key in zip(records, values, *keys, strict=True):
-            if any(not record.values[p] for p in unique.positions):
-                continue
-            see(record.number, record.line, record.path, value, tuple(key))
+    at = pl.col(f"v{unique.at}")
+    # out of the index: the DSP leaves out a record only when a key value is null (an empty field, see
+    # UniqueKey.see); the rule texts, one whose accession number is blank
+    out = pl.any_horizontal(pl.col(f"r{p}") == "" for p in unique.positions) if dsp else at == ""
+    keys = [utc_text(value) if instant else value for value, instant in columns]
+    joined = pl.concat_str(keys, separator=KEY_SEPARATOR)  # null where a key is (an instant Python must write)
+    if not dsp:
+        # Python's upper() and Rust's agree on ASCII; other text is upper-cased by Python below
+        joined = pl.when(joined.str.contains(r"^[\x00-\x7f]*$")).then(joined.str.to_uppercase())
+    table = frame.select(
+        at.alias("value"),
+        out.alias("out"),
+        joined.alias("text"),
+        pl.int_range(pl.len()).alias("_row"),
+        *(value.alias(f"written{k}") for k, (value, _) in enumerate(columns)),
+    ).filter(~pl.col("out"))
+    texts = table.get_column("text").to_list()
+    rows = table.get_column("_row").to_list()
+    if None in texts:  # Python's own reading: instants Polars writes otherwise, text beyond ASCII
+        written = [table.get_column(f"written{k}").to_list() for k in range(len(columns))]
+        for j, text in enumerate(texts):
+            if text is None:
+                parts = [
+                    _instant_text(written[k][j]) if instant else written[k][j] for k, (_, instant) in enumerate(columns)
+                ]
+                joined_text = KEY_SEPARATOR.join(parts)
+                texts[j] = joined_text if dsp else joined_text.upper()
+    numbers, lines = places.numbers, places.lines
+    paths = places.paths if places.paths is not None else [None] * len(numbers)
+    if len(rows) == len(numbers):  # every record takes part (the usual case)
+        unique.see_texts(numbers, lines, paths, table.get_column("value").to_list(), texts)
         return
-    for record, value, *key in zip(records, values, *keys, strict=True):
-        if value:
-            see(record.number, record.line, record.path, value, tuple(key))
+    picked_paths = [None] * len(rows) if places.paths is None else [places.paths[r] for r in rows]
+    unique.see_texts(
+        [numbers[r] for r in rows], [lines[r] for r in rows], picked_paths, table.get_column("value").to_list(), texts
+    )

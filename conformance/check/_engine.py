@@ -9,7 +9,7 @@ input ledger.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from hashlib import blake2b
@@ -677,6 +677,27 @@ class UniqueKey:
             self.log.add(key, number, line, value)
         else:
             self.meet(key, number, line, value, path)
+
+    def see_texts(
+        self,
+        numbers: Iterable[int],
+        lines: Iterable[int],
+        paths: Iterable[str | None],
+        values: Iterable[str],
+        texts: Iterable[str],
+    ) -> None:
+        """`see_key` for a batch of records that take part, each key given as its joined text (upper-cased where
+        the profile compares keys case-blind), in file order: the columnar engine's loop, kept tight because it
+        runs once per record."""
+        first, log = self.first, self.log
+        for number, line, path, value, text in zip(numbers, lines, paths, values, texts, strict=True):
+            key = int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+            if log is not None:
+                log.add(key, number, line, value)
+            elif key not in first:
+                first[key] = number << 32 | line
+            else:
+                self.meet(key, number, line, value, path)
 
     def meet(self, key: int, number: int, line: int, value: str, path: str | None) -> None:
         """A record with this key digest, in file order: the first is remembered, a later one reported with it."""

@@ -13,7 +13,7 @@ from conformance.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES, FORMATS
-    from conformance.formats._csv import Span, SpanEnd, read_csv, write_csv
+    from conformance.formats._csv import PlainRows, Span, SpanEnd, read_csv, write_csv
     from conformance.formats._detect import Detection, detect, detect_bytes
     from conformance.formats._inspect import Inspection, inspect
     from conformance.formats._model import (
@@ -34,7 +34,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "_constants": ("DEFAULT_MAX_RECORD_BYTES", "FORMATS"),
-        "_csv": ("Span", "SpanEnd", "read_csv", "write_csv"),
+        "_csv": ("PlainRows", "Span", "SpanEnd", "read_csv", "write_csv"),
         "_detect": ("Detection", "detect", "detect_bytes"),
         "_inspect": ("Inspection", "inspect"),
         "_model": (
@@ -60,6 +60,7 @@ __all__ = [
     "FileProblem",
     "Inspection",
     "Ledger",
+    "PlainRows",
     "ProblemLog",
     "Record",
     "Span",

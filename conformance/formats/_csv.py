@@ -8,9 +8,10 @@ import io
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, BinaryIO, TextIO, cast
 
-from conformance.files import Source
+from conformance.files import Replay, Source
 from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES
 from conformance.formats._model import FileProblem, ProblemLog, Record, Refused
 from conformance.markup import has_control, visible
@@ -211,6 +212,39 @@ def read_csv(
     With `span`, only those bytes of a regular file are read, numbered from the span's start (a byte-order mark
     and a header row are looked for only at the file's start); how the span ended goes into `span_end`, and
     the problems that concern the whole file ("no-records", "no-final-newline") are left to the caller."""
+    inner = span is not None and span.start > 0
+    end = span_end if span_end is not None else SpanEnd()
+    with source.open() as raw:
+        stream = raw if span is None else _Window(raw, span.start, span.end)
+        layout = (span.order, span.width) if span is not None and inner else None
+        yield from _read_stream(stream, pack, problems, header=header and not inner, cap=max_record_bytes,
+                                inner=inner, layout=layout, end=end)  # fmt: skip
+    if span_end is None:
+        _conclude(problems, end)
+
+
+def _conclude(problems: ProblemLog, end: SpanEnd) -> None:
+    """What a reading of the whole file decides at its end: no records at all, or a last row with no line end."""
+    if end.rows == 0:
+        problems.add(FileProblem("no-records", "the file holds no data rows", fatal=False))
+    elif not end.ends_with_newline and end.last_read == end.rows:
+        message = "the last row has no line end: if the file was cut short, that row may be incomplete"
+        problems.add(FileProblem("no-final-newline", message, line=end.previous_end, record=end.rows))
+
+
+def _read_stream(
+    stream: BinaryIO | io.RawIOBase,
+    pack: Pack,
+    problems: ProblemLog,
+    *,
+    header: bool,
+    cap: int,
+    inner: bool,
+    layout: tuple[tuple[int | None, ...] | None, int | None] | None,
+    end: SpanEnd,
+) -> Iterator[Record]:
+    """The records of a byte stream read from its start, numbered from 1 (read_csv's reading; `inner`: the stream
+    starts inside a file, so a byte-order mark is a value's and `layout` is the header's column layout)."""
     bad_lines: set[int] = set()
     # Bad bytes are found as the bytes are read, ahead of the rows: held here and logged with the row they are in,
     # so that problems are logged in file order, whatever was read ahead (and so, the same in spans).
@@ -221,33 +255,167 @@ def read_csv(
             bad_lines.add(line)
             pending.append(FileProblem("encoding", f"bytes that are not valid UTF-8 ({reason})", line=line))
 
-    inner = span is not None and span.start > 0
-    with source.open() as raw:
-        guard = _Guard(raw if span is None else _Window(raw, span.start, span.end), on_decode_error, max_record_bytes)
-        buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
-        # utf-8-sig drops a byte-order mark at the start only; a span that starts later keeps U+FEFF as a value's
-        encoding = "utf-8" if inner else "utf-8-sig"
-        text = io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
-        text._CHUNK_SIZE = _BUFFER  # type: ignore[attr-defined]  # decode in 1 MiB steps, not 8 KiB
-        rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, max_record_bytes, pending)
-        if span is not None and inner:
-            header = False
-            rows.order = span.order
-            rows.width = span.width if span.width is not None else rows.width
-        yield from rows.records(header)
+    guard = _Guard(stream, on_decode_error, cap)
+    buffered = io.BufferedReader(guard, buffer_size=_BUFFER)
+    # utf-8-sig drops a byte-order mark at the start only; a stream that starts later keeps U+FEFF as a value's
+    encoding = "utf-8" if inner else "utf-8-sig"
+    text = io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
+    text._CHUNK_SIZE = _BUFFER  # type: ignore[attr-defined]  # decode in 1 MiB steps, not 8 KiB
+    rows = _Rows(csv.reader(text, delimiter=pack.csv.delimiter), guard, pack, problems, cap, pending)
+    if layout is not None:
+        rows.order = layout[0]
+        rows.width = layout[1] if layout[1] is not None else rows.width
+    yield from rows.records(header)
     rows.log_pending(None)
-    if span_end is not None:
-        span_end.rows, span_end.lines, span_end.last_read = rows.number, guard.lines, rows.last_read
-        span_end.previous_end, span_end.ends_with_newline = rows.previous_end, guard.ends_with_newline
-        span_end.open_quote = rows.open_quote
-        order = tuple(rows.order) if rows.order is not None else None
-        span_end.layout = None if rows.expect_header else (order, rows.width)
-        return
-    if rows.number == 0:
-        problems.add(FileProblem("no-records", "the file holds no data rows", fatal=False))
-    elif not guard.ends_with_newline and rows.last_read == rows.number:
-        message = "the last row has no line end: if the file was cut short, that row may be incomplete"
-        problems.add(FileProblem("no-final-newline", message, line=rows.previous_end, record=rows.number))
+    end.rows, end.lines, end.last_read = rows.number, guard.lines, rows.last_read
+    end.previous_end, end.ends_with_newline = rows.previous_end, guard.ends_with_newline
+    end.open_quote = rows.open_quote
+    order = tuple(rows.order) if rows.order is not None else None
+    end.layout = None if rows.expect_header else (order, rows.width)
+
+
+# The bytes read at a time by read_csv_blocks: about 19,000 rows of DIDS v2, one batch of the columnar engine.
+BLOCK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class PlainRows:
+    """Rows of a CSV file that need no CSV parsing (see read_csv_blocks), as their text: row k is record
+    `number + k`, on line `line + k`, and its values are `texts[k].split(delimiter)`, exactly the layout's width."""
+
+    number: int
+    line: int
+    texts: list[str]
+    delimiter: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def record(self, index: int) -> Record:
+        return Record(self.number + index, self.line + index, tuple(self.texts[index].split(self.delimiter)))
+
+
+def read_csv_blocks(
+    source: Source,
+    pack: Pack,
+    problems: ProblemLog,
+    *,
+    header: bool,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[Record | PlainRows]:
+    """read_csv's reading of a whole regular file, with its runs of plain rows handed over unparsed, as PlainRows,
+    for the columnar engine to split in bulk; every other row is read_csv's Record. The records, numbers, lines and
+    problems are read_csv's (tests/test_csv_blocks.py holds them equal).
+
+    The file is taken a block of whole lines at a time. A block is plain when the CSV reader could find nothing in
+    it but rows of values: no quote, no control character or noncharacter, no carriage return but in CR LF, valid
+    UTF-8, no blank line, no line near the size cap, and every line holding exactly the layout's number of
+    delimiters, after a header that matched the layout exactly. Any other block is read by read_csv's own reader,
+    and from a block with a quote on (a quoted value may hold a line end, so rows may not start at line starts)
+    the rest of the file is."""
+    reading = _Blocks(pack, problems, header, max_record_bytes)
+    with source.open() as handle:
+        first = handle.readline(block_bytes)  # the header row (or the first row), with its byte-order mark
+        if not first.endswith(b"\n") or b'"' in first:  # the first row may not end at the first line end
+            yield from reading.slow(Replay(first, handle), at_start=True)
+            first = b""
+        else:
+            yield from reading.slow(io.BytesIO(first), at_start=True)
+        carry = b""
+        while first and not reading.finished:
+            more = handle.read(block_bytes)
+            data = carry + more
+            if not data:
+                break
+            cut = data.rfind(b"\n") + 1
+            if not more or not cut or not reading.exact or b'"' in data[:cut]:
+                # the end (a last row with no line end), a block with no line end, a layout that is not read by
+                # position, or a quote: the CSV reader reads the rest
+                yield from reading.slow(Replay(data, handle), at_start=False)
+                break
+            chunk, carry = data[:cut], data[cut:]
+            plain = reading.plain(chunk)
+            if plain is None:
+                yield from reading.slow(io.BytesIO(chunk), at_start=False)
+            else:
+                yield plain
+    _conclude(problems, reading.done)
+
+
+class _Blocks:
+    """read_csv_blocks' account of the file so far: rows, lines and how the last row ended (a SpanEnd for the
+    whole file up to here), and the header's layout."""
+
+    def __init__(self, pack: Pack, problems: ProblemLog, header: bool, cap: int) -> None:
+        self.pack, self.problems, self.cap = pack, problems, cap
+        self.header_pending = header
+        self.layout: tuple[tuple[int | None, ...] | None, int | None] = (None, len(pack.items))
+        self.done = SpanEnd()
+        self.delimiter = pack.csv.delimiter
+        self.commas = len(pack.items) - 1
+        self.max_line = max(cap, 1024)  # as _Guard caps a line
+        self.finished = False
+
+    @property
+    def exact(self) -> bool:
+        """Rows are read by position, at the layout's width: a block may be plain."""
+        return not self.header_pending and self.layout == (None, len(self.pack.items))
+
+    def slow(self, stream: BinaryIO | io.RawIOBase, *, at_start: bool) -> Iterator[Record]:
+        """read_csv's own reading of `stream` (the file's start, or bytes starting at a row), moved on past what
+        has been read so far."""
+        done = self.done
+        rows, lines = done.rows, done.lines
+        local = ProblemLog(self.problems.max_examples)
+        end = SpanEnd()
+        layout = None if at_start else self.layout
+        for record in _read_stream(stream, self.pack, local, header=self.header_pending, cap=self.cap,
+                                   inner=not at_start, layout=layout, end=end):  # fmt: skip
+            yield record if not (rows or lines) else Record(record.number + rows, record.line + lines, record.values)
+        self.problems.absorb(local, lines=lines, records=rows)
+        if end.last_read:
+            done.last_read = end.last_read + rows
+        if end.previous_end:
+            done.previous_end = end.previous_end + lines
+        done.rows += end.rows
+        done.lines += end.lines
+        done.ends_with_newline = end.ends_with_newline
+        if end.layout is not None:
+            self.header_pending = False
+            self.layout = end.layout
+            order = end.layout[0]
+            # a header that names none of the layout's columns: the reader reads nothing after it
+            self.finished = order is not None and all(j is None for j in order)
+
+    def plain(self, chunk: bytes) -> PlainRows | None:
+        """`chunk` (whole lines) as PlainRows when it is plain (see read_csv_blocks), else None."""
+        if len(chunk) > self.max_line and max(map(len, chunk.split(b"\n"))) >= self.max_line:
+            return None
+        if b"\r" in chunk:
+            if chunk.count(b"\r") != chunk.count(b"\r\n"):
+                return None
+            chunk = chunk.replace(b"\r\n", b"\n")
+        if chunk.startswith(b"\n") or b"\n\n" in chunk:
+            return None  # a blank line: the reader skips it, counting its line
+        if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk) or any(n in chunk for n in _NONCHARACTERS):
+            return None
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        texts = text.split("\n")
+        texts.pop()  # after the last line end
+        if any(n != self.commas for n in map(str.count, texts, repeat(self.delimiter))):
+            return None
+        done = self.done
+        block = PlainRows(done.rows + 1, done.lines + 1, texts, self.delimiter)
+        done.rows += len(texts)
+        done.lines += len(texts)
+        done.last_read = done.rows
+        done.previous_end = done.lines
+        done.ends_with_newline = True
+        return block
 
 
 class _Rows:

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from conformance.files import OutputSet, Source, open_input
 from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES, FORMATS
-from conformance.formats._csv import Span, SpanEnd, read_csv, write_csv
+from conformance.formats._csv import BLOCK_BYTES, PlainRows, Span, SpanEnd, read_csv, read_csv_blocks, write_csv
 from conformance.formats._detect import Detection, detect_bytes
 from conformance.formats._model import Ledger, ProblemLog, Record, Refused
 from conformance.spec import VERSIONS, Pack, PackError, load_pack
@@ -99,6 +99,34 @@ class Submission:
                 span_end=self.span_end,
             )
         return self._counted(reader)
+
+    def blocks(self, block_bytes: int = BLOCK_BYTES) -> Iterator[Record | PlainRows]:
+        """The records as `records()` gives them, but for a regular CSV file read whole, runs of plain rows handed
+        over unparsed (formats/_csv.py read_csv_blocks), for a reader that splits them in bulk (the columnar
+        engine). Anything else is `records()`."""
+        if (
+            self.format != "csv"
+            or self.source.is_stdin
+            or self._span is not None
+            or not self.readable
+            or self.pack is None
+        ):
+            yield from self.records()
+            return
+        if self._consumed:
+            raise RuntimeError("a Submission streams its records once; open the file again to re-read it")
+        self._consumed = True
+        reader = read_csv_blocks(
+            self.source,
+            self.pack,
+            self.problems,
+            header=self.header_expected,
+            max_record_bytes=self._max_record_bytes,
+            block_bytes=block_bytes,
+        )
+        for item in reader:
+            self.records_read += len(item) if isinstance(item, PlainRows) else 1
+            yield item
 
     def _counted(self, reader: Iterator[Record]) -> Iterator[Record]:
         for record in reader:
