@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from conformance.spec import RuleSpec
 
 BATCH_ROWS = 16_384
+# Polars' engine for a batch's expressions: a batch is in memory, and the in-memory engine evaluates its ~70
+# expressions ~20 % faster than the streaming engine Polars 2 picks by default (measured on 19,000 rows of v2)
+ENGINE: Final = "in-memory"
 KEY_SEPARATOR = "\x1f"  # between a key's values, as UniqueKey.see_key joins them
 # A regular CSV file's plain rows are split a block of this many bytes at a time (~19,000 rows of v2)
 BLOCK_BYTES = 4 << 20
@@ -176,7 +179,7 @@ class ColumnarRun:
                     pl.int_range(pl.len()).alias("_row"),
                     *(n.expr.fill_null(True).alias(str(k)) for k, n in enumerate(self.natives)),
                 )
-                .collect()
+                .collect(engine=ENGINE)
             )
             for k, native in enumerate(self.natives):
                 column = masks.get_column(str(k))
@@ -327,13 +330,18 @@ def _see_batch(
     if not dsp:
         # Python's upper() and Rust's agree on ASCII; other text is upper-cased by Python below
         joined = pl.when(joined.str.contains(r"^[\x00-\x7f]*$")).then(joined.str.to_uppercase())
-    table = frame.select(
-        at.alias("value"),
-        out.alias("out"),
-        joined.alias("text"),
-        pl.int_range(pl.len()).alias("_row"),
-        *(value.alias(f"written{k}") for k, (value, _) in enumerate(columns)),
-    ).filter(~pl.col("out"))
+    table = (
+        frame.lazy()
+        .select(
+            at.alias("value"),
+            out.alias("out"),
+            joined.alias("text"),
+            pl.int_range(pl.len()).alias("_row"),
+            *(value.alias(f"written{k}") for k, (value, _) in enumerate(columns)),
+        )
+        .filter(~pl.col("out"))
+        .collect(engine=ENGINE)
+    )
     texts = table.get_column("text").to_list()
     rows = table.get_column("_row").to_list()
     if None in texts:  # Python's own reading: instants Polars writes otherwise, text beyond ASCII
