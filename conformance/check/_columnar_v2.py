@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -61,7 +61,11 @@ Slack = Callable[[pl.Expr], pl.Expr]
 
 
 def _stamp(cols: Columns, item: str) -> Stamp:
-    return timestamp_of(cols.v(item))
+    """The item's timestamp reading, made once per run however many rules read it."""
+    stamp = cols.memo.get(("stamp", item))
+    if stamp is None:
+        stamp = cols.memo[("stamp", item)] = timestamp_of(cols.v(item))
+    return cast(Stamp, stamp)
 
 
 def _day(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr]:

@@ -9,7 +9,7 @@ input ledger.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from hashlib import blake2b
@@ -627,8 +627,10 @@ class UniqueKey:
     Memory: one dictionary entry per distinct key, a 64-bit digest of the key mapped to one int packing the first
     record's number and line (about 100 bytes a key), never the values: 1,000,000 distinct keys cost ~100 MiB. So
     the first record of a pair is reported with the later record's value (the same key, up to letter case) and no
-    XML path (its line locates it). The digest is BLAKE2b, not Python's salted hash(), so reports are the same
-    bytes run after run; a collision (about 1 in 10^7 for a million keys) could only add a finding, never hide one.
+    XML path (its line locates it). The digest is BLAKE2b of the key's text (the columnar engine's: Polars' hash
+    with fixed seeds, check/_columnar.py; one run uses one of them), not Python's salted hash(), so reports are the
+    same bytes run after run; a collision (about 1 in 10^7 for a million keys) could only add a finding, never hide
+    one.
     """
 
     def __init__(self, spec: RuleSpec, pack: Pack, report: Report, as_dsp: bool = False) -> None:
@@ -678,26 +680,27 @@ class UniqueKey:
         else:
             self.meet(key, number, line, value, path)
 
-    def see_texts(
+    def see_digests(
         self,
-        numbers: Iterable[int],
-        lines: Iterable[int],
-        paths: Iterable[str | None],
-        values: Iterable[str],
-        texts: Iterable[str],
+        numbers: Sequence[int],
+        lines: Sequence[int],
+        digests: Sequence[int],
+        values: Sequence[str],
+        paths: Sequence[str | None] | None,
     ) -> None:
-        """`see_key` for a batch of records that take part, each key given as its joined text (upper-cased where
-        the profile compares keys case-blind), in file order: the columnar engine's loop, kept tight because it
-        runs once per record."""
+        """`see` for a batch of records that take part, in file order, each key given as its digest (the columnar
+        engine hashes a batch's keys in Polars, check/_columnar.py): the loop kept tight, as it runs once a
+        record."""
         first, log = self.first, self.log
-        for number, line, path, value, text in zip(numbers, lines, paths, values, texts, strict=True):
-            key = int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-            if log is not None:
-                log.add(key, number, line, value)
-            elif key not in first:
-                first[key] = number << 32 | line
+        if log is not None:
+            for number, line, digest, value in zip(numbers, lines, digests, values, strict=True):
+                log.add(digest, number, line, value)
+            return
+        for j, (number, line, digest) in enumerate(zip(numbers, lines, digests, strict=True)):
+            if digest in first:
+                self.meet(digest, number, line, values[j], None if paths is None else paths[j])
             else:
-                self.meet(key, number, line, value, path)
+                first[digest] = number << 32 | line
 
     def meet(self, key: int, number: int, line: int, value: str, path: str | None) -> None:
         """A record with this key digest, in file order: the first is remembered, a later one reported with it."""
