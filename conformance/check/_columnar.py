@@ -27,7 +27,7 @@ from conformance.check._rows import Hit, Row, RuleFn, Setup
 from conformance.check._spark import SPARK_TRIM, dsp_values
 
 if TYPE_CHECKING:
-    from conformance.check._engine import LocalCodes, RuleGroup, _Plan
+    from conformance.check._engine import LocalCodes, RuleGroup, UniqueKey, _Plan
     from conformance.check._model import Report
     from conformance.formats import PlainRows, Record, Submission
     from conformance.spec import RuleSpec
@@ -41,7 +41,7 @@ KEY_SEPARATOR = "\x1f"  # between a key's values, as UniqueKey.see_key joins the
 # run after run (UniqueKey's BLAKE2b costs a Python call a record)
 KEY_SEED = 0x0D1D5
 # A regular CSV file's plain rows are split a block of this many bytes at a time (~19,000 rows of v2)
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 8 << 20
 # What Python's str.strip() strips (every character whose isspace() is true), so that Polars trims alike.
 # (tests/test_engines.py recomputes it from this Python's Unicode tables).
 PYTHON_WHITESPACE = (
@@ -241,6 +241,7 @@ def run_columnar(
     batch_rows = batch_rows or BATCH_ROWS
     dsp_nhs_number = plan.dsp_nhs_number
     key_columns, extra = _key_columns(setup) if plan.uniqueness else ([], set())
+    indexes = [CompactIndex(unique) for unique in plan.uniqueness]
     width = len(setup.pack.items)
     add = report.add
     count = 0
@@ -261,8 +262,8 @@ def run_columnar(
                     local.apply(row)
             return row
 
-        for unique in plan.uniqueness:
-            _see_batch(unique, key_columns, frame, places, dsp=run.dsp)
+        for compact in indexes:
+            _see_batch(compact, key_columns, frame, places, dsp=run.dsp)
         found = sorted(run.breaking(frame, row_at), key=lambda f: f[0])
         for index, spec, hit in found:
             add(record_finding(spec, hit, row_at(index)))
@@ -318,13 +319,14 @@ def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
 
 
 def _see_batch(
-    unique: Any, columns: list[tuple[pl.Expr, bool]], frame: pl.DataFrame, places: _Places, dsp: bool
+    index: CompactIndex, columns: list[tuple[pl.Expr, bool]], frame: pl.DataFrame, places: _Places, dsp: bool
 ) -> None:
     """The batch's records through the duplicate index, in file order, as UniqueKey.see takes them one by one: the
     key's values joined (and upper-cased) in Polars where it reads them as Python does, in Python elsewhere."""
     from conformance.check._columnar_exprs import utc_text
     from conformance.check._engine import _instant_text
 
+    unique = index.unique
     at = pl.col(f"v{unique.at}")
     # out of the index: the DSP leaves out a record only when a key value is null (an empty field, see
     # UniqueKey.see); the rule texts, one whose accession number is blank
@@ -360,16 +362,70 @@ def _see_batch(
                 texts[j] = joined_text if dsp else joined_text.upper()
         digests = pl.Series(texts, dtype=pl.String).hash(seed=KEY_SEED)  # the same hash as the expression's
     rows = table.get_column("_row")
-    values = table.get_column("value").to_list()
+    values = table.get_column("value")
     if len(rows) == len(places.numbers):  # every record takes part (the usual case)
-        unique.see_digests(places.numbers, places.lines, digests.to_list(), values, places.paths)
+        index.see(places.numbers, places.lines, digests, values, places.paths)
         return
     picked = rows.to_list()
     numbers, lines, paths = places.numbers, places.lines, places.paths
-    unique.see_digests(
+    index.see(
         [numbers[r] for r in picked],
         [lines[r] for r in picked],
-        digests.to_list(),
+        digests,
         values,
         None if paths is None else [paths[r] for r in picked],
     )
+
+
+class CompactIndex:
+    """A uniqueness rule's duplicate index for the columnar engine: the digest of every key seen so far, sorted,
+    beside its first record's place (number << 32 | line), 16 bytes a key where UniqueKey's dictionary takes ~100;
+    a batch's keys are looked up all at once (a binary search), and only the keys met more than once go into
+    UniqueKey.first, where UniqueKey.meet reports them as the record engine does. In one part of a parallel check,
+    every key goes to UniqueKey.log instead (the parent meets them)."""
+
+    def __init__(self, unique: UniqueKey) -> None:
+        self.unique = unique
+        self.seen = pl.DataFrame({"d": [], "p": []}, schema={"d": pl.UInt64, "p": pl.UInt64})
+
+    def see(
+        self,
+        numbers: Sequence[int],
+        lines: Sequence[int],
+        digests: pl.Series,
+        values: pl.Series,
+        paths: Sequence[str | None] | None,
+    ) -> None:
+        """The batch's keys that take part, in file order."""
+        unique = self.unique
+        if unique.log is not None:
+            unique.see_digests(numbers, lines, digests.to_list(), values.to_list(), paths)
+            return
+        batch = pl.DataFrame(
+            {
+                "d": digests.cast(pl.UInt64),
+                "p": pl.Series(numbers, dtype=pl.UInt64) * (1 << 32) + pl.Series(lines, dtype=pl.UInt64),
+            }
+        )
+        seen_d = self.seen.get_column("d")
+        if len(seen_d):
+            at = seen_d.search_sorted(batch.get_column("d"), side="left").clip(0, len(seen_d) - 1)
+            found = seen_d.gather(at) == batch.get_column("d")
+        else:
+            at, found = None, pl.Series([False] * len(batch), dtype=pl.Boolean)
+        involved = found | batch.get_column("d").is_duplicated()
+        if involved.any():
+            first = unique.first
+            earlier = self.seen.get_column("p").gather(at) if at is not None else None
+            for j in involved.arg_true().to_list():
+                digest = int(batch.get_column("d")[j])
+                if digest not in first and earlier is not None and found[j]:
+                    first[digest] = int(earlier[j])  # its first record, in an earlier batch
+                number, line = numbers[j], lines[j]
+                if digest in first:
+                    unique.meet(digest, number, line, values[j], None if paths is None else paths[j])
+                else:
+                    first[digest] = number << 32 | line
+        new = batch.filter(~found & batch.get_column("d").is_first_distinct())
+        if len(new):
+            self.seen = self.seen.merge_sorted(new.sort("d"), key="d") if len(self.seen) else new.sort("d")
