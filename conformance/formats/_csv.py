@@ -396,16 +396,19 @@ class _Blocks:
             if chunk.count(b"\r") != chunk.count(b"\r\n"):
                 return None
             chunk = chunk.replace(b"\r\n", b"\n")
-        if chunk.startswith(b"\n") or b"\n\n" in chunk:
-            return None  # a blank line: the reader skips it, counting its line
-        if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk) or any(n in chunk for n in _NONCHARACTERS):
+        if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
             return None
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError:
             return None
+        # ASCII text (a flag Python keeps: no search) holds no noncharacter
+        if not text.isascii() and ("\ufffe" in text or "\uffff" in text):
+            return None
         texts = text.split("\n")
         texts.pop()  # after the last line end
+        if "" in texts:
+            return None  # a blank line: the reader skips it, counting its line
         if any(n != self.commas for n in map(str.count, texts, repeat(self.delimiter))):
             return None
         done = self.done
