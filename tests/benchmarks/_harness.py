@@ -227,17 +227,41 @@ def dids(argv: Sequence[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def duplicate_index(records: int) -> int:
-    """In the child: what a check's duplicate index keeps for `records` distinct keys, a 64-bit BLAKE2b digest
-    mapped to an int packing record number and line (conformance.check._engine.UniqueKey). Its peak memory at two
-    sizes is the growth a check is allowed."""
+INDEX_KINDS = ("dict", "compact")
+
+
+def duplicate_index(records: int, kind: str = "dict") -> int:
+    """In the child: what a check's duplicate index keeps for `records` distinct keys. "dict": the record engine's
+    (conformance.check._engine.UniqueKey), a 64-bit BLAKE2b digest mapped to an int packing record number and line;
+    "compact": the columnar engine's (conformance.check._columnar.CompactIndex), the digests sorted beside their
+    places, fed a batch of 38,000 keys at a time as a check feeds it. Its peak memory at two sizes is the growth a
+    check is allowed."""
     from hashlib import blake2b
 
-    first: dict[int, int] = {}
-    for n in range(records):
-        digest = blake2b(n.to_bytes(8, "little"), digest_size=8).digest()
-        first[int.from_bytes(digest, "little")] = (n + 1) << 32 | (n + 2)
-    return len(first)
+    def digest(n: int) -> int:
+        return int.from_bytes(blake2b(n.to_bytes(8, "little"), digest_size=8).digest(), "little")
+
+    if kind == "dict":
+        first: dict[int, int] = {}
+        for n in range(records):
+            first[digest(n)] = (n + 1) << 32 | (n + 2)
+        return len(first)
+    import polars as pl
+
+    from conformance.check._columnar import CompactIndex
+
+    class _Unique:  # what CompactIndex asks of UniqueKey when no key repeats
+        def __init__(self) -> None:
+            self.log = None
+            self.first: dict[int, int] = {}
+
+    index = CompactIndex(_Unique())  # type: ignore[arg-type]
+    batch = 38_000
+    for start in range(0, records, batch):
+        numbers = range(start + 1, min(start + batch, records) + 1)
+        digests = pl.Series([digest(n) for n in numbers], dtype=pl.UInt64)
+        index.see(numbers, numbers, digests, pl.Series([""] * len(numbers)), None)
+    return len(index.seen)
 
 
 def run_child(script: str, spec: Sequence[str]) -> dict[str, Any]:
@@ -323,7 +347,7 @@ def print_report(
     repeats: int,
     *,
     unit: str = "records",
-    index: Mapping[int, dict[str, Any]] | None = None,
+    index: Mapping[int, Mapping[str, dict[str, Any]]] | None = None,
     memory_target: bool = True,
 ) -> None:
     """One table per size: each mode's median wall and CPU seconds and its rate, its wall time as a multiple of its
@@ -372,21 +396,34 @@ def print_report(
         print_growth(results[sized[0]], results[sized[-1]], sized[0], sized[-1], unit, index, memory_target)
 
 
+def index_kind(mode: Mode) -> str:
+    """The duplicate index a mode's check keeps: the record engine's dict, else (columnar, or auto on files this
+    large) the columnar engine's sorted arrays."""
+    return "dict" if mode.engine == "record" else "compact"
+
+
 def print_growth(
     small: Mapping[Mode, dict[str, Any]],
     large: Mapping[Mode, dict[str, Any]],
     n_small: int,
     n_large: int,
     unit: str,
-    index: Mapping[int, dict[str, Any]] | None,
+    index: Mapping[int, Mapping[str, dict[str, Any]]] | None,
     memory_target: bool,
 ) -> None:
-    """How each mode's time and memory grow from the small size to the large one."""
-    index_growth = index[n_large]["peak_mib"] - index[n_small]["peak_mib"] if index else 0.0
+    """How each mode's time and memory grow from the small size to the large one; a mode's growth beyond the
+    duplicate index of its engine (`index_kind`)."""
+
+    def index_growth(kind: str) -> float:
+        return index[n_large][kind]["peak_mib"] - index[n_small][kind]["peak_mib"] if index else 0.0
+
     print(f"\nfrom {n_small:,} to {n_large:,} {unit}: peak memory, and the CPU time of each extra record (start-up")
     print("left out) as a multiple of the floor's")
     if index:
-        print(f"  the duplicate index alone (a dict of {n_large:,} 64-bit digests) grows {index_growth:.1f} MiB")
+        print(
+            f"  the duplicate index alone, {n_large:,} 64-bit digests: the record engine's (a dict) grows "
+            f"{index_growth('dict'):.1f} MiB, the columnar engine's (sorted arrays) {index_growth('compact'):.1f} MiB"
+        )
     if memory_target:
         print(f"  target: {MEMORY_TARGET_MB} MB ({MEMORY_TARGET_MB * 1e6 / 2**20:.0f} MiB) at {n_large:,}; ", end="")
     print(f"'flat': growth beyond the index at most {FLAT_MIB:g} MiB\n")
@@ -409,7 +446,7 @@ def print_growth(
             if floor_extra > 0:
                 ratio = f"{(b['cpu_seconds'] - a['cpu_seconds']) / floor_extra:.2f}"
         growth = b["peak_mib"] - a["peak_mib"]
-        beyond = growth - index_growth if mode.indexed else growth
+        beyond = growth - index_growth(index_kind(mode)) if mode.indexed else growth
         marks = []
         if memory_target:
             marks.append("<= 300 MB" if b["peak_mib"] * 2**20 <= MEMORY_TARGET_MB * 1e6 else "OVER 300 MB")

@@ -15,7 +15,7 @@ own process (its peak memory is its own), the modes taken in turn on every repea
                       (`dids spec xsd`) applied to the whole stream while parsing, clearing each record as it goes
   check               dids check --profile P, in the child's process (its imports and start-up count)
   check + reference   the same with --reference synthetic, so the rules that need reference data run too
-  dup index alone     a dict of N 64-bit digests, as the check's duplicate index keeps (memory growth allowed)
+  dup index alone     N 64-bit digests as each engine's duplicate index keeps them (memory growth allowed)
 
 With --engines, every check runs once per engine (`dids check --engine E`) side by side, when `dids check` has
 --engine; else the checks run without it, and the script says so. --jobs N is passed on the same way.
@@ -59,7 +59,7 @@ def child(spec: list[str]) -> None:
     elif kind == "xsd-floor":
         count = xsd_stream(*rest)
     elif kind == "index":
-        count = _harness.duplicate_index(int(rest[0]))
+        count = _harness.duplicate_index(int(rest[0]), rest[1])
     else:
         _code, out = _harness.dids(rest)
         report = json.loads(out)
@@ -107,7 +107,7 @@ def main() -> None:
     engines = _harness.passed_through(options, "check", "--engine", args.engines)
     jobs = _harness.passed_through(options, "check", "--jobs", [None if args.jobs is None else str(args.jobs)])[0]
     results: dict[int, dict[Mode, dict[str, Any]]] = {}
-    index: dict[int, dict[str, Any]] = {}
+    index: dict[int, dict[str, dict[str, Any]]] = {}
     with _harness.data_folder(args.data) as folder:
         for size in _harness.sizes(args):
             specs: dict[Mode, list[str]] = {}
@@ -133,7 +133,7 @@ def main() -> None:
                         specs[mode] += ["--reference", reference] if reference != "none" else []
                         specs[mode] += ["--engine", engine] if engine else []
             results[size] = _harness.measure_all(__file__, specs, args.repeats, size)
-            index[size] = _harness.run_child(__file__, ["index", str(size)])
+            index[size] = {k: _harness.run_child(__file__, ["index", str(size), k]) for k in _harness.INDEX_KINDS}
     _harness.print_report(results, args.repeats, index=index or None)
 
 

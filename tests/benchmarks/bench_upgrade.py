@@ -44,7 +44,7 @@ def child(spec: list[str]) -> None:
     elif kind == "xml-copy":
         count = xml_copy(*rest)
     elif kind == "index":
-        count = _harness.duplicate_index(int(rest[0]))
+        count = _harness.duplicate_index(int(rest[0]), rest[1])
     else:
         _code, out = _harness.dids(rest)
         summary = json.loads(out)
@@ -102,7 +102,7 @@ def main() -> None:
 
     engines = _harness.passed_through(_harness.dids_options("upgrade"), "upgrade", "--engine", args.engines)
     results: dict[int, dict[Mode, dict[str, Any]]] = {}
-    index: dict[int, dict[str, Any]] = {}
+    index: dict[int, dict[str, dict[str, Any]]] = {}
     with _harness.data_folder(args.data) as folder:
         for size in _harness.sizes(args):
             specs: dict[Mode, list[str]] = {}
@@ -122,7 +122,7 @@ def main() -> None:
                         specs[mode] = ["dids", *argv, *with_engine]
                         specs[mode] += ["--reference", reference] if reference != "none" else []
             results[size] = _harness.measure_all(__file__, specs, args.repeats, size)
-            index[size] = _harness.run_child(__file__, ["index", str(size)])
+            index[size] = {k: _harness.run_child(__file__, ["index", str(size), k]) for k in _harness.INDEX_KINDS}
     _harness.print_report(results, args.repeats, index=index)
 
 
