@@ -316,6 +316,9 @@ def _run_all(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(validator, "close", None)
+        if callable(close):
+            close()  # a served validator's idle servers
 
 
 def _apply_waiver(result: CaseResult, waivers: list[ExpectedFailure], day: date) -> None:

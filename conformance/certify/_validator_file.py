@@ -10,6 +10,8 @@
       ["--submitter", "{submitter}", "--mappings", "{local_mappings}"],
     ]
     rule-map = "codes.csv"            # a rule map file (CSV or TOML), or an inline table [rule-map.codes]
+    serve = ["{here}/vendor-x", "--serve"]  # optional: started once per worker; each case's command line is sent
+                                      # to it as a JSON line (`dids serve` says how), not run as a process
 
     [environment]
     LANG = "C.UTF-8"
@@ -35,7 +37,9 @@ from conformance.certify._score import LEVELS, ExpectedFailure, parse_expected_f
 from conformance.certify._validators import ADAPTERS, CertifyError, CommandValidator
 from conformance.files import InputError, require_file
 
-KEYS = {"name", "command", "adapter", "timeout", "level", "optional", "rule-map", "environment", "expected-failure"}
+KEYS = {
+    "name", "command", "adapter", "timeout", "level", "optional", "rule-map", "environment", "expected-failure", "serve"
+}  # fmt: skip
 
 
 @dataclass
@@ -93,6 +97,13 @@ def load_validator_file(path: str | Path) -> ValidatorFile:
         isinstance(g, list) and g and all(isinstance(w, str) for w in g) for g in optional
     ):
         raise CertifyError(f'{where}: optional must be a list of argument groups, e.g. [["--period", "{{period}}"]]')
+    serve = data.get("serve")
+    if isinstance(serve, list) and all(isinstance(w, str) for w in serve):
+        serve = [w.replace("{here}", here) for w in serve]
+    elif isinstance(serve, str):
+        serve = serve.replace("{here}", here)
+    elif serve is not None:
+        raise CertifyError(f"{where}: serve must be a list of words (or a string)")
     environment = data.get("environment", {})
     if not isinstance(environment, dict) or not all(isinstance(v, str) for v in environment.values()):
         raise CertifyError(f'{where}: [environment] must hold NAME = "value" strings')
@@ -103,6 +114,7 @@ def load_validator_file(path: str | Path) -> ValidatorFile:
             timeout=float(timeout),
             optional=[[w.replace("{here}", here) for w in g] for g in optional],
             env=environment,
+            serve=serve,
         )
     except CertifyError as exc:
         raise CertifyError(f"{where}: {exc}") from None

@@ -15,6 +15,12 @@ Adapters:
   junit   JUnit XML: a failed testcase whose name starts with a rule id is that rule (records not visible)
   dq-xml  NHS England's DQ XML (ROWS/ROW with ROW_INDEX from 0, CODE, TYPE error|warning), as in the peer data
 For json, junit and dq-xml the exit code must agree with the answer: 0 with accepted, 1 with rejected.
+
+A command validator may be *served* (`serve`): a command started once per certify worker, to which each case's
+command line is sent as a JSON line, {"id": N, "argv": [...]}, and which answers with one, {"id": N, "exit": CODE,
+"stdout": "...", "stderr": "..."} (`dids serve` is ours). The adapter reads the answer as it reads a command's
+output. A server that dies, hangs past the timeout, floods, or answers out of turn or in a shape certify cannot read
+gives that case an error and is killed; the next case gets a fresh one.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import shlex
 import signal
 import string
@@ -225,6 +232,7 @@ class CommandValidator:
         timeout: float = 60.0,
         optional: Sequence[Sequence[str]] = (),
         env: Mapping[str, str] | None = None,
+        serve: str | Sequence[str] | None = None,
     ) -> None:
         if adapter not in ADAPTERS:
             raise CertifyError(f"unknown adapter {adapter!r}; choose one of {', '.join(ADAPTERS)}")
@@ -250,10 +258,23 @@ class CommandValidator:
         self._lock = threading.Lock()
         self._running: set[subprocess.Popen[bytes]] = set()
         self._stopped = False
+        self.serve: list[str] | None = None
+        if serve is not None:
+            try:
+                self.serve = split_command(serve) if isinstance(serve, str) else [str(word) for word in serve]
+            except ValueError as exc:
+                raise CertifyError(f"cannot split the serve command: {exc}") from None
+            if not self.serve:
+                raise CertifyError("the serve command is empty")
+            if any(_placeholders(word) for word in self.serve):
+                raise CertifyError("serve is started once for many cases: it takes no {placeholders} (command does)")
+        self._servers: set[_Server] = set()  # every server process alive, busy or idle
+        self._idle: list[_Server] = []
 
     def describe(self) -> str:
         groups = "".join(f" [{shlex.join(group)}]" for group in self.optional)
-        return f"{self.template}{groups} (adapter: {self.adapter})"
+        served = f", served by {shlex.join(self.serve)}" if self.serve else ""
+        return f"{self.template}{groups} (adapter: {self.adapter}{served})"
 
     def argv(self, case: Case, profile: str) -> list[str]:
         values = {"file": str(case.file), "format": case.format, "profile": profile, **case.context}
@@ -278,6 +299,8 @@ class CommandValidator:
         """Run one command line and read its answer."""
         if self._stopped:
             return _error("certify was interrupted before this case ran")
+        if self.serve is not None:
+            return self._run_served(argv)
         options: dict[str, Any] = {}
         if os.name == "posix":
             options["start_new_session"] = True
@@ -335,13 +358,148 @@ class CommandValidator:
             return _error("certify was interrupted while this case ran")
         return read_output(self.adapter, code, out.data, err.data[:STDERR_CAP])
 
+    def _run_served(self, argv: list[str]) -> Outcome:
+        """Send one command line to an idle server (started if none is), and read its answer."""
+        assert self.serve is not None
+        with self._lock:
+            server = self._idle.pop() if self._idle else None
+        if server is None:
+            try:
+                server = _Server(self.serve, self.env)
+            except (OSError, ValueError) as exc:
+                return _error(f"cannot run {self.serve[0]}: {exc}")
+            with self._lock:
+                self._servers.add(server)
+                stopped = self._stopped
+            if stopped:
+                server.kill()
+                return _error("certify was interrupted before this case ran")
+        outcome, healthy = server.ask(argv, self.timeout, self.adapter)
+        with self._lock:
+            keep = healthy and not self._stopped
+            if keep:
+                self._idle.append(server)
+            else:
+                self._servers.discard(server)
+        if not keep:
+            server.kill()
+        if self._stopped:
+            return _error("certify was interrupted while this case ran")
+        return outcome
+
     def stop(self) -> None:
         """Kill every validator process running now and refuse to start more (Ctrl-C, SIGTERM)."""
         with self._lock:
             self._stopped = True
             running = list(self._running)
+            servers = list(self._servers)
         for process in running:
             _kill(process)
+        for server in servers:
+            server.kill()
+
+    def close(self) -> None:
+        """End the idle servers (the end of their input; killed if they linger): certify has run every case."""
+        with self._lock:
+            servers, self._idle = list(self._idle), []
+            self._servers.difference_update(servers)
+        for server in servers:
+            server.close()
+
+
+class _Server:
+    """One served validator process: requests written to its standard input, its answers read a line at a time by
+    a thread (so that a wait for one can time out), its standard error drained by another."""
+
+    _OVERFLOW = b"\x00overflow"  # an answer line longer than STDOUT_CAP: not an answer
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None) -> None:
+        options: dict[str, Any] = {}
+        if os.name == "posix":
+            options["start_new_session"] = True
+        else:  # pragma: no cover - Windows
+            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **options
+        )
+        self.answers: queue.Queue[bytes | None] = queue.Queue()
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.err = _Capture(self.process.stderr, STDERR_CAP, lambda: None)  # past the cap: drained, not kept
+        self.err.start()
+        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+        self.asked = 0
+
+    def _read(self, stdout: IO[bytes]) -> None:
+        try:
+            while line := stdout.readline(STDOUT_CAP + 1):
+                if len(line) > STDOUT_CAP and not line.endswith(b"\n"):
+                    self.answers.put(self._OVERFLOW)
+                    break
+                self.answers.put(line)
+        except (OSError, ValueError):
+            pass
+        self.answers.put(None)
+
+    def ask(self, argv: list[str], timeout: float, adapter: str) -> tuple[Outcome, bool]:
+        """(the case's outcome, whether the server can take another case)."""
+        self.asked += 1
+        ident = self.asked
+        request = json.dumps({"id": ident, "argv": argv}, ensure_ascii=True).encode("ascii") + b"\n"
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(request)
+            stdin.flush()
+        except (OSError, ValueError):
+            return _error(f"the served validator has ended{self._why()}"), False
+        try:
+            line = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            return _error(f"timed out after {timeout:g} s (the served validator was killed)"), False
+        if line is None:
+            return _error(f"the served validator ended before it answered{self._why()}"), False
+        if line is self._OVERFLOW:
+            return _error("the served validator printed more than certify captures; stopped"), False
+        try:
+            answer = json.loads(line)
+            if not isinstance(answer, dict):
+                raise ValueError("not a JSON object")
+            if answer.get("id") != ident:
+                raise ValueError(f"an answer for request {answer.get('id')!r}, not {ident}")
+            if "error" in answer:
+                return _error(f"the served validator could not run the case: {str(answer['error'])[:300]}"), True
+            code, out, err = answer["exit"], answer["stdout"], answer.get("stderr", "")
+            if not isinstance(code, int) or isinstance(code, bool):
+                raise ValueError(f"exit {code!r} is not a number")
+            if not isinstance(out, str) or not isinstance(err, str):
+                raise ValueError("stdout and stderr must be strings")
+        except (ValueError, KeyError, RecursionError) as exc:
+            return _error(f"cannot read the served validator's answer: {str(exc)[:200]}"), False
+        said = read_output(adapter, code, out.encode("utf-8", "surrogatepass"), err.encode("utf-8", "replace"))
+        return said, True
+
+    def _why(self) -> str:
+        code = self.process.poll()
+        last = _last_line(self.err.data)
+        return "".join([f" (exit {code})" if code is not None else "", f": {last}" if last else ""])
+
+    def close(self) -> None:
+        """The end of its input: a server ends then; one that lingers is killed."""
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        self.kill()
+
+    def kill(self) -> None:
+        _kill(self.process)
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                if pipe is not None:
+                    pipe.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

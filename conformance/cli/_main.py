@@ -31,6 +31,7 @@ COMMANDS = {
     "generate": ("generate", "stats"),
     "upgrade": ("upgrade", "readiness"),
     "corpus": ("fixtures", "corpus", "certify"),
+    "serve": ("serve",),
     "reference": ("reference",),
     "demo": ("demo",),
     "completion": ("completion",),

@@ -12,6 +12,9 @@ Modes, each a whole certify run in its own process, `--jobs` cases at once (defa
                 few records, so what a check costs is importing the checker and setting its rules up
                 (tests/test_startup.py), with the packs' parsed TOML and the synthetic reference store read
                 from the user cache (conformance/cache.py; the first case of a cold cache writes them)
+  served        the same command from a validator file with `serve = ["dids", "serve"]`: `dids serve` started once
+                per job, each case's command line sent to it as a JSON line (a served validator, for any
+                validator whose start-up is costly); also held to 15 s for the v2 corpus
   own           our checker in-process (`dids certify --own-checker`): no start-up at all
 
 The modes are taken in turn on every repeat. Prints, in the table of the other benchmarks, the median wall and CPU
@@ -27,13 +30,19 @@ import io
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import _harness  # the sibling module: scripts run from their own folder
 from _harness import Mode
 
-MODES = ("python-pass", "command", "own")
-RUNS = {"python-pass": "floor: python -c pass", "command": "dids check as a command", "own": "--own-checker"}
+MODES = ("python-pass", "command", "served", "own")
+RUNS = {
+    "python-pass": "floor: python -c pass",
+    "command": "dids check as a command",
+    "served": "dids check, served by dids serve",
+    "own": "--own-checker",
+}
 DIDS = str(Path(sys.executable).with_name("dids"))
 CHECK = (
     f"{DIDS} check {{file}} --profile {{profile}} --submitted {{submitted}} --period {{period}} "
@@ -41,10 +50,26 @@ CHECK = (
 )
 
 
-def certify_argv(mode: str, profile: str, jobs: int) -> list[str]:
+# The same command as a validator file that serves it: `dids serve` started once per job, each case's command line
+# sent to it (conformance/certify/_validators.py); the optional groups make it fit every profile.
+SERVED = f"""
+command = [{json.dumps(DIDS)}, "check", "{{file}}", "--profile", "{{profile}}", "--submitted", "{{submitted}}",
+           "--format", "json"]
+serve = [{json.dumps(DIDS)}, "serve"]
+adapter = "json"
+optional = [["--period", "{{period}}"], ["--reference", "{{reference}}"],
+            ["--submitter", "{{submitter}}", "--local-mappings", "{{local_mappings}}"]]
+"""
+
+
+def certify_argv(mode: str, profile: str, jobs: int, folder: str = "") -> list[str]:
     argv = ["certify", "--profile", profile, "--jobs", str(jobs), "--date", "2026-11-23", "--format", "json"]
     if mode == "own":
         return [*argv, "--own-checker"]
+    if mode == "served":
+        path = Path(folder) / "served.toml"
+        path.write_text(SERVED, encoding="utf-8")
+        return [*argv, "--validator-file", str(path)]
     if mode == "command":
         return [*argv, "--validator", CHECK, "--adapter", "json"]
     return [*argv, "--validator", f"{sys.executable} -c pass {{file}}", "--adapter", "exit"]
@@ -56,7 +81,8 @@ def child(spec: list[str]) -> None:
     mode, profile, jobs = spec
     watch = _harness.Stopwatch()
     out = io.StringIO()
-    run(certify_argv(mode, profile, int(jobs)), out, io.StringIO())
+    with tempfile.TemporaryDirectory() as folder:
+        run(certify_argv(mode, profile, int(jobs), folder), out, io.StringIO())
     report = json.loads(out.getvalue())
     # A fast wrong answer is no result: a run not certified is marked BROKEN (the floor is never certified).
     watch.report(len(report["cases"]), verdict="certified" if report["certified"] else "not certified")
@@ -80,7 +106,7 @@ def main() -> None:
             case,
             RUNS[mode],
             floor=mode == "python-pass",
-            seconds_target=15.0 if mode == "command" and args.profile == "v2" else None,
+            seconds_target=15.0 if mode in ("command", "served") and args.profile == "v2" else None,
         ): [mode, args.profile, str(jobs)]
         for mode in args.modes
     }
