@@ -38,7 +38,7 @@ BATCH_ROWS = 16_384
 # Polars' engine for a batch's expressions: a batch is in memory, and the in-memory engine evaluates its ~70
 # expressions ~20 % faster than the streaming engine Polars 2 picks by default (measured on 19,000 rows of v2)
 ENGINE: Final = "in-memory"
-KEY_SEPARATOR = "\x1f"  # between a key's values, as UniqueKey.see_key joins them
+KEY_SEPARATOR = "\x1f"  # between a key's values, as UniqueKey.digest joins them
 # The duplicate index's digest here: Polars' 64-bit hash of the key's text, with a seed fixed so that it is the same
 # run after run (UniqueKey's BLAKE2b costs a Python call a record)
 KEY_SEED = 0x0D1D5
@@ -334,7 +334,7 @@ def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
 
 def _key_exprs(unique: UniqueKey, k: int, columns: list[tuple[pl.Expr, bool]], dsp: bool) -> list[pl.Expr]:
     """The k-th uniqueness rule's columns in a batch's query (ColumnarRun.evaluate): `key<k>` the value a finding
-    shows, `out<k>` whether the record takes no part, `text<k>` the key's text as UniqueKey.see_key joins it (null
+    shows, `out<k>` whether the record takes no part, `text<k>` the key's text as UniqueKey.digest joins it (null
     where Python must write it), `digest<k>` its hash, `written<k>_<j>` the key's values as read."""
     from conformance.check._columnar_exprs import utc_text
 

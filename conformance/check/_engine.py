@@ -669,17 +669,6 @@ class UniqueKey:
         else:
             self.meet(key, row.number, row.line, row.v[self.at], row.path)
 
-    def see_key(self, number: int, line: int, path: str | None, value: str, values: tuple[str, ...]) -> None:
-        """`see` for a record that takes part, given its key's values (the columnar engine reads them per batch)."""
-        text = "\x1f".join(values)
-        if not self.as_dsp:
-            text = text.upper()
-        key = int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-        if self.log is not None:
-            self.log.add(key, number, line, value)
-        else:
-            self.meet(key, number, line, value, path)
-
     def see_digests(
         self,
         numbers: Sequence[int],
