@@ -35,11 +35,13 @@ def test_dids_serve_answers_each_request_as_the_command_would() -> None:
         json.dumps({"id": "x", "argv": []}),
         json.dumps({"id": 3, "argv": ["dids", "check", str(ROOT / "no-such-file.csv")]}),
         json.dumps({"id": 4, "argv": argv}),
+        json.dumps({"id": 5, "argv": ["dids", "check", "-", "--profile", "v2"]}),  # reads nothing, not the requests
+        json.dumps({"id": 6, "argv": ["dids", "--version"]}),
     ]
     served = subprocess.run([*DIDS, "serve"], input="\n".join(requests) + "\n", capture_output=True, text=True)
     assert served.returncode == 0, served.stderr
     answers = [json.loads(line) for line in served.stdout.splitlines()]
-    assert [a.get("id") for a in answers] == [1, None, "x", 3, 4]
+    assert [a.get("id") for a in answers] == [1, None, "x", 3, 4, 5, 6]
     alone = subprocess.run([*DIDS, *argv[1:]], capture_output=True, text=True)
     assert answers[0]["exit"] == alone.returncode == 1
     said, expected = json.loads(answers[0]["stdout"]), json.loads(alone.stdout)
@@ -51,6 +53,7 @@ def test_dids_serve_answers_each_request_as_the_command_would() -> None:
     assert "error" in answers[1] and "error" in answers[2]
     assert answers[3]["exit"] == 2 and answers[3]["stdout"] == ""
     assert answers[3]["stderr"].startswith("dids: error:") and answers[3]["stderr"].count("\n") == 1
+    assert answers[5]["exit"] == 2 and answers[6]["exit"] == 0 and answers[6]["stdout"].startswith("dids ")
 
 
 def test_a_served_checker_scores_every_case_as_the_command_does() -> None:

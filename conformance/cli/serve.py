@@ -20,6 +20,7 @@ import contextlib
 import io
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from conformance.cli._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
@@ -74,11 +75,23 @@ def run_serve(args: Any, stdout: TextIO) -> int:
             _answer(stdout, {"id": ident, "error": problem})
             continue
         out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        # A command that reads standard input ('-') reads nothing: the requests are not its to read.
+        nothing = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _stdin(nothing):
             code = run_command(argv[skip:], out, err)
         _answer(stdout, {"id": ident, "exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
         if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) or code >= 128:
             return code  # a signal ended the command: the server ends with it
+
+
+@contextlib.contextmanager
+def _stdin(stream: TextIO) -> Iterator[None]:
+    saved = sys.stdin
+    sys.stdin = stream
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def _request(line: bytes) -> tuple[Any, list[str], str]:
