@@ -457,6 +457,10 @@ class _Server:
         except queue.Empty:
             return _error(f"timed out after {timeout:g} s (the served validator was killed)"), False
         if line is None:
+            # its output has ended: give it a moment to be reaped and its last words read, for the detail
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(2)
+            self.err.join(2)
             return _error(f"the served validator ended before it answered{self._why()}"), False
         if line is self._OVERFLOW:
             return _error("the served validator printed more than certify captures; stopped"), False
