@@ -5,6 +5,7 @@ is replaced for the next; no server outlives certify."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conformance.certify import CertifyError, CommandValidator, _validators, certify, load_corpus, load_validator_file
+from conformance.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "fixtures" / "corpus"
@@ -196,3 +198,39 @@ def test_a_validator_file_serves_from_its_own_folder(tmp_path: Path) -> None:
     assert isinstance(validator, CommandValidator)
     assert validator.serve == [f"{tmp_path.resolve()}/server", "--serve"]
     assert "served by" in validator.describe()
+
+
+SERVE = f"{PY} -m conformance.cli serve --program-words 3"
+COMMAND = (
+    f"{PY} -m conformance.cli check {{file}} --profile v2 --submitted {{submitted}} --period {{period}} "
+    "--reference {reference} --format json"
+)
+
+
+def certify_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["certify", "--profile", "v2", "--tag", "window", "--date", "2026-11-23", *argv], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_cli_serves_a_validator_command() -> None:
+    code, out, err = certify_cli("--validator", COMMAND, "--serve", SERVE, "--adapter", "json", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["certified"] and "served by" in report["validator"]
+
+
+def test_a_validator_files_serve_survives_a_timeout_given_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "served.toml"
+    words = json.dumps([PY, "-m", "conformance.cli", "serve", "--program-words", "3"])
+    command = json.dumps([PY, "-m", "conformance.cli", *COMMAND.split()[3:]])
+    path.write_text(f'command = {command}\nserve = {words}\nadapter = "json"\n')
+    code, out, err = certify_cli("--validator-file", str(path), "--timeout", "30", "--format", "json")
+    assert code == 0, err
+    assert "served by" in json.loads(out)["validator"]
+
+
+@pytest.mark.parametrize("which", [["--own-checker"], ["--validator-file", "x.toml"]])
+def test_serve_goes_with_a_validator_command_only(which: list[str]) -> None:
+    code, _out, err = certify_cli(*which, "--serve", "dids serve")
+    assert code == 2 and err.count("\n") == 1 and "--serve goes with --validator" in err

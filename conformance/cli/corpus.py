@@ -83,6 +83,12 @@ def _register_certify(commands: Any) -> None:
         action="store_true",
         help="certify this harness's own checker, in this process (level exact unless --level says otherwise)",
     )
+    certify.add_argument(
+        "--serve",
+        metavar="CMD",
+        help="with --validator: a command started once per job, to which each case's command line is sent as a JSON "
+        "line instead of run as a process (e.g. 'dids serve'; see the README's served validators)",
+    )
     certify.add_argument("--adapter", choices=ADAPTERS, default=None, help="how to read its answer (default exit)")
     certify.add_argument(
         "--level",
@@ -265,6 +271,8 @@ def _validator(args: argparse.Namespace, corpus: Any) -> tuple[Any, str, str, An
     waivers = cert_api.load_expected_failures(args.expected_failures) if args.expected_failures else []
     rule_map = cert_api.load_rule_map(args.rule_map, known) if args.rule_map else None
     timeout = args.timeout or 60.0
+    if args.serve and not args.validator:
+        raise CannotRun("--serve goes with --validator (a validator file names its own serve)")
     if args.own_checker:
         if args.adapter or args.rule_map or args.timeout:
             raise CannotRun("--own-checker runs in this process: --adapter, --rule-map and --timeout do not apply")
@@ -280,11 +288,12 @@ def _validator(args: argparse.Namespace, corpus: Any) -> tuple[Any, str, str, An
                 timeout=args.timeout or validator.timeout,
                 optional=validator.optional,
                 env=validator.extra_env,
+                serve=validator.serve,
             )
         rule_map = rule_map or spec.load_rule_map(known)
         description = f"{spec.name}: {validator.describe()}"
         level = args.level or spec.level or "official"
         return validator, description, level, rule_map, [*spec.expected_failures, *waivers], spec.own_files
-    validator = cert_api.CommandValidator(args.validator, args.adapter or "exit", timeout=timeout)
+    validator = cert_api.CommandValidator(args.validator, args.adapter or "exit", timeout=timeout, serve=args.serve)
     own_files = [w for w in validator.words if "{" not in w and Path(w).is_file()]
     return validator, validator.describe(), args.level or "official", rule_map, waivers, own_files
