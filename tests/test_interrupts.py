@@ -7,6 +7,7 @@ long enough that the command is still working when it comes; a run that had alre
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.cli import run
+from conformance.cli._main import Terminated
 from generators.generate import generate
 
 SUBMITTED = "2026-06-10T09:00"
@@ -268,3 +271,39 @@ def test_an_output_inside_the_reference_folder_is_refused(tmp_path: Path, big_v1
     )  # fmt: skip
     assert done.returncode == 2 and "inside the input folder" in done.stderr
     assert (reference / "nicip.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("interruption", "code", "said"),
+    [(KeyboardInterrupt(), 130, "dids: interrupted"), (Terminated("SIGTERM", 143), 143, "dids: terminated (SIGTERM)")],
+)
+def test_an_error_raised_while_an_interruption_unwinds_is_the_interruption(
+    monkeypatch: pytest.MonkeyPatch, interruption: BaseException, code: int, said: str
+) -> None:
+    """Python 3.11's ProcessPoolExecutor can raise EBADF from its shutdown after Ctrl-C reached its workers (CI saw
+    `dids fixtures build` end with "dids: error: [Errno 9] Bad file descriptor" and exit 2): the command was
+    interrupted, and says so."""
+    from conformance.cli import check as check_command
+
+    def handler(args: object, stdout: object) -> int:
+        try:
+            raise interruption
+        finally:
+            raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(check_command, "run_check", handler)
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", "x.csv"], out, err) == code
+    assert err.getvalue().startswith(said) and err.getvalue().count("\n") == 1
+
+
+def test_an_error_with_no_interruption_behind_it_is_still_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.cli import check as check_command
+
+    def handler(args: object, stdout: object) -> int:
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(check_command, "run_check", handler)
+    err = io.StringIO()
+    assert run(["check", "x.csv"], io.StringIO(), err) == 2
+    assert err.getvalue() == "dids: error: [Errno 9] Bad file descriptor\n"

@@ -84,8 +84,16 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     except SystemExit as exc:  # argparse has printed its one-line usage error (or --help, --version)
         return EXIT_OK if exc.code == 0 else EXIT_CANNOT
     try:
-        code: int = args.handler(args, stdout)
-        return code
+        try:
+            code: int = args.handler(args, stdout)
+            return code
+        except Exception as exc:
+            # An error raised while an interruption unwound (a worker pool's shutdown after Ctrl-C reached its
+            # workers too: Python 3.11's ProcessPoolExecutor can raise EBADF there) is the interruption's doing.
+            interruption = _interruption(exc)
+            if interruption is None:
+                raise
+            raise interruption from None
     except DidsError as exc:
         stderr.write(f"dids: error: {_one_line(str(exc))}\n")
     except KeyboardInterrupt:
@@ -108,6 +116,18 @@ def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
         message = _one_line(f"{type(exc).__name__}: {exc}")
         stderr.write(f"dids: internal error: {message} (run with --debug for a traceback)\n")
     return EXIT_CANNOT
+
+
+def _interruption(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Terminated that `exc` was raised while handling, if any."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt | Terminated):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
 
 
 def _one_line(text: str) -> str:
