@@ -234,3 +234,14 @@ def test_a_validator_files_serve_survives_a_timeout_given_on_the_command_line(tm
 def test_serve_goes_with_a_validator_command_only(which: list[str]) -> None:
     code, _out, err = certify_cli(*which, "--serve", "dids serve")
     assert code == 2 and err.count("\n") == 1 and "--serve goes with --validator" in err
+
+
+def test_an_over_long_request_is_answered_once_and_the_next_is_read() -> None:
+    long_line = json.dumps({"id": 1, "argv": ["dids", "x" * (3 << 20)]})  # over 1 MiB: passed over in pieces
+    requests = long_line + "\n" + json.dumps({"id": 2, "argv": ["dids", "--version"]}) + "\n"
+    served = subprocess.run([*DIDS, "serve"], input=requests, capture_output=True, text=True)
+    answers = [json.loads(line) for line in served.stdout.splitlines()]
+    assert served.returncode == 0
+    assert answers[0] == {"id": None, "error": "a request longer than 1,048,576 bytes"}
+    assert answers[1]["id"] == 2 and answers[1]["exit"] == 0
+    assert len(answers) == 2

@@ -23,10 +23,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from conformance.cli._common import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from conformance.cli._common import EXIT_OK
 
 # A request line longer than this is not read (its answer says so): far above any command line certify sends.
 MAX_REQUEST_BYTES = 1 << 20
+EXIT_SIGNALLED = 128  # exit codes from here up: the command ended on a signal (128 + its number)
 
 
 def register(commands: Any) -> None:
@@ -63,7 +64,9 @@ def run_serve(args: Any, stdout: TextIO) -> int:
         if not line:
             return EXIT_OK
         if len(line) > MAX_REQUEST_BYTES and not line.endswith(b"\n"):
-            requests.readline()  # the rest of the over-long line (an answer is owed once, for the whole line)
+            rest = line
+            while rest and not rest.endswith(b"\n"):  # passed over a bounded piece at a time, never held whole
+                rest = requests.readline(MAX_REQUEST_BYTES)
             _answer(stdout, {"id": None, "error": f"a request longer than {MAX_REQUEST_BYTES:,} bytes"})
             continue
         if not line.strip():
@@ -80,8 +83,8 @@ def run_serve(args: Any, stdout: TextIO) -> int:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _stdin(nothing):
             code = run_command(argv[skip:], out, err)
         _answer(stdout, {"id": ident, "exit": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
-        if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) or code >= 128:
-            return code  # a signal ended the command: the server ends with it
+        if code >= EXIT_SIGNALLED:
+            return code  # a signal ended the command (130, 143, 129): the server ends with it
 
 
 @contextlib.contextmanager

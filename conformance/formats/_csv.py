@@ -274,10 +274,6 @@ def _read_stream(
     end.layout = None if rows.expect_header else (order, rows.width)
 
 
-# The bytes read at a time by read_csv_blocks: about 19,000 rows of DIDS v2, one batch of the columnar engine.
-BLOCK_BYTES = 4 << 20
-
-
 @dataclass(frozen=True, slots=True)
 class PlainRows:
     """Rows of a CSV file that need no CSV parsing (see read_csv_blocks), as their text: row k is record
@@ -301,11 +297,12 @@ def read_csv_blocks(
     problems: ProblemLog,
     *,
     header: bool,
+    block_bytes: int,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-    block_bytes: int = BLOCK_BYTES,
 ) -> Iterator[Record | PlainRows]:
     """read_csv's reading of a whole regular file, with its runs of plain rows handed over unparsed, as PlainRows,
-    for the columnar engine to split in bulk; every other row is read_csv's Record. The records, numbers, lines and
+    for the columnar engine to split in bulk, `block_bytes` at a time (the engine's batch size); every other row
+    is read_csv's Record. The records, numbers, lines and
     problems are read_csv's (tests/test_csv_blocks.py holds them equal).
 
     The file is taken a block of whole lines at a time. A block is plain when the CSV reader could find nothing in

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from conformance.files import OutputSet, Source, open_input
 from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES, FORMATS
-from conformance.formats._csv import BLOCK_BYTES, PlainRows, Span, SpanEnd, read_csv, read_csv_blocks, write_csv
+from conformance.formats._csv import PlainRows, Span, SpanEnd, read_csv, read_csv_blocks, write_csv
 from conformance.formats._detect import Detection, detect_bytes
 from conformance.formats._model import Ledger, ProblemLog, Record, Refused
 from conformance.spec import VERSIONS, Pack, PackError, load_pack
@@ -100,10 +100,10 @@ class Submission:
             )
         return self._counted(reader)
 
-    def blocks(self, block_bytes: int = BLOCK_BYTES) -> Iterator[Record | PlainRows]:
+    def blocks(self, block_bytes: int) -> Iterator[Record | PlainRows]:
         """The records as `records()` gives them, but for a regular CSV file read whole, runs of plain rows handed
-        over unparsed (formats/_csv.py read_csv_blocks), for a reader that splits them in bulk (the columnar
-        engine). Anything else is `records()`."""
+        over unparsed, `block_bytes` at a time (formats/_csv.py read_csv_blocks), for a reader that splits them in
+        bulk (the columnar engine). Anything else is `records()`."""
         if (
             self.format != "csv"
             or self.source.is_stdin
