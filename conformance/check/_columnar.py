@@ -145,14 +145,10 @@ class ColumnarRun:
         )
         return self._derive(frame, wanted_v, local)
 
-    def plain_frame(self, block: PlainRows, width: int, extra: set[int], local: LocalCodes | None) -> pl.DataFrame:
-        """The same from rows' text (formats/_csv.py PlainRows: each row exactly `width` values, no quoting), split
-        in Polars."""
+    def plain_frame(self, block: PlainRows, extra: set[int], local: LocalCodes | None) -> pl.DataFrame:
+        """The same from a block of plain rows (formats/_csv.py PlainRows, already split into columns)."""
         wanted_v, raw_positions = self.wanted(extra, local)
-        names = [f"r{p}" for p in range(width)]
-        split = pl.Series("row", block.texts, dtype=pl.String).str.split_exact(block.delimiter, width - 1)
-        frame = split.struct.rename_fields(names).struct.unnest().select(f"r{p}" for p in raw_positions)
-        return self._derive(frame, wanted_v, local)
+        return self._derive(block.columns.select(f"r{p}" for p in raw_positions), wanted_v, local)
 
     def _derive(self, frame: pl.DataFrame, wanted_v: list[int], local: LocalCodes | None) -> pl.DataFrame:
         frame = frame.with_columns(self._seen_as(p).alias(f"v{p}") for p in wanted_v)
@@ -255,7 +251,6 @@ def run_columnar(
     indexes = [CompactIndex(unique) for unique in plan.uniqueness]
     key_exprs = [e for k, index in enumerate(indexes) for e in _key_exprs(index.unique, k, key_columns, run.dsp)]
     instants = [instant for _, instant in key_columns]
-    width = len(setup.pack.items)
     add = report.add
     count = 0
     records: list[Record] = []
@@ -293,10 +288,10 @@ def run_columnar(
             flush()
             count += len(item)
             if seen is not None:
-                for k in range(len(item)):
-                    seen(item.record(k))
+                for record in item.records():
+                    seen(record)
             places = _Places(range(item.number, item.number + len(item)), range(item.line, item.line + len(item)))
-            look(run.plain_frame(item, width, extra, local), item.record, places)
+            look(run.plain_frame(item, extra, local), item.record, places)
             continue
         count += 1
         if seen is not None:

@@ -8,7 +8,6 @@ import io
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any, BinaryIO, TextIO, cast
 
 from conformance.files import Replay, Source
@@ -24,6 +23,7 @@ _BUFFER = 1 << 20
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 # The noncharacters U+FFFE and U+FFFF, which XML cannot carry either (conformance.markup.has_control), in UTF-8.
 _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+_BYTE_ORDER_MARK = "\ufeff".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,19 +276,24 @@ def _read_stream(
 
 @dataclass(frozen=True, slots=True)
 class PlainRows:
-    """Rows of a CSV file that need no CSV parsing (see read_csv_blocks), as their text: row k is record
-    `number + k`, on line `line + k`, and its values are `texts[k].split(delimiter)`, exactly the layout's width."""
+    """Rows of a CSV file that need no CSV parsing (see read_csv_blocks), already split: row k is record
+    `number + k`, on line `line + k`, and `columns` (a Polars frame of strings, "r0", "r1", ... in the layout's
+    order, exactly its width) holds its values as read_csv would give them."""
 
     number: int
     line: int
-    texts: list[str]
-    delimiter: str
+    columns: Any  # polars.DataFrame (formats does not import Polars unless a columnar check asks for blocks)
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return int(self.columns.height)
 
     def record(self, index: int) -> Record:
-        return Record(self.number + index, self.line + index, tuple(self.texts[index].split(self.delimiter)))
+        return Record(self.number + index, self.line + index, self.columns.row(index))
+
+    def records(self) -> Iterator[Record]:
+        """Every row as a Record, in order (for an observer that wants them all: a progress count)."""
+        for index, values in enumerate(self.columns.iter_rows()):
+            yield Record(self.number + index, self.line + index, values)
 
 
 def read_csv_blocks(
@@ -386,36 +391,65 @@ class _Blocks:
             self.finished = order is not None and all(j is None for j in order)
 
     def plain(self, chunk: bytes) -> PlainRows | None:
-        """`chunk` (whole lines) as PlainRows when it is plain (see read_csv_blocks), else None."""
-        if len(chunk) > self.max_line and max(map(len, chunk.split(b"\n"))) >= self.max_line:
-            return None
-        if b"\r" in chunk:
+        """`chunk` (whole lines) as PlainRows when it is plain (see read_csv_blocks), else None. What makes it plain
+        is looked for in the bytes; the rows are split by Polars' CSV reader with quoting off (a third of the cost
+        of Python's str.split), and a row that holds too many values is its error."""
+        import polars as pl
+
+        separator = self.delimiter.encode("utf-8")
+        if len(separator) != 1:
+            return None  # Polars splits at a byte
+        crlf = b"\r" in chunk
+        if crlf:
             if chunk.count(b"\r") != chunk.count(b"\r\n"):
                 return None
             chunk = chunk.replace(b"\r\n", b"\n")
+        if chunk.startswith(b"\n") or b"\n\n" in chunk:
+            return None  # a blank line: the reader skips it, counting its line
         if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
             return None
+        if not chunk.isascii():  # (ASCII holds neither a noncharacter nor a byte-order mark)
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            if any(n in chunk for n in _NONCHARACTERS):
+                return None
+            if _BYTE_ORDER_MARK in chunk:
+                return None  # Polars drops one at the start; the reader keeps it as part of a value
+        if _has_long_line(chunk, self.max_line - crlf):  # near the cap _Guard puts on a line, CR included
+            return None
+        # No row holds more than the layout's number of delimiters (Polars' reader raises), and all the rows
+        # together hold exactly that number each: so each row holds exactly that number.
+        count = chunk.count(b"\n")
+        if chunk.count(separator) != self.commas * count:
+            return None
+        names = [f"r{p}" for p in range(self.commas + 1)]
         try:
-            text = chunk.decode("utf-8")
-        except UnicodeDecodeError:
+            columns = pl.read_csv(chunk, has_header=False, separator=self.delimiter, quote_char=None,
+                                  infer_schema=False, new_columns=names, empty_string_is_null=False,
+                                  truncate_ragged_lines=False)  # fmt: skip
+        except pl.exceptions.PolarsError:
             return None
-        # ASCII text (a flag Python keeps: no search) holds no noncharacter
-        if not text.isascii() and ("\ufffe" in text or "\uffff" in text):
-            return None
-        texts = text.split("\n")
-        texts.pop()  # after the last line end
-        if "" in texts:
-            return None  # a blank line: the reader skips it, counting its line
-        if any(n != self.commas for n in map(str.count, texts, repeat(self.delimiter))):
+        if columns.shape != (count, len(names)):
             return None
         done = self.done
-        block = PlainRows(done.rows + 1, done.lines + 1, texts, self.delimiter)
-        done.rows += len(texts)
-        done.lines += len(texts)
+        block = PlainRows(done.rows + 1, done.lines + 1, columns)
+        done.rows += count
+        done.lines += count
         done.last_read = done.rows
         done.previous_end = done.lines
         done.ends_with_newline = True
         return block
+
+
+def _has_long_line(chunk: bytes, limit: int) -> bool:
+    """Whether a line of `chunk` (without its line end) is `limit` bytes or longer. Such a line holds a whole
+    aligned window of limit // 2 bytes, so only where a window holds no line end is the chunk split to measure."""
+    step = max(limit // 2, 1)
+    if all(chunk.find(b"\n", start, start + step) >= 0 for start in range(0, len(chunk) - step + 1, step)):
+        return False
+    return max(map(len, chunk.split(b"\n"))) >= limit
 
 
 class _Rows:
