@@ -505,3 +505,19 @@ def test_duplicate_keys_in_any_letter_case_give_identical_reports(tmp_path: Path
     duplicate = "V2P-DUPLICATE-ACTIVITY" if profile == "v2" else "DIDS071"
     # each value's second writing (records 13-24) is a duplicate under any profile
     assert {(duplicate, n) for n in range(13, 25)} <= found
+
+
+def test_values_holding_the_batch_separators_give_identical_reports(tmp_path: Path) -> None:
+    # ColumnarRun.frame joins a batch's values with \x1f and \x1e for Polars to split: a CSV value holding either
+    # must be built another way (XML 1.0 cannot hold them)
+    pack, layout = load_pack("v2"), "csv"
+    accessions = ["A\x1fB", "C\x1eD", "E\x1f\x1eF", "G"] * 3
+    rows = [{**V2_BASE, "accession_number": a} for a in accessions]
+    path = tmp_path / f"separators.{layout}"
+    write_records([[r[i.id] for i in pack.items] for r in rows], path, pack=pack, format=layout)
+    record, column = both(path, profile="v2", context=CONTEXTS["v2"], reference=SYNTHETIC)
+    assert record == column
+    found = json.loads(record)
+    assert found["records"] == 12
+    values = {f["value"] for f in found["findings"] if f["rule"] == "V2P-DUPLICATE-ACTIVITY"}
+    assert {"A\x1fB", "C\x1eD"} <= values
