@@ -305,15 +305,16 @@ class OutputSet:
         folder = target.parent if str(target.parent) else Path(".")
         if not folder.is_dir():
             raise InputError(f"cannot write {target}: folder {folder} does not exist")
-        import tempfile  # imported by commands that write files, not by every command that reads one
-
+        temp = _temporary_name(folder, target.name)
+        # Registered before it exists: Ctrl-C or SIGTERM landing anywhere from here on leaves nothing behind (with
+        # tempfile.mkstemp, one landing between its creating the file and our learning the name left it there).
+        self._temps[target] = temp
         try:
-            handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+            os.close(os.open(temp, _CREATE_NEW, 0o600))
         except OSError as exc:
+            del self._temps[target]
             raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
-        os.close(handle)
-        self._temps[target] = Path(name)
-        return Path(name)
+        return temp
 
     def open(self, final: str | Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
         """Open the temporary file that stands for `final` (or `final` itself, when it is written in place)."""
@@ -334,15 +335,19 @@ class OutputSet:
     def folder(self, final: str | Path) -> Path:
         """A temporary folder to build `final` in; at commit it replaces `final` whole (the old one is removed)."""
         import shutil  # noqa: F401  (commit and discard remove folders with it: imported here, not under a signal)
-        import tempfile
 
         target = Path(final)
         if target in self._folders:
             return self._folders[target]
         parent = target.parent if str(target.parent) else Path(".")
         parent.mkdir(parents=True, exist_ok=True)
-        built = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=parent))
-        self._folders[target] = built
+        built = _temporary_name(parent, target.name)
+        self._folders[target] = built  # registered before it exists, as in `path`
+        try:
+            os.mkdir(built, 0o700)
+        except OSError:  # not made: nothing to discard
+            del self._folders[target]
+            raise
         return built
 
     def commit(self) -> None:
@@ -358,10 +363,7 @@ class OutputSet:
             for final, built in self._folders.items():
                 old = None
                 if final.exists():
-                    import tempfile  # already imported by OutputSet.folder
-
-                    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-                    os.rmdir(old)
+                    old = _temporary_name(final.parent, final.name).with_suffix(".old")
                     os.replace(final, old)
                 os.chmod(built, 0o777 & ~_umask())
                 os.replace(built, final)
@@ -382,6 +384,16 @@ class OutputSet:
             _remove_folder(built)
         self._temps.clear()
         self._folders.clear()
+
+
+# A temporary file is created new, never through a link, and is not inherited by the validators certify starts.
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _temporary_name(folder: Path, name: str) -> Path:
+    """A name for a temporary beside `name` in `folder`, hidden and marked .part, that nothing else will pick (64
+    random bits, as tempfile's names are random)."""
+    return folder / f".{name}.{os.urandom(8).hex()}.part"
 
 
 def _remove_folder(path: Path) -> None:
