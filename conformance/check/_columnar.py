@@ -1,8 +1,8 @@
 """The columnar engine: the same rules as the record engine (`_engine._run`), evaluated over batches of rows.
 
-Records come as the format readers give them, except a regular CSV file's plain rows, which come as text a block at
-a time (formats/_csv.py read_csv_blocks, whose file problems, lines and ledger are read_csv's) and are split into
-columns here. Instead of running each rule on each record, a batch of rows becomes a Polars frame and:
+Records come as the format readers give them, except a regular CSV file's plain rows, which come a block at a time
+already split into columns by Polars (formats/_csv.py read_csv_blocks, whose file problems, lines and ledger are
+read_csv's). Instead of running each rule on each record, a batch of rows becomes a Polars frame and:
 
 1. A rule with a column expression (`check/_columnar_rules.py`) is a *filter*: the expression picks out every
    row that may break it (its candidates: no row that breaks the rule may be left out; a row that passes may be
@@ -252,8 +252,8 @@ def run_columnar(
     """Every record through the plan, a batch at a time; returns the records read. Each rule's findings are added
     in file order, as the record engine adds them, so the examples kept are the same.
 
-    A regular CSV file's plain rows come as text (Submission.blocks) and are split into columns in Polars, a
-    block at a time; other rows come as the reader's Records, gathered `batch_rows` at a time."""
+    A regular CSV file's plain rows come as columns (Submission.blocks), a block at a time; other rows come as the
+    reader's Records, gathered `batch_rows` at a time."""
     from conformance.check._columnar_rules import NATIVE_RULES
     from conformance.formats import PlainRows
 

@@ -305,10 +305,10 @@ def read_csv_blocks(
     block_bytes: int,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> Iterator[Record | PlainRows]:
-    """read_csv's reading of a whole regular file, with its runs of plain rows handed over unparsed, as PlainRows,
-    for the columnar engine to split in bulk, `block_bytes` at a time (the engine's batch size); every other row
-    is read_csv's Record. The records, numbers, lines and
-    problems are read_csv's (tests/test_csv_blocks.py holds them equal).
+    """read_csv's reading of a whole regular file, with its runs of plain rows split in bulk by Polars and handed
+    over as PlainRows (columns), `block_bytes` at a time (the columnar engine's batch size); every other row is
+    read_csv's Record. The records, numbers, lines and problems are read_csv's (tests/test_csv_blocks.py holds
+    them equal).
 
     The file is taken a block of whole lines at a time. A block is plain when the CSV reader could find nothing in
     it but rows of values: no quote, no control character or noncharacter, no carriage return but in CR LF, valid

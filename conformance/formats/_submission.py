@@ -102,7 +102,7 @@ class Submission:
 
     def blocks(self, block_bytes: int) -> Iterator[Record | PlainRows]:
         """The records as `records()` gives them, but for a regular CSV file read whole, runs of plain rows handed
-        over unparsed, `block_bytes` at a time (formats/_csv.py read_csv_blocks), for a reader that splits them in
+        over as columns, `block_bytes` at a time (formats/_csv.py read_csv_blocks), for a reader that takes them in
         bulk (the columnar engine). Anything else is `records()`."""
         if (
             self.format != "csv"
