@@ -122,6 +122,14 @@ class ColumnarRun:
             if rest:
                 groups.append(self._group(group, rest))
         self.groups = groups
+        # Per group, one query a batch: whether a row is the first with its values, and a hash of them by which the
+        # rows sharing a failing row's values are found (a collision adds a look, never a miss). For a profile that
+        # follows the DSP the raw values alone decide (what its rules see is made from them).
+        self.group_exprs: list[pl.Expr] = []
+        for k, g in enumerate(groups):
+            names = [f"r{p}" for p in g.positions] if self.dsp else [f"v{p}" for p in g.positions]
+            values = pl.col(names[0]) if len(names) == 1 else pl.struct(names)
+            self.group_exprs += [values.is_first_distinct().alias(f"_first{k}"), values.hash(KEY_SEED).alias(f"_of{k}")]
 
     def _group(self, group: RuleGroup, rules: list[tuple[RuleSpec, RuleFn]]) -> _Group:
         keys = [f"v{p}" for p in group.positions]
@@ -213,25 +221,26 @@ class ColumnarRun:
                 hit = native.fn(rows(index))
                 if hit is not None:
                     yield index, native.spec, hit
-        for group in self.groups:
-            yield from self._group_hits(group, frame, rows)
+        if self.groups:
+            distinct = frame.select(self.group_exprs)
+            for k, group in enumerate(self.groups):
+                yield from self._group_hits(k, group, distinct, rows)
 
+    @staticmethod
     def _group_hits(
-        self, group: _Group, frame: pl.DataFrame, rows: Callable[[int], Row]
+        k: int, group: _Group, distinct: pl.DataFrame, rows: Callable[[int], Row]
     ) -> Iterator[tuple[int, RuleSpec, Hit]]:
-        indexed = frame.select(group.keys).with_row_index("_row")
-        distinct = indexed.unique(subset=group.keys, keep="first", maintain_order=True)
+        """The k-th group's rules run on the first row of each distinct combination of its values, then on every
+        row sharing a combination that broke one, in file order."""
         failing: list[int] = []
-        for first in distinct.get_column("_row").to_list():
+        for first in distinct.get_column(f"_first{k}").arg_true().to_list():
             row = rows(first)
             if any(fn(row) is not None for _, fn in group.rules):
                 failing.append(first)
         if not failing:
             return
-        # every row whose values equal a failing combination's
-        bad = indexed.filter(pl.col("_row").is_in(failing)).drop("_row")
-        picked = indexed.join(bad, on=group.keys, how="semi").get_column("_row").sort().to_list()
-        for index in picked:
+        of = distinct.get_column(f"_of{k}")
+        for index in of.is_in(of.gather(failing).implode()).arg_true().to_list():
             row = rows(index)
             for spec, fn in group.rules:
                 hit = fn(row)
