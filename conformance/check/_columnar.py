@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import polars as pl
 
@@ -211,41 +211,53 @@ class ColumnarRun:
     def breaking(
         self, frame: pl.DataFrame, masks: pl.DataFrame, rows: Callable[[int], Row]
     ) -> Iterator[tuple[int, RuleSpec, Hit]]:
-        """(row index in the batch, rule, hit) for every rule a row breaks, each rule's rows in file order; `masks`
-        is the batch's `evaluate`."""
-        for k, native in enumerate(self.natives):
-            column = masks.get_column(str(k))
-            if not column.any():
-                continue
-            for index in column.arg_true().to_list():
-                hit = native.fn(rows(index))
-                if hit is not None:
-                    yield index, native.spec, hit
+        """(row index in the batch, rule, hit) for every rule a row breaks, in file order, and on one row in the
+        record engine's order (the native rules, then the groups); `masks` is the batch's `evaluate`. The rows a
+        rule may break are put in that order first, as integers, so that a batch whose every row breaks rules
+        (an upgraded file's blanks) holds no more than one row's findings at a time."""
+        count = len(self.natives)
+        looks: list[pl.DataFrame] = []
+        flagged = [str(k) for k in range(count) if masks.get_column(str(k)).any()]
+        if flagged:
+            picked = masks.select("_row", *flagged).unpivot(index="_row", variable_name="k", value_name="picked")
+            looks.append(picked.filter("picked").select("_row", pl.col("k").cast(pl.Int64)))
         if self.groups:
             distinct = frame.select(self.group_exprs)
-            for k, group in enumerate(self.groups):
-                yield from self._group_hits(k, group, distinct, rows)
+            for g, group in enumerate(self.groups):
+                shared = self._group_rows(g, group, distinct, rows)
+                if shared:
+                    looks.append(
+                        pl.DataFrame({"_row": shared, "k": count + g}, schema={"_row": pl.Int64, "k": pl.Int64})
+                    )
+        if not looks:
+            return
+        order = pl.concat(looks).sort("_row", "k")
+        for index, k in zip(order.get_column("_row").to_list(), order.get_column("k").to_list(), strict=True):
+            row = rows(index)
+            if k < count:
+                native = self.natives[k]
+                hit = native.fn(row)
+                if hit is not None:
+                    yield index, native.spec, hit
+                continue
+            for spec, fn in self.groups[k - count].rules:
+                hit = fn(row)
+                if hit is not None:
+                    yield index, spec, hit
 
     @staticmethod
-    def _group_hits(
-        k: int, group: _Group, distinct: pl.DataFrame, rows: Callable[[int], Row]
-    ) -> Iterator[tuple[int, RuleSpec, Hit]]:
-        """The k-th group's rules run on the first row of each distinct combination of its values, then on every
-        row sharing a combination that broke one, in file order."""
+    def _group_rows(g: int, group: _Group, distinct: pl.DataFrame, rows: Callable[[int], Row]) -> list[int]:
+        """The rows the g-th group's rules may break: every row sharing its values with a row that breaks one (the
+        rules run on the first row of each distinct combination of the values they read)."""
         failing: list[int] = []
-        for first in distinct.get_column(f"_first{k}").arg_true().to_list():
+        for first in distinct.get_column(f"_first{g}").arg_true().to_list():
             row = rows(first)
             if any(fn(row) is not None for _, fn in group.rules):
                 failing.append(first)
         if not failing:
-            return
-        of = distinct.get_column(f"_of{k}")
-        for index in of.is_in(of.gather(failing).implode()).arg_true().to_list():
-            row = rows(index)
-            for spec, fn in group.rules:
-                hit = fn(row)
-                if hit is not None:
-                    yield index, spec, hit
+            return []
+        of = distinct.get_column(f"_of{g}")
+        return of.is_in(of.gather(failing).implode()).arg_true().to_list()
 
 
 def run_columnar(
@@ -279,24 +291,24 @@ def run_columnar(
 
     def look(frame: pl.DataFrame, record_at: Callable[[int], Record], places: _Places) -> None:
         """One batch: the duplicate index fed, then every rule's findings in file order."""
-        built: dict[int, Row] = {}
+        last: list[Any] = [-1, None]  # the row built last: rows are taken in order, each built once or twice
 
         def row_at(index: int) -> Row:
-            """A batch row as the record engine would have built it (built only for rows a rule may break, once)."""
-            row = built.get(index)
-            if row is None:
-                record = record_at(index)
-                seen_as = None if dsp_nhs_number is None else dsp_values(record.values, dsp_nhs_number)[0]
-                row = built[index] = Row(record.number, record.line, record.values, record.path, seen_as)
-                if local is not None:
-                    local.apply(row)
+            """A batch row as the record engine would have built it (built only for rows a rule may break)."""
+            if last[0] == index:
+                return cast(Row, last[1])
+            record = record_at(index)
+            seen_as = None if dsp_nhs_number is None else dsp_values(record.values, dsp_nhs_number)[0]
+            row = Row(record.number, record.line, record.values, record.path, seen_as)
+            if local is not None:
+                local.apply(row)
+            last[0], last[1] = index, row
             return row
 
         masks = run.evaluate(frame, key_exprs)
         for k, compact in enumerate(indexes):
             _see_batch(compact, k, instants, masks, places, dsp=run.dsp)
-        found = sorted(run.breaking(frame, masks, row_at), key=lambda f: f[0])
-        for index, spec, hit in found:
+        for index, spec, hit in run.breaking(frame, masks, row_at):
             add(record_finding(spec, hit, row_at(index)))
 
     def flush() -> None:
@@ -323,6 +335,9 @@ def run_columnar(
             flush()
     flush()
     return count
+
+
+_LOOKS = {"_row": pl.Int64, "k": pl.Int64}  # ColumnarRun.breaking: a row to look at, and the rule (or group)
 
 
 @dataclass(frozen=True, slots=True)
