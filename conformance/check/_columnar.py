@@ -217,33 +217,31 @@ class ColumnarRun:
         (an upgraded file's blanks) holds no more than one row's findings at a time."""
         count = len(self.natives)
         looks: list[pl.DataFrame] = []
-        flagged = [str(k) for k in range(count) if masks.get_column(str(k)).any()]
-        if flagged:
-            picked = masks.select("_row", *flagged).unpivot(index="_row", variable_name="k", value_name="picked")
-            looks.append(picked.filter("picked").select("_row", pl.col("k").cast(pl.Int64)))
+        for k in range(count):
+            column = masks.get_column(str(k))
+            if column.any():
+                looks.append(pl.DataFrame({"_row": column.arg_true(), "k": k}, schema=_LOOKS))
         if self.groups:
             distinct = frame.select(self.group_exprs)
             for g, group in enumerate(self.groups):
                 shared = self._group_rows(g, group, distinct, rows)
                 if shared:
-                    looks.append(
-                        pl.DataFrame({"_row": shared, "k": count + g}, schema={"_row": pl.Int64, "k": pl.Int64})
-                    )
+                    looks.append(pl.DataFrame({"_row": shared, "k": count + g}, schema=_LOOKS))
         if not looks:
             return
-        order = pl.concat(looks).sort("_row", "k")
-        for index, k in zip(order.get_column("_row").to_list(), order.get_column("k").to_list(), strict=True):
-            row = rows(index)
-            if k < count:
-                native = self.natives[k]
-                hit = native.fn(row)
-                if hit is not None:
-                    yield index, native.spec, hit
-                continue
-            for spec, fn in self.groups[k - count].rules:
-                hit = fn(row)
-                if hit is not None:
-                    yield index, spec, hit
+        for part in pl.concat(looks).sort("_row", "k").iter_slices(_LOOKS_AT_ONCE):
+            for index, k in zip(part.get_column("_row").to_list(), part.get_column("k").to_list(), strict=True):
+                row = rows(index)
+                if k < count:
+                    native = self.natives[k]
+                    hit = native.fn(row)
+                    if hit is not None:
+                        yield index, native.spec, hit
+                    continue
+                for spec, fn in self.groups[k - count].rules:
+                    hit = fn(row)
+                    if hit is not None:
+                        yield index, spec, hit
 
     @staticmethod
     def _group_rows(g: int, group: _Group, distinct: pl.DataFrame, rows: Callable[[int], Row]) -> list[int]:
@@ -337,7 +335,9 @@ def run_columnar(
     return count
 
 
-_LOOKS = {"_row": pl.Int64, "k": pl.Int64}  # ColumnarRun.breaking: a row to look at, and the rule (or group)
+# ColumnarRun.breaking: a row to look at and the rule (or group) to run on it, taken into Python so many at a time
+_LOOKS = {"_row": pl.UInt32, "k": pl.UInt32}
+_LOOKS_AT_ONCE = 8192
 
 
 @dataclass(frozen=True, slots=True)
