@@ -87,8 +87,8 @@ class Columns:
 
 @dataclass
 class _Group:
-    """Rules evaluated per distinct combination of the values at `positions` (and the raw values, for a profile
-    that follows the DSP: its rules tell a value of spaces from an empty one)."""
+    """Rules evaluated per distinct combination of the values at `positions`, read from the batch's columns `keys`
+    (see ColumnarRun._group)."""
 
     positions: tuple[int, ...]
     rules: list[tuple[RuleSpec, RuleFn]]
@@ -123,21 +123,21 @@ class ColumnarRun:
                 groups.append(self._group(group, rest))
         self.groups = groups
         # Per group, one query a batch: whether a row is the first with its values, and a hash of them by which the
-        # rows sharing a failing row's values are found (a collision adds a look, never a miss). For a profile that
-        # follows the DSP the raw values alone decide (what its rules see is made from them).
+        # rows sharing a failing row's values are found (a collision adds a look, never a miss)
         self.group_exprs: list[pl.Expr] = []
         for k, g in enumerate(groups):
-            names = [f"r{p}" for p in g.positions] if self.dsp else [f"v{p}" for p in g.positions]
-            values = pl.col(names[0]) if len(names) == 1 else pl.struct(names)
+            values = pl.col(g.keys[0]) if len(g.keys) == 1 else pl.struct(g.keys)
             self.group_exprs += [values.is_first_distinct().alias(f"_first{k}"), values.hash(KEY_SEED).alias(f"_of{k}")]
 
     def _group(self, group: RuleGroup, rules: list[tuple[RuleSpec, RuleFn]]) -> _Group:
-        keys = [f"v{p}" for p in group.positions]
-        self.columns.positions.update(group.positions)
+        # The values whose distinct combinations the rules run on: as the rules see them, or for a profile that
+        # follows the DSP the raw values alone (what its rules see is made from them, and they tell a value of
+        # spaces from an empty one)
         if self.dsp:
-            keys += [f"r{p}" for p in group.positions]
             self.columns.raw_positions.update(group.positions)
-        return _Group(group.positions, rules, keys)
+            return _Group(group.positions, rules, [f"r{p}" for p in group.positions])
+        self.columns.positions.update(group.positions)
+        return _Group(group.positions, rules, [f"v{p}" for p in group.positions])
 
     def wanted(self, extra: set[int], local: LocalCodes | None) -> tuple[list[int], list[int]]:
         """The positions a batch needs as `v<p>` (the values as the rules see them: some rule, `extra` or the local
