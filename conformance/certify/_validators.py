@@ -301,11 +301,7 @@ class CommandValidator:
             return _error("certify was interrupted before this case ran")
         if self.serve is not None:
             return self._run_served(argv)
-        options: dict[str, Any] = {}
-        if os.name == "posix":
-            options["start_new_session"] = True
-        else:  # pragma: no cover - Windows
-            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        options = _own_process_group()
         try:
             process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, **options
@@ -414,11 +410,7 @@ class _Server:
     _OVERFLOW = b"\x00overflow"  # an answer line longer than STDOUT_CAP: not an answer
 
     def __init__(self, argv: list[str], env: dict[str, str] | None) -> None:
-        options: dict[str, Any] = {}
-        if os.name == "posix":
-            options["start_new_session"] = True
-        else:  # pragma: no cover - Windows
-            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        options = _own_process_group()
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **options
         )
@@ -504,6 +496,13 @@ class _Server:
                     pipe.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
+
+
+def _own_process_group() -> dict[str, Any]:
+    """Popen options that start a validator in a process group of its own, so that _kill ends all it started."""
+    if os.name == "posix":
+        return {"start_new_session": True}
+    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]  # pragma: no cover
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
