@@ -101,6 +101,26 @@ def test_rows_of_the_wrong_width_in_a_block_are_not_plain(tmp_path: Path, long_r
     assert {(p.kind, p.line) for p in got[1]} == {("column-count", line) for line in lines}
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("over", [-2, -1, 0, 1, 2])
+def test_a_line_near_the_record_size_cap_is_left_to_the_reader(tmp_path: Path, ending: str, over: int) -> None:
+    # A line (without its LF; a CR counts) as long as the cap or longer is not plain: the reader refuses one
+    # longer (a CR LF line, from a byte longer still)
+    cap = 1024
+    rows = _rows("v2", 60)
+    short = rows[30]
+    pad = cap + over - len(short) - (ending == "\r\n")
+    rows[30] = short.replace("X9T26050100000001", "X9T26050100000001" + "7" * pad)
+    assert len(rows[30]) + (ending == "\r\n") == cap + over
+    path = tmp_path / "long.csv"
+    path.write_bytes((ending.join([_header("v2"), *rows]) + ending).encode())
+    expected, (got, plain) = read_both(path, "v2", block_bytes=100_000, cap=cap)
+    assert got == expected
+    refused = {(p.kind, p.line) for p in expected[1]}
+    assert refused == ({("row-too-long", 32)} if over >= 1 + (ending == "\r\n") else set())
+    assert plain == (60 if over < 0 else 0)
+
+
 # Breaks put into a file: each must send its block (or, for a quote, the rest of the file) to the CSV reader.
 BREAKS = [
     '"',

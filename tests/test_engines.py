@@ -541,3 +541,26 @@ def test_an_upgraded_month_whose_every_record_breaks_rules_gives_identical_repor
         broken.setdefault(finding["record"], set()).add(finding["rule"])
     assert report["records"] == 90 and sum(report["counts"].values()) >= 3 * 90
     assert "V2P-EVALUATION-INDICATOR-BLANK" in broken.get(90, set())  # the last record too, after many batches
+
+
+@pytest.mark.parametrize("block_bytes", [700, 8 << 20])
+def test_a_headerless_files_first_row_joins_the_first_block_with_identical_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    # A v1 CSV file has no header: its first row is read on its own, then joins the first block of plain rows
+    # (run_columnar). The first row and a row of the block break a rule; the first row's key comes again in the
+    # block and in a later one.
+    monkeypatch.setattr(columnar, "BLOCK_BYTES", block_bytes)
+    pack = load_pack("v1-dsp")
+    rows = [{**V1_BASE, "accession_number": f"ACC{n}"} for n in range(1, 41)]
+    for broken in (0, 2):  # a wrong check digit: DIDS001 on record 1 and on the block's second row
+        rows[broken] = {**rows[broken], "nhs_number": "9999999990"}
+    rows[4] = {**rows[4], "accession_number": "ACC1"}
+    rows[35] = {**rows[35], "accession_number": "ACC1"}
+    path = tmp_path / "headerless.csv"
+    write_records([[r[i.id] for i in pack.items] for r in rows], path, pack=pack, format="csv")
+    assert not path.read_bytes().startswith(b"nhs_number")
+    record, column = both(path, profile="v1-dsp", context=CONTEXTS["v1-dsp"], reference=SYNTHETIC)
+    assert record == column
+    found = {(f["rule"], f["record"], f["line"]) for f in json.loads(record)["findings"]}
+    assert {("DIDS001", 1, 1), ("DIDS001", 3, 3), ("DIDS071", 5, 5), ("DIDS071", 36, 36)} <= found

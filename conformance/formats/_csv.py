@@ -337,11 +337,14 @@ def read_csv_blocks(
                 yield from reading.slow(Replay(data, handle), at_start=False)
                 break
             chunk, carry = data[:cut], data[cut:]
+            del data, more  # (each name dropped once used: while the next block is read, none keeps this one)
             plain = reading.plain(chunk)
             if plain is None:
                 yield from reading.slow(io.BytesIO(chunk), at_start=False)
             else:
+                del chunk
                 yield plain
+                del plain
     _conclude(problems, reading.done)
 
 
@@ -404,8 +407,8 @@ class _Blocks:
             if chunk.count(b"\r") != chunk.count(b"\r\n"):
                 return None
             chunk = chunk.replace(b"\r\n", b"\n")
-        if chunk.startswith(b"\n") or b"\n\n" in chunk:
-            return None  # a blank line: the reader skips it, counting its line
+        if not self.commas and (chunk.startswith(b"\n") or b"\n\n" in chunk):
+            return None  # a blank line, which the reader skips (counting its line); else the delimiter count finds it
         if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
             return None
         if not chunk.isascii():  # (ASCII holds neither a noncharacter nor a byte-order mark)
@@ -417,8 +420,6 @@ class _Blocks:
                 return None
             if _BYTE_ORDER_MARK in chunk:
                 return None  # Polars drops one at the start; the reader keeps it as part of a value
-        if _has_long_line(chunk, self.max_line - crlf):  # near the cap _Guard puts on a line, CR included
-            return None
         # No row holds more than the layout's number of delimiters (Polars' reader raises), and all the rows
         # together hold exactly that number each: so each row holds exactly that number.
         count = chunk.count(b"\n")
@@ -433,6 +434,11 @@ class _Blocks:
             return None
         if columns.shape != (count, len(names)):
             return None
+        # A line near the cap _Guard puts on a line (its CR included) is the reader's to refuse: a line's bytes
+        # are its values' and its delimiters'
+        longest = columns.select(pl.sum_horizontal(pl.all().str.len_bytes()).max()).item()
+        if longest is None or longest + self.commas * len(separator) >= self.max_line - crlf:
+            return None
         done = self.done
         block = PlainRows(done.rows + 1, done.lines + 1, columns)
         done.rows += count
@@ -441,15 +447,6 @@ class _Blocks:
         done.previous_end = done.lines
         done.ends_with_newline = True
         return block
-
-
-def _has_long_line(chunk: bytes, limit: int) -> bool:
-    """Whether a line of `chunk` (without its line end) is `limit` bytes or longer. Such a line holds a whole
-    aligned window of limit // 2 bytes, so only where a window holds no line end is the chunk split to measure."""
-    step = max(limit // 2, 1)
-    if all(chunk.find(b"\n", start, start + step) >= 0 for start in range(0, len(chunk) - step + 1, step)):
-        return False
-    return max(map(len, chunk.split(b"\n"))) >= limit
 
 
 class _Rows:

@@ -261,7 +261,7 @@ def duplicate_index(records: int, kind: str = "dict") -> int:
         numbers = range(start + 1, min(start + batch, records) + 1)
         digests = pl.Series([digest(n) for n in numbers], dtype=pl.UInt64)
         index.see(numbers, numbers, digests, pl.Series([""] * len(numbers)), None)
-    return len(index.seen)
+    return len(index)
 
 
 def run_child(script: str, spec: Sequence[str]) -> dict[str, Any]:
