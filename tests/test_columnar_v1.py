@@ -296,10 +296,11 @@ def picked_and_broken(
     """The rows (as raw values) the rule's function breaks (or raises on) that its expression does not pick."""
     setup = Setup(PACK, profile, context, reference)
     fn = RULES_V1[rule](setup)
-    expression = NATIVE_V1[rule](setup, Columns(setup))
+    columns = Columns(setup)
+    expression = NATIVE_V1[rule](setup, columns)
     rows = edge_rows([rule], profile, context, reference)
-    frame = frame_of(rows)
-    picked = frame.lazy().select(expression.fill_null(False).alias("picked")).collect().to_series().to_list()
+    frame = columns.with_shared(frame_of(rows).lazy())
+    picked = frame.select(expression.fill_null(False).alias("picked")).collect().to_series().to_list()
     assert len(picked) == len(rows)
     missed = []
     for row, chosen in zip(rows, picked, strict=True):
@@ -351,10 +352,13 @@ def test_the_expressions_together_pick_what_each_picks_alone(profile: str) -> No
     rules = sorted(NATIVE_V1)
     frame = frame_of(edge_rows(rules, profile, context, reference)[::3])
     columns = Columns(setup)
-    together = frame.lazy().select(NATIVE_V1[r](setup, columns).alias(r) for r in rules).collect()
+    expressions = [NATIVE_V1[r](setup, columns).alias(r) for r in rules]
+    together = columns.with_shared(frame.lazy()).select(expressions).collect()
     differ = []
     for rule in rules:
-        alone = frame.lazy().select(NATIVE_V1[rule](setup, Columns(setup)).alias(rule)).collect()
+        apart = Columns(setup)
+        expression = NATIVE_V1[rule](setup, apart).alias(rule)
+        alone = apart.with_shared(frame.lazy()).select(expression).collect()
         if not together.get_column(rule).equals(alone.get_column(rule)):
             differ.append(rule)
     assert differ == []
@@ -375,9 +379,7 @@ def test_a_valid_record_is_picked_by_no_expression(profile: str) -> None:
     columns = Columns(setup)
     base = [V1_BASE[i] for i in ITEMS]
     frame = pl.DataFrame({**{f"v{p}": [v] for p, v in enumerate(base)}, **{f"r{p}": [v] for p, v in enumerate(base)}})
-    picked = {
-        rule
-        for rule, factory in NATIVE_V1.items()
-        if frame.lazy().select(factory(setup, columns).alias("p")).collect().item()
-    }
+    expressions = {rule: factory(setup, columns).alias("p") for rule, factory in NATIVE_V1.items()}
+    batch = columns.with_shared(frame.lazy())
+    picked = {rule for rule, expression in expressions.items() if batch.select(expression).collect().item()}
     assert picked == set()

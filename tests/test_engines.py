@@ -422,7 +422,8 @@ def test_v2_candidate_expressions_miss_no_row_a_rule_breaks(context: object) -> 
             {f"v{p}": pl.Series([r.v[p] for r in rows], dtype=pl.String) for p in sorted(columns.positions)},
             height=len(rows),
         )
-        picked = frame.select(expression.fill_null(False)).to_series().to_list()
+        batch = columns.with_shared(frame.lazy())
+        picked = batch.select(expression.fill_null(False)).collect().to_series().to_list()
         fn = RULES_V2[rule_id](setup)
         for row, candidate in zip(rows, picked, strict=True):
             if candidate:

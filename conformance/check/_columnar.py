@@ -65,14 +65,43 @@ NativeFactory = Callable[[Setup, "Columns"], "pl.Expr"]
 
 class Columns:
     """The columns a batch offers to expressions: `v(item)`, the value as the profile's rules see it, and
-    `raw(item)`, as read. Derived columns (a parsed timestamp, its UK day) are plain expressions over these;
-    Polars' common-subexpression elimination evaluates each once per batch."""
+    `raw(item)`, as read. Derived columns (a parsed timestamp, its UK day) are expressions over these: either
+    plain expressions, which Polars' common-subexpression elimination evaluates once per batch where it finds
+    them, or `shared` columns, computed once per batch before the rules' query."""
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
         self.positions: set[int] = set()
         self.raw_positions: set[int] = set()
         self.memo: dict[tuple[str, str], object] = {}  # readings the rules share, made once (_columnar_v2._stamp)
+        # shared columns by stage: a column made from others comes a stage after the last of them
+        self.stages: list[list[pl.Expr]] = []
+        self._stage_of: dict[str, int] = {}
+        self._deepest = -1  # the latest stage a shared column being made reads
+
+    def shared(self, name: str, make: Callable[[], pl.Expr]) -> pl.Expr:
+        """The column `name`, made by `make()` once per batch before the rules' query: for a reading many rules
+        build on (a date key, its day), which common-subexpression elimination misses inside a `when` or beneath
+        another reading, so that each rule would compute it again."""
+        column = f"_{name}"
+        stage = self._stage_of.get(column)
+        if stage is None:
+            outer, self._deepest = self._deepest, -1
+            expr = make()
+            stage = self._deepest + 1
+            self._deepest = outer
+            self._stage_of[column] = stage
+            while len(self.stages) <= stage:
+                self.stages.append([])
+            self.stages[stage].append(expr.alias(column))
+        self._deepest = max(self._deepest, stage)
+        return pl.col(column)
+
+    def with_shared(self, batch: pl.LazyFrame) -> pl.LazyFrame:
+        """The batch with the shared columns made, stage by stage."""
+        for stage in self.stages:
+            batch = batch.with_columns(stage)
+        return batch
 
     def v(self, item: str) -> pl.Expr:
         position = self.setup.pos(item)
@@ -199,7 +228,7 @@ class ColumnarRun:
         # A null is "cannot tell", so the row is looked at (false would let a broken row pass unseen); the row index
         # keeps the frame's height when every expression is a bare literal (which would give one row).
         return (
-            frame.lazy()
+            self.columns.with_shared(frame.lazy())
             .select(
                 pl.int_range(pl.len()).alias("_row"),
                 *(n.expr.fill_null(True).alias(str(k)) for k, n in enumerate(self.natives)),

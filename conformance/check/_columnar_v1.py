@@ -5,8 +5,9 @@ Each factory stands for the rule function of the same name in rules_v1 (and, whe
 rules_v1_dsp) and reads the same items. Dates are compared as their CCYY-MM-DD text (`date_key`), which both
 readings share; where the DSP's reading is hard to restate (Spark's casts, its date pattern, months_between) the
 candidate is deliberately wider than the rule: it picks every value that is not a plain CCYY-MM-DD date, or leaves
-a month of slack. Reference-data rules judge each distinct code once per batch (`judged`) and compare dates only
-with the window in which that code cannot break the rule.
+a month of slack. A date item's readings (its key, day, month count) are columns made once per batch before the
+rules' query (Columns.shared), as the rules of a batch share them. Reference-data rules judge each distinct code
+once per batch (`judged`) and compare dates only with the window in which that code cannot break the rule.
 
 tests/test_columnar_v1.py holds every entry to no false negative, rule by rule, on both profiles; the differential
 test (tests/test_engines.py) holds the two engines to identical reports. Rules without an entry here run once per
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from conformance.check._columnar_exprs import (
+    PLAIN_DATE,
     Verdict,
     date_key,
     date_of,
@@ -31,7 +33,6 @@ from conformance.check._columnar_exprs import (
     key_month,
     may_cast,
     nhs_number_ok,
-    plain_day,
 )
 from conformance.check._factories import defaults
 from conformance.check.rules_v1 import FLOOR_1900, FLOOR_1970, GRACE_DAYS_V1, code_key
@@ -59,6 +60,35 @@ def _shifted(day: date | None, days: int) -> str | None:
         return (day + timedelta(days=days)).isoformat()
     except OverflowError:
         return None
+
+
+# The readings of a date item that many rules share, each a column made once per batch (Columns.shared)
+
+
+def _key(c: Columns, item: str) -> pl.Expr:
+    """date_key of the item's value."""
+    return c.shared(f"key {item}", lambda: date_key(c.v(item)))
+
+
+def _day(c: Columns, item: str) -> pl.Expr:
+    """key_day of the item's date key."""
+    return c.shared(f"day {item}", lambda: key_day(_key(c, item)))
+
+
+def _plain(c: Columns, item: str) -> pl.Expr:
+    """The day a value that is exactly CCYY-MM-DD names (null for any other value, or no such day): the values on
+    which Python's parse, the DSP's pattern and Spark's string-to-date cast all read the same day."""
+    return c.shared(f"plain {item}", lambda: pl.when(c.v(item).str.contains(PLAIN_DATE)).then(_day(c, item)))
+
+
+def _month(c: Columns, item: str) -> pl.Expr:
+    """key_month of the item's date key."""
+    return c.shared(f"month {item}", lambda: key_month(_key(c, item)))
+
+
+def _may_cast(c: Columns, item: str) -> pl.Expr:
+    """may_cast of the item's value."""
+    return c.shared(f"cast {item}", lambda: may_cast(c.v(item)))
 
 
 def _before(key: pl.Expr, limit: str) -> pl.Expr:
@@ -158,7 +188,7 @@ def date_format(item: str) -> NativeFactory:
     def factory(s: Setup, c: Columns) -> pl.Expr:
         v = c.v(item)
         if _dsp(s):
-            plain = plain_day(v).is_not_null() & (v.str.slice(5, 5) != "02-29")
+            plain = _plain(c, item).is_not_null() & (v.str.slice(5, 5) != "02-29")
             return (v != "") & ~plain
         return (v != "") & date_of(v).is_null()
 
@@ -167,7 +197,7 @@ def date_format(item: str) -> NativeFactory:
 
 def not_before(item: str, floor: date) -> NativeFactory:
     """DIDS009/031/041, both readings: the day is before the floor."""
-    return lambda s, c: _before(date_key(c.v(item)), floor.isoformat())
+    return lambda s, c: _before(_key(c, item), floor.isoformat())
 
 
 def _submission_day(s: Setup) -> str:
@@ -178,12 +208,12 @@ def _submission_day(s: Setup) -> str:
 def after_submission(item: str) -> NativeFactory:
     """DIDS051/066: the day is after the submission day (UK clock for the rule text, UTC for the DSP: the earlier
     of the two, so both are covered)."""
-    return lambda s, c: _after(date_key(c.v(item)), _submission_day(s))
+    return lambda s, c: _after(_key(c, item), _submission_day(s))
 
 
 def portal_birth_date_future(s: Setup, c: Columns) -> pl.Expr:
     """V1P-DOB-FUTURE: the birth date is on or after the submission day (UK clock)."""
-    return (date_key(c.v("person_birth_date")) >= s.context.submitted_local.date().isoformat()).fill_null(False)
+    return (_key(c, "person_birth_date") >= s.context.submitted_local.date().isoformat()).fill_null(False)
 
 
 def late(band: str, follow: bool = True) -> NativeFactory:
@@ -195,14 +225,14 @@ def late(band: str, follow: bool = True) -> NativeFactory:
     warn_after_months + 1 months; a test date in 9999 is picked (its window's end overflows there)."""
 
     def factory(s: Setup, c: Columns) -> pl.Expr:
-        key = date_key(c.v("test_date"))
+        key = _key(c, "test_date")
         if follow and _dsp(s):
             received = s.context.submitted.astimezone(UTC).date()
-            behind = received.year * 12 + received.month - key_month(key)
+            behind = received.year * 12 + received.month - _month(c, "test_date")
             picked = behind >= 6 if band == "closed" else behind.is_between(3, 8)
             return picked.fill_null(False)
         today = s.context.submitted_local.date()
-        behind = today.year * 12 + today.month - key_month(key)
+        behind = today.year * 12 + today.month - _month(c, "test_date")
         overflow = key.str.starts_with("9999").fill_null(False)
         policy = s.pack.windows.get(s.profile)
         if policy is None:
@@ -222,7 +252,7 @@ def late(band: str, follow: bool = True) -> NativeFactory:
 
 def order(earlier: str, later: str) -> NativeFactory:
     """DIDS006/008/027/034/035/043/044/048, both readings: `earlier`'s day is after `later`'s."""
-    return lambda s, c: _after(date_key(c.v(earlier)), date_key(c.v(later)))
+    return lambda s, c: _after(_key(c, earlier), _key(c, later))
 
 
 def order_with_slack(earlier: str, later: str, shift: str) -> NativeFactory:
@@ -231,8 +261,8 @@ def order_with_slack(earlier: str, later: str, shift: str) -> NativeFactory:
     a key that names no day is picked, and so is a later date in 9999 (the rule text's slack overflows there)."""
 
     def factory(s: Setup, c: Columns) -> pl.Expr:
-        first, second = date_key(c.v(earlier)), date_key(c.v(later))
-        a, b = key_day(first), key_day(second)
+        first, second = _key(c, earlier), _key(c, later)
+        a, b = _day(c, earlier), _day(c, later)
         beyond = (a > b.dt.offset_by(shift)).fill_null(True)  # null: a day the keys do not name
         return first.is_not_null() & second.is_not_null() & (beyond | second.str.starts_with("9999"))
 
@@ -246,10 +276,9 @@ def months_after(later: str, earlier: str) -> NativeFactory:
     condition on real days); an `earlier` in 9999 is picked, where its slack overflows."""
 
     def factory(s: Setup, c: Columns) -> pl.Expr:
-        a, b = c.v(later), c.v(earlier)
-        plain = plain_day(a).is_not_null() & plain_day(b).is_not_null()
-        within = (plain & (key_month(date_key(a)) - key_month(date_key(b)) <= 6)).fill_null(False)
-        return may_cast(a) & may_cast(b) & (~within | b.str.starts_with("9999"))
+        plain = _plain(c, later).is_not_null() & _plain(c, earlier).is_not_null()
+        within = (plain & (_month(c, later) - _month(c, earlier) <= 6)).fill_null(False)
+        return _may_cast(c, later) & _may_cast(c, earlier) & (~within | c.v(earlier).str.starts_with("9999"))
 
     return factory
 
@@ -257,10 +286,10 @@ def months_after(later: str, earlier: str) -> NativeFactory:
 def request_within_a_year(s: Setup, c: Columns) -> pl.Expr:
     """DIDS028: the test more than 365 days after the request. DSP: on Spark's casts, picked as DIDS010 is; rule
     text: a year on from the request (a request in 9999 is picked: its slack overflows)."""
-    request, test = c.v("request_date"), c.v("test_date")
-    days = plain_day(test).cast(pl.Int32) - plain_day(request).cast(pl.Int32)
+    days = _plain(c, "test_date").cast(pl.Int32) - _plain(c, "request_date").cast(pl.Int32)
     within = (days <= 365).fill_null(False)
-    return may_cast(request) & may_cast(test) & (~within | request.str.starts_with("9999"))
+    casts = _may_cast(c, "request_date") & _may_cast(c, "test_date")
+    return casts & (~within | c.v("request_date").str.starts_with("9999"))
 
 
 # ----- reference data -------------------------------------------------------------------------------------------
@@ -285,7 +314,7 @@ def code_validity(item: str, table: str, warn: bool) -> NativeFactory:
                 return _iso(period.start), _iso(period.end)
             return _shifted(period.start, -GRACE_DAYS_V1), _shifted(period.end, GRACE_DAYS_V1)
 
-        return judged([c.v(item)], judge, [date_key(c.v("test_date"))])
+        return judged([c.v(item)], judge, [_key(c, "test_date")])
 
     return factory
 
@@ -305,7 +334,7 @@ def active(item: str, role: str, default_list: str, on: tuple[str, ...]) -> Nati
                 return False
             return _iso(org.period.start), _iso(org.period.end)
 
-        return judged([c.v(item)], judge, [date_key(c.v(d)) for d in on])
+        return judged([c.v(item)], judge, [_key(c, d) for d in on])
 
     return factory
 
@@ -343,7 +372,7 @@ def nicip_maps_to_snomed(s: Setup, c: Columns) -> pl.Expr:
         window = _one_window(periods) if periods else None
         return True if window is None else window
 
-    picked = judged([n, m], judge, [date_key(t)])
+    picked = judged([n, m], judge, [_key(c, "test_date")])
     if _dsp(s):
         picked = picked | ((n != "") & (m != "") & (t == ""))
     return picked
