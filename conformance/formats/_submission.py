@@ -127,6 +127,7 @@ class Submission:
         for item in reader:
             self.records_read += len(item) if isinstance(item, PlainRows) else 1
             yield item
+            del item  # (a block is not kept while the next is read)
 
     def _counted(self, reader: Iterator[Record]) -> Iterator[Record]:
         for record in reader:
