@@ -565,3 +565,29 @@ def test_a_headerless_files_first_row_joins_the_first_block_with_identical_repor
     assert record == column
     found = {(f["rule"], f["record"], f["line"]) for f in json.loads(record)["findings"]}
     assert {("DIDS001", 1, 1), ("DIDS001", 3, 3), ("DIDS071", 5, 5), ("DIDS071", 36, 36)} <= found
+
+
+@pytest.mark.parametrize("preset", [None, "narenas:2"])
+def test_a_columnar_check_gives_polars_one_allocator_arena_unless_the_user_chose(
+    tmp_path: Path, preset: str | None
+) -> None:
+    # _engine._one_allocator_arena: set before Polars is imported, which appends it to its own settings
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "month.csv"
+    generate(path, profile="v1-dsp", format="csv", records=20, seed=3, period=date(2018, 8, 1))
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if preset is not None:
+        env["_RJEM_MALLOC_CONF"] = preset
+    script = (
+        "import os, sys\n"
+        "from conformance.check import check\n"
+        "report = check(sys.argv[1], profile='v1-dsp', engine='columnar')\n"
+        "print(report.records, 'polars' in sys.modules, os.environ.get('_RJEM_MALLOC_CONF'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(path)], env=env, capture_output=True, text=True, check=True)
+    records, imported, setting = out.stdout.split()
+    assert (records, imported) == ("20", "True")
+    assert setting.split(",")[-1] == (preset or "narenas:1")  # Polars puts its own first
