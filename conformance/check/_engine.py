@@ -174,7 +174,7 @@ def check(
 # Polars' allocator (jemalloc) settings for a check, added to those Polars sets (polars/__init__.py appends
 # $_RJEM_MALLOC_CONF to its own when it is imported). With one arena for all its threads, the memory one batch frees is
 # what the next batch reuses; with one per thread (the default), each thread's freed pages stayed in its arena: a v1-dsp
-# check of 1,000,000 records peaked at 234 MiB, not 200 MiB, and at the same speed (tests/benchmarks/bench_check.py).
+# check of 1,000,000 records peaked at 229 MiB, not 198 MiB, and at the same speed (tests/benchmarks/bench_check.py).
 POLARS_ALLOCATOR = "narenas:1"
 
 
