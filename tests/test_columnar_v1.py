@@ -273,7 +273,7 @@ def edge_rows(rules: list[str], profile: str, context: SubmissionContext, refere
     )
     rows = []
     for number, raw in enumerate(raws, 1):
-        row = Row(number, number, raw, None, dsp_values(raw, nhs)[0] if dsp else None)
+        row = Row(number, number, raw, None, dsp_values(raw, nhs) if dsp else None)
         if local is not None:
             local.apply(row)
         rows.append(row)

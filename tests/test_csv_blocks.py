@@ -121,6 +121,21 @@ def test_a_line_near_the_record_size_cap_is_left_to_the_reader(tmp_path: Path, e
     assert plain == (60 if over < 0 else 0)
 
 
+@pytest.mark.parametrize("width", [131_072, 131_073])
+def test_a_value_over_the_csv_field_size_limit_is_left_to_the_reader(tmp_path: Path, width: int) -> None:
+    # Python's csv reader refuses a value of more than csv.field_size_limit() characters (131,072), however far the
+    # line is under the record size cap (found by a hostile review: the plain path read such a value)
+    rows = _rows("v2", 60)
+    rows[30] = rows[30].replace("X9T26050100000001", "9" * width)
+    path = tmp_path / "wide.csv"
+    path.write_bytes(("\n".join([_header("v2"), *rows]) + "\n").encode())
+    expected, (got, plain) = read_both(path, "v2", block_bytes=1_000_000)
+    assert got == expected
+    refused = {(p.kind, p.line) for p in expected[1]}
+    assert refused == ({("csv-syntax", 32)} if width > 131_072 else set())
+    assert plain == (0 if width > 131_072 else 60)
+
+
 # Breaks put into a file: each must send its block (or, for a quote, the rest of the file) to the CSV reader.
 BREAKS = [
     '"',

@@ -47,7 +47,7 @@ def _every_rule_on_every_record(path: Path, profile: str) -> set[tuple[str, int,
     found = set()
     dsp = pack.follows(profile) == "dsp"
     for record in open_submission(path, version=pack.version).records():
-        values = dsp_values(record.values, pack.index["nhs_number"])[0] if dsp else None
+        values = dsp_values(record.values, pack.index["nhs_number"]) if dsp else None
         row = Row(record.number, record.line, record.values, record.path, values)
         for rule_id, fn in rules:
             hit = fn(row)

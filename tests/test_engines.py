@@ -591,3 +591,25 @@ def test_a_columnar_check_gives_polars_one_allocator_arena_unless_the_user_chose
     records, imported, setting = out.stdout.split()
     assert (records, imported) == ("20", "True")
     assert setting.split(",")[-1] == (preset or "narenas:1")  # Polars puts its own first
+
+
+@pytest.mark.parametrize("engine", ["record", "columnar"])
+@pytest.mark.parametrize(
+    ("item", "rule", "values"),
+    [
+        ("nhs_number", "DIDS001", ["-0", "0", "-999156550", "999156550"]),  # one number once cleansed
+        ("person_gender_code", "DIDS014", [" 3", "3", "3 ", " 3"]),  # one code once trimmed
+    ],
+)
+def test_a_finding_shows_its_own_records_value_where_the_dsp_reads_two_values_alike(
+    tmp_path: Path, engine: str, item: str, rule: str, values: list[str]
+) -> None:
+    # The record engine caches a rule's answer by the values as read, not as the DSP's cleansing leaves them: a
+    # cached finding would show the first record's value (found by a hostile review: "-0" shown for "0")
+    pack = load_pack("v1-dsp")
+    rows = [{**V1_BASE, "accession_number": f"ACC{n}", item: value} for n, value in enumerate(values, 1)]
+    path = tmp_path / "alike.csv"
+    write_records([[r[i.id] for i in pack.items] for r in rows], path, pack=pack, format="csv")
+    report = json.loads(to_json(check(path, profile="v1-dsp", context=CONTEXTS["v1-dsp"], engine=engine)))
+    shown = {f["record"]: f["value"] for f in report["findings"] if f["rule"] == rule}
+    assert shown == dict(enumerate(values, 1))

@@ -325,7 +325,7 @@ def run_columnar(
             if last[0] == index:
                 return cast(Row, last[1])
             record = record_at(index)
-            seen_as = None if dsp_nhs_number is None else dsp_values(record.values, dsp_nhs_number)[0]
+            seen_as = None if dsp_nhs_number is None else dsp_values(record.values, dsp_nhs_number)
             row = Row(record.number, record.line, record.values, record.path, seen_as)
             if local is not None:
                 local.apply(row)

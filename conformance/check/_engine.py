@@ -389,29 +389,26 @@ def _run(
     the uniqueness indexes; after a trial, groups are re-planned (see RuleGroup). Returns the records read."""
     groups, uniqueness, add = plan.groups, plan.uniqueness, report.add
     direct: list[tuple[RuleSpec, RuleFn]] = []
-    steps = [(group.cache.get, group.key, group.miss, group.evaluate) for group in groups]
+    steps = [(group.cache.get, group.key, group.miss) for group in groups]
     count = 0
     dsp_nhs_number = plan.dsp_nhs_number
     for record in submission.records():
-        uncached = False
         if dsp_nhs_number is None:
             row = Row(record.number, record.line, record.values, record.path)
         else:
-            values, uncached = dsp_values(record.values, dsp_nhs_number)
-            row = Row(record.number, record.line, record.values, record.path, values)
+            row = Row(record.number, record.line, record.values, record.path, dsp_values(record.values, dsp_nhs_number))
         count += 1
         if seen is not None:
             seen(record)
         if local is not None:
             local.apply(row)
-        values = row.v
-        for cached, key, miss, evaluate in steps:
-            if uncached:
-                # A value of spaces (which the DSP tells from an empty field) has the key of an empty field.
-                hits = evaluate(row)
-            else:
-                found = cached(key(values))
-                hits = miss(row) if found is None else found
+        # The answers are cached by the values as read: what the rules see is made from them, and a finding shows
+        # them (under the DSP's cleansing, "-0" and "0" are one NHS number but two values to show; spaces and an
+        # empty field, which the DSP tells apart, are two keys)
+        values = record.values
+        for cached, key, miss in steps:
+            found = cached(key(values))
+            hits = miss(row) if found is None else found
             for spec, hit in hits:
                 add(_record_finding(spec, hit, row))
         for spec, fn in direct:
@@ -422,7 +419,7 @@ def _run(
             unique.see(row)
         if count == RuleGroup.TRIAL:
             groups, direct = _replan(groups, count)
-            steps = [(g.cache.get, g.key, g.miss, g.evaluate) for g in groups]
+            steps = [(g.cache.get, g.key, g.miss) for g in groups]
     return count
 
 
@@ -560,7 +557,7 @@ class RuleGroup:
         self.misses += 1
         if len(self.cache) >= self.MAX_ENTRIES:
             self.cache.clear()
-        self.cache[self.key(row.v)] = found
+        self.cache[self.key(row.raw)] = found
         return found
 
 

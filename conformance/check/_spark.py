@@ -47,15 +47,15 @@ _DSP_DATE = re.compile(rf"^(?:[0-9]{{4}}-(?:{_LONG_MONTH}|{_SHORT_MONTH}|{_FEBRU
 _SPARK_CAST = re.compile(r"^([+-]?)([0-9]{4,7})(?:-([0-9]{1,2})(?:-([0-9]{1,2})(?:[ T].*)?)?)?\Z", re.DOTALL)
 
 
-def dsp_values(raw: tuple[str, ...], nhs_number: int) -> tuple[list[str], bool]:
-    """The values the DSP's rules see: trimmed of spaces only, the NHS number cleansed. Also whether any value
-    was a non-null empty string (spaces only) — the one case where the DSP tells '' from null (DIDS014, and the
-    uniqueness rule, which skips nulls only). Runs once per record: kept to C-level calls."""
+def dsp_values(raw: tuple[str, ...], nhs_number: int) -> list[str]:
+    """The values the DSP's rules see: trimmed of spaces only, the NHS number cleansed. (A value of spaces only
+    becomes "" here, yet the DSP tells it from an empty field, which is null: DIDS014 and the uniqueness rule read
+    `Row.raw` for that.) Runs once per record: kept to C-level calls."""
     values = list(map(str.strip, raw, _SPACES[: len(raw)]))
     number = values[nhs_number]
     if not number.isdigit():
         values[nhs_number] = NHS_NUMBER_CLEANSE.sub("", number)
-    return values, values.count("") != raw.count("")
+    return values
 
 
 _SPACES = (SPARK_TRIM,) * 64

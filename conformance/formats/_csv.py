@@ -434,10 +434,16 @@ class _Blocks:
             return None
         if columns.shape != (count, len(names)):
             return None
-        # A line near the cap _Guard puts on a line (its CR included) is the reader's to refuse: a line's bytes
-        # are its values' and its delimiters'
-        longest = columns.select(pl.sum_horizontal(pl.all().str.len_bytes()).max()).item()
+        # A line near the cap _Guard puts on a line (its CR included) is the reader's to refuse (a line's bytes are
+        # its values' and its delimiters'), and so is a value over the csv module's field size limit (counted in
+        # characters, which are never more than its bytes)
+        sizes = pl.all().str.len_bytes()
+        longest, widest = columns.select(
+            pl.sum_horizontal(sizes).max().alias("line"), pl.max_horizontal(sizes.max()).alias("value")
+        ).row(0)
         if longest is None or longest + self.commas * len(separator) >= self.max_line - crlf:
+            return None
+        if widest > csv.field_size_limit():
             return None
         done = self.done
         block = PlainRows(done.rows + 1, done.lines + 1, columns)
