@@ -34,6 +34,7 @@ from conformance.check._columnar_exprs import (
     date_doubt,
     date_literal,
     date_of,
+    nhs_number_ok,
     per_distinct,
     seconds_of_time,
     timestamp_of,
@@ -226,14 +227,10 @@ def nhs_number_format(s: Setup, cols: Columns) -> pl.Expr:
 
 
 def nhs_number_check_digit(s: Setup, cols: Columns) -> pl.Expr:
-    """identifiers.is_valid_nhs_number: weights 10..2 on the first nine digits; 11 minus the sum modulo 11, 11
-    reading as 0, must be the tenth (a remainder giving 10 matches no digit)."""
+    """identifiers.is_valid_nhs_number on the cleansed digits (nhs_number_ok: ten ASCII digits, the modulus-11
+    check digit)."""
     digits = _nhs_digits(cols)
-    number = digits.str.to_integer(strict=False)  # read only where the ten are ASCII digits
-    digit: list[pl.Expr] = [number // 10 ** (9 - k) % 10 for k in range(10)]
-    check = 11 - pl.sum_horizontal(*(w * d for w, d in zip(range(10, 1, -1), digit[:9], strict=True))) % 11
-    valid = digits.str.contains(TEN_DIGITS) & (check % 11 == digit[9])  # 11 reads as 0
-    return (digits.str.len_chars() == 10) & ~valid.fill_null(False)
+    return (digits.str.len_chars() == 10) & ~nhs_number_ok(digits)
 
 
 def demographics_missing(s: Setup, cols: Columns) -> pl.Expr:
