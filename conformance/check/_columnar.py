@@ -77,24 +77,19 @@ class Columns:
         # shared columns by stage: a column made from others comes a stage after the last of them
         self.stages: list[list[pl.Expr]] = []
         self._stage_of: dict[str, int] = {}
-        self._deepest = -1  # the latest stage a shared column being made reads
 
     def shared(self, name: str, make: Callable[[], pl.Expr]) -> pl.Expr:
         """The column `name`, made by `make()` once per batch before the rules' query: for a reading many rules
         build on (a date key, its day), which common-subexpression elimination misses inside a `when` or beneath
         another reading, so that each rule would compute it again."""
         column = f"_{name}"
-        stage = self._stage_of.get(column)
-        if stage is None:
-            outer, self._deepest = self._deepest, -1
+        if column not in self._stage_of:
             expr = make()
-            stage = self._deepest + 1
-            self._deepest = outer
-            self._stage_of[column] = stage
-            while len(self.stages) <= stage:
+            read = [self._stage_of[c] for c in expr.meta.root_names() if c in self._stage_of]
+            stage = self._stage_of[column] = max(read, default=-1) + 1
+            if stage == len(self.stages):
                 self.stages.append([])
             self.stages[stage].append(expr.alias(column))
-        self._deepest = max(self._deepest, stage)
         return pl.col(column)
 
     def with_shared(self, batch: pl.LazyFrame) -> pl.LazyFrame:
@@ -489,21 +484,15 @@ class CompactIndex:
     def __len__(self) -> int:
         return sum(len(run) for run in self.runs)
 
-    def _lookup(self, digests: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    def _lookup(self, digests: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Whether each digest was seen before this batch, and (where it was) its first place."""
-        found: pl.Series | None = None
-        earlier: pl.Series | None = None
+        found = pl.repeat(False, len(digests), eager=True)
+        earlier = pl.repeat(None, len(digests), dtype=pl.UInt64, eager=True)
         for run in self.runs:
             seen_d = run.get_column("d")
             at = seen_d.search_sorted(digests, side="left").clip(0, len(seen_d) - 1)
             hit = seen_d.gather(at) == digests
-            place = run.get_column("p").gather(at)
-            if found is None or earlier is None:
-                found, earlier = hit, place
-            else:
-                found, earlier = found | hit, place.zip_with(hit, earlier)
-        if found is None:
-            return pl.Series([False] * len(digests), dtype=pl.Boolean), None
+            found, earlier = found | hit, run.get_column("p").gather(at).zip_with(hit, earlier)
         return found, earlier
 
     def see(
@@ -531,7 +520,7 @@ class CompactIndex:
             first = unique.first
             for j in involved.arg_true().to_list():
                 digest = int(batch.get_column("d")[j])
-                if digest not in first and earlier is not None and found[j]:
+                if digest not in first and found[j]:
                     first[digest] = int(earlier[j])  # its first record, in an earlier batch
                 number, line = numbers[j], lines[j]
                 if digest in first:

@@ -127,12 +127,11 @@ NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def _weighted_digits(weights: tuple[int, ...]) -> pl.Series:
-    """For each number of len(weights) digits (zero-padded), the sum of its digits times the weights."""
-    width = len(weights)
-    return pl.Series(
-        [sum(w * int(d) for w, d in zip(weights, f"{n:0{width}d}", strict=True)) for n in range(10**width)],
-        dtype=pl.Int32,
-    )
+    """For each number of len(weights) digits (zero-padded), the sum of its digits times the weights (made by
+    Polars: a Python loop over the numbers cost ~12 ms of every columnar check's start-up)."""
+    width, n = len(weights), pl.int_range(10 ** len(weights), dtype=pl.Int32)
+    digits = [n // 10 ** (width - 1 - k) % 10 * w for k, w in enumerate(weights)]
+    return pl.select(pl.sum_horizontal(digits)).to_series()
 
 
 # The modulus-11 sum of an NHS number's first nine digits, three digits at a time: a look-up where digit-by-digit

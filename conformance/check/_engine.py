@@ -9,6 +9,7 @@ input ledger.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
@@ -180,8 +181,6 @@ POLARS_ALLOCATOR = "narenas:1"
 
 def _one_allocator_arena() -> None:
     """Before Polars is imported, unless it is already or the user set the allocator's options."""
-    import sys
-
     if "polars" not in sys.modules and "_RJEM_MALLOC_CONF" not in os.environ:
         os.environ["_RJEM_MALLOC_CONF"] = POLARS_ALLOCATOR
 
