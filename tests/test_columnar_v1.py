@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -22,6 +23,7 @@ import pytest
 
 from conformance.check import load_reference, make_context
 from conformance.check._columnar import Columns
+from conformance.check._columnar_exprs import nhs_number_ok
 from conformance.check._columnar_v1 import NATIVE_V1
 from conformance.check._context import SubmissionContext
 from conformance.check._engine import LocalCodes
@@ -29,6 +31,7 @@ from conformance.check._rows import Row, Setup
 from conformance.check._spark import dsp_values
 from conformance.check.reference import Organisation, Period, ReferenceData
 from conformance.check.rules_v1 import RULES_V1
+from conformance.identifiers import is_palindromic, is_valid_nhs_number
 from conformance.spec import load_pack
 from generators.breaks import V1_BASE
 
@@ -383,3 +386,24 @@ def test_a_valid_record_is_picked_by_no_expression(profile: str) -> None:
     batch = columns.with_shared(frame.lazy())
     picked = {rule for rule, expression in expressions.items() if batch.select(expression).collect().item()}
     assert picked == set()
+
+
+def test_the_nhs_number_reading_is_the_python_one() -> None:
+    """nhs_number_ok takes the number apart by arithmetic: on the edge numbers, every nine-digit prefix's check
+    digits, palindromes, signs and random text, it is identifiers' reading exactly, with and without the DSP's
+    palindrome test."""
+    rng = random.Random(18)
+    values = [*NHS_NUMBERS, "+999000002", "-999000002", "-0", "+0", "00000000000", "1" * 19, "9" * 20]
+    values += [f"{head:09d}{last}" for head in (0, 1, 999_999_999, rng.randrange(10**9)) for last in range(10)]
+    values += [f"{five}{five[::-1]}" for five in ("12345", "99900", "00000", "10001")]
+    values += ["".join(rng.choice("0123456789") for _ in range(10)) for _ in range(5_000)]
+    values += ["".join(rng.choice("0123456789 +-x\u0663") for _ in range(rng.randrange(13))) for _ in range(2_000)]
+    frame = pl.DataFrame({"n": values}, schema={"n": pl.String})
+    read = frame.select(
+        nhs_number_ok(pl.col("n")).alias("ok"), nhs_number_ok(pl.col("n"), palindrome_ok=False).alias("dsp")
+    )
+    expected_ok = [is_valid_nhs_number(v) for v in values]
+    expected_dsp = [ok and not is_palindromic(v) for ok, v in zip(expected_ok, values, strict=True)]
+    assert read.get_column("ok").to_list() == expected_ok
+    assert read.get_column("dsp").to_list() == expected_dsp
+    assert 0 < sum(expected_dsp) < sum(expected_ok)  # the sample holds valid palindromes and valid others

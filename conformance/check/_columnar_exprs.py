@@ -93,8 +93,6 @@ def utc_text(value: pl.Expr) -> pl.Expr:
 # The start every date a v1 rule compares has: calendar.parse_date and the DSP's pattern_date both read a value that
 # begins CCYY-MM-DD (ASCII digits), whatever follows (a final line feed, the DSP's line terminators).
 DATE_PREFIX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-# Exactly CCYY-MM-DD, nothing after it (Rust's `\z`: the very end).
-PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
 
 
 def date_key(value: pl.Expr) -> pl.Expr:
@@ -119,24 +117,12 @@ def key_month(key: pl.Expr) -> pl.Expr:
 
 def may_cast(value: pl.Expr) -> pl.Expr:
     """False only for a value Spark's string-to-date cast (_spark.cast_date) cannot read as a date: every date it
-    reads has a year of four to seven ASCII digits."""
-    return value.str.contains("[0-9]{4}")
+    reads has a year of four to seven ASCII digits, so at least four bytes. (Wider than "holds four digits", which
+    costs ten times as much to look for: a value of four bytes or more that Spark cannot read is looked at again.)"""
+    return value.str.len_bytes() >= 4
 
 
 NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def _weighted_digits(weights: tuple[int, ...]) -> pl.Series:
-    """For each number of len(weights) digits (zero-padded), the sum of its digits times the weights (made by
-    Polars: a Python loop over the numbers cost ~12 ms of every columnar check's start-up)."""
-    width, n = len(weights), pl.int_range(10 ** len(weights), dtype=pl.Int32)
-    digits = [n // 10 ** (width - 1 - k) % 10 * w for k, w in enumerate(weights)]
-    return pl.select(pl.sum_horizontal(digits)).to_series()
-
-
-# The modulus-11 sum of an NHS number's first nine digits, three digits at a time: a look-up where digit-by-digit
-# arithmetic cost ~20 column operations (~25 ms for 61,000 rows, the costliest v1 candidate)
-_NHS_TRIPLES = [_weighted_digits(NHS_WEIGHTS[at : at + 3]) for at in (0, 3, 6)]
 
 
 def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
@@ -144,16 +130,18 @@ def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
     check digit of the first nine (a remainder that asks for check digit 10 matches no digit). With `palindrome_ok`
     False, also not a palindrome of its first and last five digits (identifiers.is_palindromic; the DSP's UDF)."""
     ten = value.str.contains(r"^[0-9]{10}\z")
-    # Each triple's digits as a number (clipped into the table: a value that is not ten digits may read "-12",
-    # and `ten` is false for it whatever it reads)
-    triples = [value.str.slice(at, 3).str.to_integer(strict=False).clip(0, 999) for at in (0, 3, 6)]
-    total = pl.sum_horizontal(
-        [pl.lit(table).gather(triple) for table, triple in zip(_NHS_TRIPLES, triples, strict=True)]
-    )
-    check = value.str.slice(9, 1).str.to_integer(strict=False)
-    ok: pl.Expr = ten & ((11 - total % 11) % 11 == check)
+    # The digits read as one integer, taken apart by arithmetic: ~10 ms for 61,000 rows where slicing the text cost
+    # ~30 (a value that is not ten digits reads as anything or null, and `ten` is false for it whatever it reads)
+    number = value.str.to_integer(strict=False)
+    first_nine = number // 10
+    digits = [first_nine // 10 ** (8 - k) % 10 for k in range(9)]
+    total = sum(w * d for w, d in zip(NHS_WEIGHTS, digits, strict=True))
+    ok: pl.Expr = ten & ((11 - total % 11) % 11 == number % 10)
     if not palindrome_ok:
-        ok = ok & (value.str.slice(0, 5) != value.str.slice(5, 5).str.reverse())
+        # the first five digits against the last five reversed
+        last = number % 100_000
+        backwards = sum(last // 10**k % 10 * 10 ** (4 - k) for k in range(5))
+        ok = ok & (number // 100_000 != backwards)
     return ok.fill_null(False)
 
 
