@@ -508,6 +508,29 @@ def test_duplicate_keys_in_any_letter_case_give_identical_reports(tmp_path: Path
     assert {(duplicate, n) for n in range(13, 25)} <= found
 
 
+# Start timestamps of one activity (same site, accession and procedure): the same instant written four ways, another
+# instant, an invalid value twice (compared as written), and an instant in year 999 twice (written by Python).
+STARTS = [
+    "2026-05-10T10:00:00+01:00", "2026-05-10T09:00:00Z", "2026-05-10T09:00:00+00:00", "2026-05-10T09:00:00-00:00",
+    "2026-05-10T10:00:00Z", "2026-05-10T24:00:00Z", "2026-05-10T24:00:00Z", "0999-05-01T10:00:00+01:00",
+    "0999-05-01T09:00:00Z",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", ["csv", "xml"])
+def test_duplicate_starts_compared_as_instants_give_identical_reports(tmp_path: Path, layout: str) -> None:
+    # the columnar engine writes a start's instant from the reading the rules share (Columns.stamp), Python beyond
+    # the years 1001-9998
+    pack = load_pack("v2")
+    rows = [{**V2_BASE, "procedure_start_timestamp": start} for start in STARTS]
+    path = tmp_path / f"starts.{layout}"
+    write_records([[r[i.id] for i in pack.items] for r in rows], path, pack=pack, format=layout)
+    record, column = both(path, profile="v2", context=CONTEXTS["v2"], reference=SYNTHETIC)
+    assert record == column
+    found = {f["record"] for f in json.loads(record)["findings"] if f["rule"] == "V2P-DUPLICATE-ACTIVITY"}
+    assert found == {1, 2, 3, 4, 6, 7, 8, 9}  # every record of the three groups; the other instant (5) in none
+
+
 def test_values_holding_the_batch_separators_give_identical_reports(tmp_path: Path) -> None:
     # ColumnarRun.frame joins a batch's values with \x1f and \x1e for Polars to split: a CSV value holding either
     # must be built another way (XML 1.0 cannot hold them)

@@ -29,6 +29,7 @@ from conformance.check._rows import Hit, Row, RuleFn, Setup
 from conformance.check._spark import SPARK_TRIM, dsp_values
 
 if TYPE_CHECKING:
+    from conformance.check._columnar_exprs import Stamp
     from conformance.check._engine import LocalCodes, RuleGroup, UniqueKey, _Plan
     from conformance.check._model import Report
     from conformance.formats import PlainRows, Record, Submission
@@ -97,6 +98,18 @@ class Columns:
         for stage in self.stages:
             batch = batch.with_columns(stage)
         return batch
+
+    def stamp(self, item: str) -> Stamp:
+        """The item's timestamp reading (_columnar_exprs.timestamp_of), its instant, UK clock, shape and doubt each
+        a shared column: a batch's fixed cost (~1 ms a reading for the time-zone tables and patterns) and its parse
+        are paid once, however many rules and keys read it."""
+        from conformance.check._columnar_exprs import timestamp_of
+
+        stamp = self.memo.get(("stamp", item))
+        if stamp is None:
+            stamp = timestamp_of(self.v(item), lambda part, make: self.shared(f"{part} {item}", make))
+            self.memo[("stamp", item)] = stamp
+        return cast("Stamp", stamp)
 
     def v(self, item: str) -> pl.Expr:
         position = self.setup.pos(item)
@@ -303,10 +316,10 @@ def run_columnar(
     run = ColumnarRun(plan, setup, NATIVE_RULES)
     batch_rows = batch_rows or BATCH_ROWS
     dsp_nhs_number = plan.dsp_nhs_number
-    key_columns, extra = _key_columns(setup) if plan.uniqueness else ([], set())
+    key_columns, extra = _key_columns(setup, run.columns) if plan.uniqueness else ([], set())
     indexes = [CompactIndex(unique) for unique in plan.uniqueness]
     key_exprs = [e for k, index in enumerate(indexes) for e in _key_exprs(index.unique, k, key_columns, run.dsp)]
-    instants = [instant for _, instant in key_columns]
+    instants = [c.instant for c in key_columns]
     add = report.add
     count = 0
     records: list[Record] = []
@@ -389,9 +402,12 @@ class _Places:
     paths: Sequence[str | None] | None = None
 
 
-def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
+def _key_columns(setup: Setup, shared: Columns) -> tuple[list[KeyColumn], set[int]]:
     """The uniqueness key as expressions over the batch, each with the pack's fallback applied and whether it is
-    compared as an instant (check._engine._key_reader), and the positions they read."""
+    compared as an instant (check._engine._key_reader), and the positions they read. An instant's text is read
+    from the item's shared timestamp reading (`shared`, which the rules' readings share)."""
+    from conformance.check._columnar_exprs import instant_text, timestamp_of
+
     unique, index = setup.pack.uniqueness, setup.pack.index
     stand_in = dict(unique.fallback)
     columns = []
@@ -399,32 +415,45 @@ def _key_columns(setup: Setup) -> tuple[list[tuple[pl.Expr, bool]], set[int]]:
         value = pl.col(f"v{index[item]}")
         if item in stand_in:
             value = pl.when(value != "").then(value).otherwise(pl.col(f"v{index[stand_in[item]]}"))
-        columns.append((value, item in unique.instants))
+        if item not in unique.instants:
+            columns.append(KeyColumn(value, value, instant=False))
+            continue
+        stamp = timestamp_of(value) if item in stand_in else shared.stamp(item)
+        columns.append(KeyColumn(value, instant_text(stamp), instant=True))
     positions = {index[i] for i in (*unique.key, *stand_in.values())}
     return columns, positions
 
 
-def _key_exprs(unique: UniqueKey, k: int, columns: list[tuple[pl.Expr, bool]], dsp: bool) -> list[pl.Expr]:
+@dataclass(frozen=True, slots=True)
+class KeyColumn:
+    """One value of a uniqueness key in a batch: as read (with the pack's fallback), and as its text joins the key
+    (an instant as the UTC instant it names: instant_text, null where Python must write it)."""
+
+    value: pl.Expr
+    text: pl.Expr
+    instant: bool
+
+
+def _key_exprs(unique: UniqueKey, k: int, columns: list[KeyColumn], dsp: bool) -> list[pl.Expr]:
     """The k-th uniqueness rule's columns in a batch's query (ColumnarRun.evaluate): `key<k>` the value a finding
     shows, `out<k>` whether the record takes no part, `text<k>` the key's text as UniqueKey.digest joins it (null
     where Python must write it), `digest<k>` its hash, `written<k>_<j>` the key's values as read."""
-    from conformance.check._columnar_exprs import utc_text
-
     at = pl.col(f"v{unique.at}")
     # out of the index: the DSP leaves out a record only when a key value is null (an empty field, see
     # UniqueKey.see); the rule texts, one whose accession number is blank
     out = pl.any_horizontal(pl.col(f"r{p}") == "" for p in unique.positions) if dsp else at == ""
-    keys = [utc_text(value) if instant else value for value, instant in columns]
-    joined = pl.concat_str(keys, separator=KEY_SEPARATOR)  # null where a key is (an instant Python must write)
+    joined = pl.concat_str([c.text for c in columns], separator=KEY_SEPARATOR)  # null where a key is (an instant
+    # Python must write)
     if not dsp:
-        # Python's upper() and Rust's agree on ASCII; other text is upper-cased by Python (_see_batch)
-        joined = pl.when(joined.str.contains(r"^[\x00-\x7f]*$")).then(joined.str.to_uppercase())
+        # Python's upper() and Rust's agree on ASCII (text whose every character is one byte); other text is
+        # upper-cased by Python (_see_batch)
+        joined = pl.when(joined.str.len_bytes() == joined.str.len_chars()).then(joined.str.to_uppercase())
     return [
         at.alias(f"key{k}"),
         out.alias(f"out{k}"),
         joined.alias(f"text{k}"),
         joined.hash(seed=KEY_SEED).alias(f"digest{k}"),
-        *(value.alias(f"written{k}_{j}") for j, (value, _) in enumerate(columns)),
+        *(c.value.alias(f"written{k}_{j}") for j, c in enumerate(columns)),
     ]
 
 

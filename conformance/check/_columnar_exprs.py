@@ -11,6 +11,9 @@ elimination computes a repeated subexpression once. It takes the largest repeate
 `when`, and does not look inside them again: a parse repeated inside two different larger expressions would run
 twice. So each costly reading (a parse, a time-zone conversion) is its own subexpression behind a `when`
 (`_once`): what repeats, and is computed once, is the reading itself; what rules build on it is cheap arithmetic.
+The readings most rules share (a v1 date key, a v2 timestamp's instant and UK clock) go further: each is a column
+made before the rules' query (Columns.shared, the `share` of timestamp_of), so that its fixed cost per batch (a
+pattern, the time-zone tables) is paid once too.
 """
 
 from __future__ import annotations
@@ -65,25 +68,21 @@ def _matched(value: pl.Expr, pattern: str, length: int) -> pl.Expr:
     return value.str.slice(0, value.str.contains(pattern).cast(pl.UInt32) * length)
 
 
-def utc_text(value: pl.Expr) -> pl.Expr:
+def instant_text(stamp: Stamp) -> pl.Expr:
     """check._engine._instant_text for the years 1001-9998: a valid timestamp as the UTC instant it names
     (YYYY-MM-DDTHH:MM:SSZ); a value that is not a timestamp as written. Null for a value of the timestamp's shape
     outside those years, which the caller hands to _instant_text itself (Python writes year 999 as "999", and
-    the first and last hours of the calendar are where conversions overflow)."""
-    shaped = value.str.contains(TIMESTAMP_SHAPE)
+    the first and last hours of the calendar are where conversions overflow). Of the timestamp's shape and in those
+    years, a value is valid exactly where its reading (`stamp.utc`) is not null."""
+    value = stamp.value
     year = value.str.slice(0, 4).cast(pl.Int32, strict=False)
-    hour, minute, second = (value.str.slice(at, 2).cast(pl.Int32, strict=False) for at in (11, 14, 17))
-    day = date_of(value.str.slice(0, 10))
-    valid = day.is_not_null() & (hour <= 23) & (minute <= 59) & (second <= 59)
-    ahead = pl.when(value.str.contains(r"\+01:00\n?$")).then(1).otherwise(0)
-    instant = day.cast(pl.Datetime("us")) + pl.duration(hours=hour - ahead, minutes=minute, seconds=second)
     return (
-        pl.when(~shaped)
+        pl.when(~stamp.shaped)
         .then(value)
         .when(~year.is_between(1001, 9998))
         .then(None)
-        .when(valid)
-        .then(instant.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        .when(stamp.utc.is_not_null())
+        .then(stamp.utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
         .otherwise(value)
     )
 
@@ -220,6 +219,7 @@ class Stamp:
     utc: pl.Expr
     uk: pl.Expr
     doubt: pl.Expr
+    shaped: pl.Expr  # the value has the pattern's shape (TIMESTAMP_SHAPE), whatever its ranges
 
     @property
     def day(self) -> pl.Expr:
@@ -243,19 +243,35 @@ class Stamp:
         return (self.value.str.slice(19, 6) == "+01:00").cast(pl.Int64) * 3600
 
 
-def timestamp_of(value: pl.Expr) -> Stamp:
+# How a reading's parts are made: `share(name, make)` returns a column standing for `make()` (Columns.shared: made
+# once per batch), or `make()` itself
+Share = Callable[[str, Callable[[], pl.Expr]], pl.Expr]
+
+
+def _unshared(name: str, make: Callable[[], pl.Expr]) -> pl.Expr:
+    return make()
+
+
+def timestamp_of(value: pl.Expr, share: Share = _unshared) -> Stamp:
     """calendar.parse_timestamp: the value's pattern, then datetime.fromisoformat's ranges (hour 00-23, minute and
-    second 00-59, a real day of a year 0001-9999), the offset applied."""
-    wall = _matched(value, _TIMESTAMP_VALUE, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
-    bst = (value.str.slice(19, 6) == "+01:00").cast(pl.Int64)
-    parsed = (wall - pl.duration(hours=bst)).dt.replace_time_zone("UTC")
-    utc = _once(parsed, value)
-    uk = _once(parsed.dt.convert_time_zone(LONDON.key).dt.replace_time_zone(None), value)
+    second 00-59, a real day of a year 0001-9999), the offset applied. Its parts ("utc", "uk", "doubt", "shaped")
+    made through `share`: each part made from another reads the other's column, so nothing is parsed twice."""
+
+    def parsed() -> pl.Expr:
+        pattern = _matched(value, _TIMESTAMP_VALUE, 19)
+        wall = pattern.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
+        bst = (value.str.slice(19, 6) == "+01:00").cast(pl.Int64)
+        return _once((wall - pl.duration(hours=bst)).dt.replace_time_zone("UTC"), value)
+
+    utc = share("utc", parsed)
+    uk = share("uk", lambda: utc.dt.convert_time_zone(LONDON.key).dt.replace_time_zone(None))
+    shaped = share("shaped", lambda: value.str.contains(TIMESTAMP_SHAPE))
     first, last = utc_literal(datetime.combine(SAFE_FROM, time(0), UTC)), utc_literal(UK_CLOCK_BEFORE)
-    doubt = (~utc.is_between(first, last, closed="left")).fill_null(value.str.contains(TIMESTAMP_SHAPE))
-    if not uk_clock_checked():
+    if uk_clock_checked():
+        doubt = share("doubt", lambda: (~utc.is_between(first, last, closed="left")).fill_null(shaped))
+    else:
         doubt = value != ""  # every timestamp given
-    return Stamp(value, utc, uk, doubt)
+    return Stamp(value, utc, uk, doubt, shaped)
 
 
 def uk_clock_agrees(instants: Iterable[datetime]) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -37,7 +37,6 @@ from conformance.check._columnar_exprs import (
     nhs_number_ok,
     per_distinct,
     seconds_of_time,
-    timestamp_of,
     utc_literal,
 )
 from conformance.check._factories import codes, defaults, is_timestamp_item
@@ -62,11 +61,18 @@ Slack = Callable[[pl.Expr], pl.Expr]
 
 
 def _stamp(cols: Columns, item: str) -> Stamp:
-    """The item's timestamp reading, made once per run however many rules read it."""
-    stamp = cols.memo.get(("stamp", item))
-    if stamp is None:
-        stamp = cols.memo[("stamp", item)] = timestamp_of(cols.v(item))
-    return cast(Stamp, stamp)
+    """The item's timestamp reading, made once per batch however many rules read it (Columns.stamp)."""
+    return cols.stamp(item)
+
+
+def _date(cols: Columns, item: str) -> pl.Expr:
+    """date_of the item's value, a column made once per batch."""
+    return cols.shared(f"date {item}", lambda: date_of(cols.v(item)))
+
+
+def _seconds(cols: Columns, item: str) -> pl.Expr:
+    """seconds_of_time of the item's value, a column made once per batch."""
+    return cols.shared(f"seconds {item}", lambda: seconds_of_time(cols.v(item)))
 
 
 def _day(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr]:
@@ -75,7 +81,7 @@ def _day(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr]:
     if is_timestamp_item(item):
         stamp = _stamp(cols, item)
         return stamp.day, stamp.doubt
-    day = date_of(cols.v(item))
+    day = _date(cols, item)
     return day, date_doubt(day)
 
 
@@ -85,8 +91,8 @@ def _moment(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         stamp = _stamp(cols, item)
         return stamp.day, stamp.clock, stamp.doubt
     times = {"request_date": "request_time", "request_received_date": "request_received_time"}
-    day = date_of(cols.v(item))
-    return day, seconds_of_time(cols.v(times[item])), date_doubt(day)
+    day = _date(cols, item)
+    return day, _seconds(cols, times[item]), date_doubt(day)
 
 
 def _after(other: tuple[pl.Expr, pl.Expr], mine: tuple[pl.Expr, pl.Expr]) -> pl.Expr:
@@ -133,8 +139,7 @@ def in_codes(item: str) -> NativeFactory:
 
 def date_format(item: str) -> NativeFactory:
     def factory(s: Setup, cols: Columns) -> pl.Expr:
-        value = cols.v(item)
-        return (value != "") & date_of(value).is_null()
+        return (cols.v(item) != "") & _date(cols, item).is_null()
 
     return factory
 
@@ -214,8 +219,9 @@ def outside_period(s: Setup, cols: Columns) -> pl.Expr:
 
 
 def _nhs_digits(cols: Columns) -> pl.Expr:
-    """rules_v2.nhs_digits (Rust's regular expressions read the DSP's cleanse pattern as Python does)."""
-    return cols.v("nhs_number").str.replace_all(NHS_NUMBER_CLEANSE.pattern, "")
+    """rules_v2.nhs_digits (Rust's regular expressions read the DSP's cleanse pattern as Python does), a column
+    made once per batch."""
+    return cols.shared("nhs digits", lambda: cols.v("nhs_number").str.replace_all(NHS_NUMBER_CLEANSE.pattern, ""))
 
 
 TEN_DIGITS = r"^[0-9]{10}$"
@@ -246,8 +252,7 @@ def demographics_pseudo_postcode(s: Setup, cols: Columns) -> pl.Expr:
 
 def time_format(item: str) -> NativeFactory:
     def factory(s: Setup, cols: Columns) -> pl.Expr:
-        value = cols.v(item)
-        return (value != "") & seconds_of_time(value).is_null()
+        return (cols.v(item) != "") & _seconds(cols, item).is_null()
 
     return factory
 
