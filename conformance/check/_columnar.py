@@ -356,7 +356,7 @@ def run_columnar(
             look(run.frame([r.values for r in records], extra, local), records.__getitem__, places)
             records.clear()
 
-    for item in submission.blocks(BLOCK_BYTES):
+    for item in submission.blocks(BLOCK_BYTES, ahead=True):
         if isinstance(item, PlainRows):
             count += len(item)
             if seen is not None:

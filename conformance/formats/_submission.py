@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from conformance.files import OutputSet, Source, open_input
+from conformance.formats._ahead import read_ahead
 from conformance.formats._constants import DEFAULT_MAX_RECORD_BYTES, FORMATS
 from conformance.formats._csv import PlainRows, Span, SpanEnd, read_csv, read_csv_blocks, write_csv
 from conformance.formats._detect import Detection, detect_bytes
@@ -100,10 +101,11 @@ class Submission:
             )
         return self._counted(reader)
 
-    def blocks(self, block_bytes: int) -> Iterator[Record | PlainRows]:
+    def blocks(self, block_bytes: int, *, ahead: bool = False) -> Iterator[Record | PlainRows]:
         """The records as `records()` gives them, but for a regular CSV file read whole, runs of plain rows handed
         over as columns, `block_bytes` at a time (formats/_csv.py read_csv_blocks), for a reader that takes them in
-        bulk (the columnar engine). Anything else is `records()`."""
+        bulk (the columnar engine). Anything else is `records()`. With `ahead`, a regular CSV file is read by a
+        thread one block ahead of the caller (formats/_ahead.py)."""
         if (
             self.format != "csv"
             or self.source.is_stdin
@@ -124,6 +126,8 @@ class Submission:
             max_record_bytes=self._max_record_bytes,
             block_bytes=block_bytes,
         )
+        if ahead:
+            reader = read_ahead(reader, alone=PlainRows)
         for item in reader:
             self.records_read += len(item) if isinstance(item, PlainRows) else 1
             yield item
