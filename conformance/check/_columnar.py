@@ -48,9 +48,12 @@ _VALUE_END, _RECORD_END = "\x1f", "\x1e"
 # The duplicate index's digest here: Polars' 64-bit hash of the key's text, with a seed fixed so that it is the same
 # run after run (UniqueKey's BLAKE2b costs a Python call a record)
 KEY_SEED = 0x0D1D5
-# A regular CSV file's plain rows are split a block of this many bytes at a time (~38,000 rows of v2): each batch
-# costs Polars ~40 ms of planning whatever its size, and 4 MiB more a block costs ~60 MiB of peak memory
-BLOCK_BYTES = 8 << 20
+# A regular CSV file's plain rows are split a block of this many bytes at a time (~19,000 rows of v2, ~30,000 of
+# v1), the next block read while the last is checked (formats/_ahead.py). Each batch has a fixed cost whatever its
+# size (~16 ms of Polars for v2, ~6 for v1); with blocks of 8 MiB, a check of 1,000,000 records took ~10 % less
+# time and ~50 MiB more memory, and its peak grew from 100,000 records to 1,000,000 by ~20 MiB beyond the duplicate
+# index (measured with tests/benchmarks/bench_check.py)
+BLOCK_BYTES = 4 << 20
 # What Python's str.strip() strips (every character whose isspace() is true), so that Polars trims alike.
 # (tests/test_engines.py recomputes it from this Python's Unicode tables).
 PYTHON_WHITESPACE = (
