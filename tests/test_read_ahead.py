@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,40 @@ def test_a_caller_that_stops_early_stops_the_thread_and_closes_the_reader() -> N
     assert len(read) <= 2  # the first block and, at most, the one read ahead
     time.sleep(0.05)
     assert len(read) <= 2
+
+
+def test_closing_a_submissions_blocks_stops_the_thread_at_once(tmp_path: Path) -> None:
+    # Submission.blocks closes its reader itself (not when it is collected), so that what stopping the thread
+    # raises (a second interrupt) reaches the caller as an exception rather than stderr as "Exception ignored"
+    from conformance.formats import PlainRows, open_submission
+    from generators.generate import generate
+
+    path = tmp_path / "month.csv"
+    generate(path, profile="v2", records=2_000, seed=3, period=date(2026, 5, 1), workers=1)
+    blocks = open_submission(path).blocks(16_384, ahead=True)
+    first = next(item for item in blocks if isinstance(item, PlainRows))
+    assert len(first) > 0
+    assert any(t.name == "dids-read-ahead" for t in threading.enumerate())
+    blocks.close()
+    assert not any(t.name == "dids-read-ahead" for t in threading.enumerate())
+
+
+def test_an_interrupt_while_the_thread_stops_reaches_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a second Ctrl-C while the first unwinds: raised where the blocks are closed (the CLI then says "interrupted"),
+    # not swallowed by a generator's finaliser with a traceback on stderr
+    from conformance.formats import PlainRows, open_submission
+    from generators.generate import generate
+
+    path = tmp_path / "month.csv"
+    generate(path, profile="v2", records=2_000, seed=3, period=date(2026, 5, 1), workers=1)
+    blocks = open_submission(path).blocks(16_384, ahead=True)
+    assert isinstance(next(item for item in blocks if isinstance(item, PlainRows)), PlainRows)
+
+    def interrupted(self: threading.Thread, timeout: float | None = None) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        blocks.close()

@@ -359,32 +359,36 @@ def run_columnar(
             look(run.frame([r.values for r in records], extra, local), records.__getitem__, places)
             records.clear()
 
-    for item in submission.blocks(BLOCK_BYTES, ahead=True):
-        if isinstance(item, PlainRows):
-            count += len(item)
+    items = submission.blocks(BLOCK_BYTES, ahead=True)
+    try:
+        for item in items:
+            if isinstance(item, PlainRows):
+                count += len(item)
+                if seen is not None:
+                    for record in item.records():
+                        seen(record)
+                numbers, lines = range(item.number, item.number + len(item)), range(item.line, item.line + len(item))
+                frame = run.plain_frame(item, extra, local)
+                if not records:
+                    look(frame, item.record, _Places(numbers, lines))
+                else:
+                    # The records read one by one before the block (a file's first row, when it has no header) join
+                    # it: one batch, not one more of a single row (~40 ms of Polars' planning)
+                    before = records.copy()
+                    records.clear()
+                    frame = pl.concat([run.frame([r.values for r in before], extra, local), frame], rechunk=False)
+                    places = _Places([*(r.number for r in before), *numbers], [*(r.line for r in before), *lines])
+                    look(frame, _records_then_block(before, item), places)
+                del item, frame  # not kept while the next block is read
+                continue
+            count += 1
             if seen is not None:
-                for record in item.records():
-                    seen(record)
-            numbers, lines = range(item.number, item.number + len(item)), range(item.line, item.line + len(item))
-            frame = run.plain_frame(item, extra, local)
-            if not records:
-                look(frame, item.record, _Places(numbers, lines))
-            else:
-                # The records read one by one before the block (a file's first row, when it has no header) join
-                # it: one batch, not one more of a single row (~40 ms of Polars' planning)
-                before = records.copy()
-                records.clear()
-                frame = pl.concat([run.frame([r.values for r in before], extra, local), frame], rechunk=False)
-                places = _Places([*(r.number for r in before), *numbers], [*(r.line for r in before), *lines])
-                look(frame, _records_then_block(before, item), places)
-            del item, frame  # not kept while the next block is read
-            continue
-        count += 1
-        if seen is not None:
-            seen(item)
-        records.append(item)
-        if len(records) >= batch_rows:
-            flush()
+                seen(item)
+            records.append(item)
+            if len(records) >= batch_rows:
+                flush()
+    finally:
+        items.close()  # the reader and its thread stopped now, in order, not when collected
     flush()
     return count
 

@@ -1,15 +1,16 @@
 """Reading one step ahead: a CSV file's next block read by a thread while the caller checks the last.
 
 Reading a block (Python's byte checks, Polars' CSV split) and checking one (Polars' query, which releases the GIL,
-and Python's look at the rows it picks) each leave a core idle much of the time; on two cores, overlapped, a check
-of 1,000,000 records takes ~10 % less time (tests/benchmarks/bench_check.py). The cost is one block more in memory,
-and no more: the thread reads the next block only once the caller has taken the last one.
+and Python's look at the rows it picks) each leave a core idle much of the time. On two cores, overlapped, a check
+of 1,000,000 records read 8 MiB at a time took ~12 % less time; read 4 MiB at a time (the engine's blocks), as
+little as 8 MiB not read ahead, in ~35 MiB less memory (tests/benchmarks/bench_check.py). The cost is one block
+more in memory, and no more: the thread reads the next block only once the caller has taken the last one.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from queue import SimpleQueue
 from typing import TypeVar
 
@@ -30,7 +31,7 @@ class _End:
         self.error = error
 
 
-def read_ahead(items: Iterator[T], *, alone: type) -> Iterator[T]:
+def read_ahead(items: Iterator[T], *, alone: type) -> Generator[T, None, None]:
     """`items`, in order, produced by a thread one step ahead of the caller. An item of type `alone` (a block) is a
     step of its own; other items (records) go in steps of up to HANDED_AT_ONCE. An exception the items raise is
     raised here, where the caller takes the next item. When the caller stops early (an exception, or closing this

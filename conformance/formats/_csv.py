@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, cast
 
@@ -304,7 +304,7 @@ def read_csv_blocks(
     header: bool,
     block_bytes: int,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-) -> Iterator[Record | PlainRows]:
+) -> Generator[Record | PlainRows, None, None]:
     """read_csv's reading of a whole regular file, with its runs of plain rows split in bulk by Polars and handed
     over as PlainRows (columns), `block_bytes` at a time (the columnar engine's batch size); every other row is
     read_csv's Record. The records, numbers, lines and problems are read_csv's (tests/test_csv_blocks.py holds

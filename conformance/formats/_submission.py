@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -101,7 +101,7 @@ class Submission:
             )
         return self._counted(reader)
 
-    def blocks(self, block_bytes: int, *, ahead: bool = False) -> Iterator[Record | PlainRows]:
+    def blocks(self, block_bytes: int, *, ahead: bool = False) -> Generator[Record | PlainRows, None, None]:
         """The records as `records()` gives them, but for a regular CSV file read whole, runs of plain rows handed
         over as columns, `block_bytes` at a time (formats/_csv.py read_csv_blocks), for a reader that takes them in
         bulk (the columnar engine). Anything else is `records()`. With `ahead`, a regular CSV file is read by a
@@ -128,10 +128,15 @@ class Submission:
         )
         if ahead:
             reader = read_ahead(reader, alone=PlainRows)
-        for item in reader:
-            self.records_read += len(item) if isinstance(item, PlainRows) else 1
-            yield item
-            del item  # (a block is not kept while the next is read)
+        try:
+            for item in reader:
+                self.records_read += len(item) if isinstance(item, PlainRows) else 1
+                yield item
+                del item  # (a block is not kept while the next is read)
+        finally:
+            # closed here, when this is closed (not whenever the reader is collected), so that what closing the
+            # read-ahead raises (a second interrupt while it stops its thread) reaches the caller, not stderr
+            reader.close()
 
     def _counted(self, reader: Iterator[Record]) -> Iterator[Record]:
         for record in reader:
