@@ -413,6 +413,16 @@ class _Places:
     paths: Sequence[str | None] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KeyColumn:
+    """One value of a uniqueness key in a batch: as read (with the pack's fallback), and as its text joins the key
+    (an instant as the UTC instant it names: instant_text, null where Python must write it)."""
+
+    value: pl.Expr
+    text: pl.Expr
+    instant: bool
+
+
 def _key_columns(setup: Setup, shared: Columns) -> tuple[list[KeyColumn], set[int]]:
     """The uniqueness key as expressions over the batch, each with the pack's fallback applied and whether it is
     compared as an instant (check._engine._key_reader), and the positions they read. An instant's text is read
@@ -435,16 +445,6 @@ def _key_columns(setup: Setup, shared: Columns) -> tuple[list[KeyColumn], set[in
     return columns, positions
 
 
-@dataclass(frozen=True, slots=True)
-class KeyColumn:
-    """One value of a uniqueness key in a batch: as read (with the pack's fallback), and as its text joins the key
-    (an instant as the UTC instant it names: instant_text, null where Python must write it)."""
-
-    value: pl.Expr
-    text: pl.Expr
-    instant: bool
-
-
 def _key_exprs(unique: UniqueKey, k: int, columns: list[KeyColumn], dsp: bool) -> list[pl.Expr]:
     """The k-th uniqueness rule's columns in a batch's query (ColumnarRun.evaluate): `key<k>` the value a finding
     shows, `out<k>` whether the record takes no part, `text<k>` the key's text as UniqueKey.digest joins it (null
@@ -453,8 +453,8 @@ def _key_exprs(unique: UniqueKey, k: int, columns: list[KeyColumn], dsp: bool) -
     # out of the index: the DSP leaves out a record only when a key value is null (an empty field, see
     # UniqueKey.see); the rule texts, one whose accession number is blank
     out = pl.any_horizontal(pl.col(f"r{p}") == "" for p in unique.positions) if dsp else at == ""
-    joined = pl.concat_str([c.text for c in columns], separator=KEY_SEPARATOR)  # null where a key is (an instant
-    # Python must write)
+    # null where a value's text is (an instant Python must write)
+    joined = pl.concat_str([c.text for c in columns], separator=KEY_SEPARATOR)
     if not dsp:
         # Python's upper() and Rust's agree on ASCII (text whose every character is one byte); other text is
         # upper-cased by Python (_see_batch)
@@ -526,16 +526,14 @@ class CompactIndex:
 
     def _lookup(self, digests: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Whether each digest was seen before this batch, and (where it was) its first place."""
+        found = pl.repeat(False, len(digests), eager=True)
+        earlier = pl.repeat(None, len(digests), dtype=pl.UInt64, eager=True)
         if not self.runs:
-            return pl.repeat(False, len(digests), eager=True), pl.repeat(
-                None, len(digests), dtype=pl.UInt64, eager=True
-            )
+            return found, earlier
         # Looked for in sorted order, so that each run's binary searches walk it in order: half the time of the
         # batch's random order (the searches were ~20 % of a v1-dsp check of 1,000,000 records)
         order = digests.arg_sort()
         needles = digests.gather(order)
-        found = pl.repeat(False, len(digests), eager=True)
-        earlier = pl.repeat(None, len(digests), dtype=pl.UInt64, eager=True)
         for run in self.runs:
             seen_d = run.get_column("d")
             at = seen_d.search_sorted(needles, side="left").clip(0, len(seen_d) - 1)
