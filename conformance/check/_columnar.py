@@ -13,8 +13,8 @@ read_csv's). Instead of running each rule on each record, a batch of rows become
    the record, line, field, value and message of a finding are the record engine's by construction. A row an
    expression wrongly leaves out is what the differential test (tests/test_engines.py) looks for.
 
-Memory: a batch is bounded (BATCH_ROWS records, or BLOCK_BYTES of plain rows); the duplicate index (CompactIndex)
-keeps 16 bytes a key.
+Memory: a batch is bounded (BATCH_ROWS records, or BLOCK_BYTES of plain rows, with the next block read ahead while
+it is checked); the duplicate index (CompactIndex) keeps 16 bytes a key.
 """
 
 from __future__ import annotations
