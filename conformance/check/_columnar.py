@@ -77,7 +77,7 @@ class Columns:
         self.setup = setup
         self.positions: set[int] = set()
         self.raw_positions: set[int] = set()
-        self.memo: dict[tuple[str, str], object] = {}  # readings the rules share, made once (_columnar_v2._stamp)
+        self.stamps: dict[str, Stamp] = {}  # each timestamp item's reading (`stamp`), made once
         # shared columns by stage: a column made from others comes a stage after the last of them
         self.stages: list[list[pl.Expr]] = []
         self._stage_of: dict[str, int] = {}
@@ -108,11 +108,11 @@ class Columns:
         are paid once, however many rules and keys read it."""
         from conformance.check._columnar_exprs import timestamp_of
 
-        stamp = self.memo.get(("stamp", item))
+        stamp = self.stamps.get(item)
         if stamp is None:
             stamp = timestamp_of(self.v(item), lambda part, make: self.shared(f"{part} {item}", make))
-            self.memo[("stamp", item)] = stamp
-        return cast("Stamp", stamp)
+            self.stamps[item] = stamp
+        return stamp
 
     def v(self, item: str) -> pl.Expr:
         position = self.setup.pos(item)

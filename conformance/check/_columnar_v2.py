@@ -29,7 +29,6 @@ import polars as pl
 from conformance.calendar import LONDON, month_end
 from conformance.check import rules_v1 as v1
 from conformance.check._columnar_exprs import (
-    Stamp,
     any_of,
     date_doubt,
     date_literal,
@@ -60,11 +59,6 @@ Slack = Callable[[pl.Expr], pl.Expr]
 # ----- readings -----------------------------------------------------------------------------------------------
 
 
-def _stamp(cols: Columns, item: str) -> Stamp:
-    """The item's timestamp reading, made once per batch however many rules read it (Columns.stamp)."""
-    return cols.stamp(item)
-
-
 def _date(cols: Columns, item: str) -> pl.Expr:
     """date_of the item's value, a column made once per batch."""
     return cols.shared(f"date {item}", lambda: date_of(cols.v(item)))
@@ -79,7 +73,7 @@ def _day(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr]:
     """_factories.day_reader: the item's day (a date as written, a timestamp's day on the UK clock) and its
     doubt."""
     if is_timestamp_item(item):
-        stamp = _stamp(cols, item)
+        stamp = cols.stamp(item)
         return stamp.day, stamp.doubt
     day = _date(cols, item)
     return day, date_doubt(day)
@@ -88,7 +82,7 @@ def _day(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr]:
 def _moment(cols: Columns, item: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """rules_v2.moments: (UK day, UK wall-clock seconds or null, doubt) for a timestamp or a dated item."""
     if is_timestamp_item(item):
-        stamp = _stamp(cols, item)
+        stamp = cols.stamp(item)
         return stamp.day, stamp.clock, stamp.doubt
     times = {"request_date": "request_time", "request_received_date": "request_received_time"}
     day = _date(cols, item)
@@ -204,7 +198,7 @@ def active(item: str, role: str, default_list: str, on: tuple[str, ...]) -> Nati
 
 
 def before_v2(s: Setup, cols: Columns) -> pl.Expr:
-    start = _stamp(cols, "procedure_start_timestamp")
+    start = cols.stamp("procedure_start_timestamp")
     return any_of([start.day < date_literal(activity_from(s)), start.doubt])
 
 
@@ -212,7 +206,7 @@ def outside_period(s: Setup, cols: Columns) -> pl.Expr:
     period = s.context.period
     if period is None:
         return pl.lit(True)  # never planned without a period; a candidate on every row is right anyway
-    start = _stamp(cols, "procedure_start_timestamp")
+    start = cols.stamp("procedure_start_timestamp")
     day = start.day
     outside = (day < date_literal(period)) | (day > date_literal(month_end(period)))
     return any_of([(day >= date_literal(activity_from(s))) & outside, start.doubt])
@@ -268,7 +262,7 @@ def time_without_date(s: Setup, cols: Columns) -> pl.Expr:
 
 def timestamp_format(item: str) -> NativeFactory:
     def factory(s: Setup, cols: Columns) -> pl.Expr:
-        value, stamp = cols.v(item), _stamp(cols, item)
+        value, stamp = cols.v(item), cols.stamp(item)
         return (value != "") & (stamp.utc.is_null() | stamp.doubt)
 
     return factory
@@ -277,7 +271,7 @@ def timestamp_format(item: str) -> NativeFactory:
 def offset_in_force(s: Setup, cols: Columns) -> pl.Expr:
     conditions = []
     for item in TIMESTAMPS:
-        stamp = _stamp(cols, item)
+        stamp = cols.stamp(item)
         unknown = cols.v(item).str.ends_with("-00:00")
         conditions += [~unknown & (stamp.uk_offset != stamp.written_offset), stamp.doubt]
     return any_of(conditions)
@@ -292,8 +286,8 @@ def not_before_nearest(later: str, *earlier: str) -> NativeFactory:
         doubts = [doubt, *(d for _, _, d in others)]
         if all(is_timestamp_item(i) for i in (later, *earlier)):
             # instants on both sides: compare them
-            instants = [_stamp(cols, item).utc for item in earlier]
-            return any_of([pl.coalesce(*instants) > _stamp(cols, later).utc, *doubts])
+            instants = [cols.stamp(item).utc for item in earlier]
+            return any_of([pl.coalesce(*instants) > cols.stamp(later).utc, *doubts])
         # the nearest given: the first whose day is valid
         other_day, other_clock = others[-1][:2]
         for d, c, _ in reversed(others[:-1]):
@@ -309,7 +303,7 @@ def after_submission(s: Setup, cols: Columns) -> pl.Expr:
     submitted = utc_literal(s.context.submitted)
     conditions = []
     for item in TIMESTAMPS:
-        stamp = _stamp(cols, item)
+        stamp = cols.stamp(item)
         conditions += [stamp.utc > submitted, stamp.doubt]
     return any_of(conditions)
 
@@ -320,7 +314,7 @@ def after_period(item: str) -> NativeFactory:
         if period is None:
             return pl.lit(True)
         ends = datetime.combine(month_end(period) + timedelta(days=1), time(0), LONDON)
-        stamp = _stamp(cols, item)
+        stamp = cols.stamp(item)
         return any_of([stamp.utc >= utc_literal(ends), stamp.doubt])
 
     return factory
@@ -328,7 +322,7 @@ def after_period(item: str) -> NativeFactory:
 
 def _reference_day(cols: Columns) -> tuple[pl.Expr, pl.Expr]:
     """rules_v2.reference_day: the end timestamp's UK day, else the start's."""
-    end, start = _stamp(cols, "procedure_end_timestamp"), _stamp(cols, "procedure_start_timestamp")
+    end, start = cols.stamp("procedure_end_timestamp"), cols.stamp("procedure_start_timestamp")
     return pl.coalesce(end.day, start.day), end.doubt | start.doubt
 
 
