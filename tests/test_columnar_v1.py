@@ -148,6 +148,16 @@ POSTCODES = [
     "L1 4AP", "LSS1 4AP", "LS1R 4AP", "L1R 4AP", "LS1 4APX", "LS1 4AP\t", "LS1 4AP1", "LS1 4AP\n\n", "\uff2cS1 4AP",
     "LS\u0661 4AP", "LS1 \u00e9AP", "LS1\x0b4AP",
 ]  # fmt: skip
+# The referrer formats' edges: each pattern's shortest and longest, one digit too many, case, the defaults, padding
+# Python strips or Java does, and look-alikes (the Kelvin sign and the long s, which Python's IGNORECASE folds to
+# ASCII letters without re.ASCII and not with it; digits beyond ASCII)
+REFERRERS = [
+    "", " ", "\t", "G1234567", "g1234567", "G12345678", "G123456", "C1", "C12345678", "CD123456", "cd1234567",
+    "CH1", "DT123456", "PH1234567", "SL12", "S1234567", "D7", "ZE123456", "zw123456", "ZX123456", "ZE12345",
+    "12A3456B", "12a3456b", "1AA3456B", "AB123456", "ab123456", "A1234567", "G9999998", "g9999998", "R9999981",
+    "X9999998", "99", "G1234567\n", "G1234567\r", " G1234567 ", "\tG1234567", "\u00a0G1234567", "G 1234567",
+    "G123456\u0661", "\uff271234567", "\u212a1234567", "\u017f1234567", "\u017fL123456", "G1234567X",
+]  # fmt: skip
 M_STAR = {
     "nhs_number": ["", " ", "\t", "9990000018"],
     "person_birth_date": ["", " ", "1961-03-14"],
@@ -238,6 +248,7 @@ def changes(rule: str) -> Iterator[dict[str, str]]:
         "referring_org_code": ORG_CODES,
         "gp_practice_code": ORG_CODES,
         "site_code": ORG_CODES,
+        "referrer_code": REFERRERS,
     }
     date_values: list[tuple[str, ...]] = [()]
     if len(dates) == 1:

@@ -10,10 +10,11 @@ rules' query (Columns.shared), as the rules of a batch share them. Reference-dat
 once per batch (`judged`) and compare dates only with the window in which that code cannot break the rule.
 
 tests/test_columnar_v1.py holds every entry to no false negative, rule by rule, on both profiles; the differential
-test (tests/test_engines.py) holds the two engines to identical reports. Rules without an entry here run once per
-distinct value combination: the low-cardinality code lists and site-code rules, the referrer formats (the pack's
-Python patterns), and the organisation and postcode look-ups (one look-up per distinct value is what those rules
-are, and what that path does).
+test (tests/test_engines.py) holds the two engines to identical reports. The referrer formats (the pack's Python
+patterns) are judged by the rule's own function once per distinct code (`by_its_own_function`). Rules without an
+entry here run once per distinct value combination: the low-cardinality code lists and site-code rules, and the
+organisation and postcode look-ups (one look-up per distinct value is what those rules are, and what that path
+does).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import polars as pl
 
 from conformance.check._columnar_exprs import (
     Verdict,
+    by_its_own_function,
     date_key,
     date_of,
     judged,
@@ -34,7 +36,7 @@ from conformance.check._columnar_exprs import (
     nhs_number_ok,
 )
 from conformance.check._factories import defaults
-from conformance.check.rules_v1 import FLOOR_1900, FLOOR_1970, GRACE_DAYS_V1, code_key
+from conformance.check.rules_v1 import FLOOR_1900, FLOOR_1970, GRACE_DAYS_V1, RULES_V1, code_key
 
 if TYPE_CHECKING:
     from conformance.check._columnar import Columns, NativeFactory
@@ -399,6 +401,7 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "DIDS009": not_before("person_birth_date", FLOOR_1900),
     "DIDS010": months_after("person_birth_date", "request_date"),
     "DIDS017": postcode_format,
+    "DIDS023": by_its_own_function("referrer_code", RULES_V1["DIDS023"]),
     "DIDS026": date_format("request_date"),
     "DIDS027": order("request_date", "request_received_date"),
     "DIDS028": request_within_a_year,

@@ -30,6 +30,7 @@ from conformance.calendar import LONDON, month_end
 from conformance.check import rules_v1 as v1
 from conformance.check._columnar_exprs import (
     any_of,
+    by_its_own_function,
     date_doubt,
     date_literal,
     date_of,
@@ -45,6 +46,7 @@ from conformance.check.rules_v2 import (
     GP_REFERRER,
     GRACE_DAYS,
     NICIP_FORMAT,
+    RULES_V2,
     TIMESTAMPS,
     TREATMENT_FUNCTION_FORMAT,
     activity_from,
@@ -418,6 +420,7 @@ NATIVE_V2: dict[str, NativeFactory] = {
     "V2P-ETHNIC-CATEGORY": in_codes("ethnic_category"),
     "V2P-STATED-GENDER": in_codes("person_stated_gender_code"),
     "V2P-POSTCODE-FORMAT": well_formed("postcode", v1.DSP_POSTCODE),
+    "V2P-REFERRER-FORMAT": by_its_own_function("referrer_code", RULES_V2["V2P-REFERRER-FORMAT"]),
     "V2P-GP-PRACTICE-ACTIVE": active(
         "gp_practice_code", "gp_practice", "gp_practice_defaults", ("procedure_start_timestamp",)
     ),
