@@ -29,7 +29,7 @@ import polars as pl
 from conformance.calendar import LONDON
 
 if TYPE_CHECKING:
-    from conformance.check._columnar import Columns
+    from conformance.check._columnar import Columns, NativeFactory
     from conformance.check._rows import RuleFn, Setup
 
 # conformance.calendar's patterns, as Polars (Rust) reads them. Python's `$` also matches before a final line feed
@@ -358,13 +358,13 @@ def per_distinct(look: Callable[..., bool], values: list[pl.Expr]) -> pl.Expr:
     return keys.map_batches(batch, return_dtype=pl.Boolean, is_elementwise=True)
 
 
-def by_its_own_function(item: str, make: Callable[[Setup], RuleFn]) -> Callable[[Setup, Columns], pl.Expr]:
+def by_its_own_function(item: str, make: Callable[[Setup], RuleFn]) -> NativeFactory:
     """A native factory for a rule that reads `item` alone, judged by the rule's own function once per distinct
     value (per_distinct), on a row that holds that value alone: for a rule whose reading is not worth restating as
-    an expression (the pack's referrer patterns, Python regular expressions an override may change). Exact by
-    construction, as a rule reads only its catalogued items (tests/test_rule_items.py); a value on which the
-    function raises is a candidate, so that it raises in both engines. Unlike the engine's per-distinct groups, it
-    does not build each distinct value's whole record (~12 µs a value)."""
+    an expression (the pack's referrer patterns, Python regular expressions an override may change; a look-up in the
+    reference data). Exact by construction, as a rule reads only its catalogued items (tests/test_rule_items.py); a
+    value on which the function raises is a candidate, so that it raises in both engines. Unlike the engine's
+    per-distinct groups, it does not build each distinct value's whole record (~12 µs a value)."""
 
     def factory(s: Setup, c: Columns) -> pl.Expr:
         from conformance.check._rows import Row

@@ -11,10 +11,9 @@ once per batch (`judged`) and compare dates only with the window in which that c
 
 tests/test_columnar_v1.py holds every entry to no false negative, rule by rule, on both profiles; the differential
 test (tests/test_engines.py) holds the two engines to identical reports. The referrer formats (the pack's Python
-patterns) are judged by the rule's own function once per distinct code (`by_its_own_function`). Rules without an
-entry here run once per distinct value combination: the low-cardinality code lists and site-code rules, and the
-organisation and postcode look-ups (one look-up per distinct value is what those rules are, and what that path
-does).
+patterns) and the postcode and organisation look-ups are judged by the rule's own function once per distinct code
+(`by_its_own_function`). Rules without an entry here run once per distinct value combination: the low-cardinality
+code lists and site-code rules.
 """
 
 from __future__ import annotations
@@ -400,8 +399,11 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "DIDS008": order("person_birth_date", "report_issue_date"),
     "DIDS009": not_before("person_birth_date", FLOOR_1900),
     "DIDS010": months_after("person_birth_date", "request_date"),
+    "DIDS016": by_its_own_function("postcode", RULES_V1["DIDS016"]),
     "DIDS017": postcode_format,
+    "DIDS018": by_its_own_function("gp_practice_code", RULES_V1["DIDS018"]),
     "DIDS023": by_its_own_function("referrer_code", RULES_V1["DIDS023"]),
+    "DIDS024": by_its_own_function("referring_org_code", RULES_V1["DIDS024"]),
     "DIDS026": date_format("request_date"),
     "DIDS027": order("request_date", "request_received_date"),
     "DIDS028": request_within_a_year,

@@ -5,8 +5,9 @@ that rule breaks; it may be true on rows the rule passes. First, the rules that 
 repeat (timestamps, dates of birth, request dates and times, NHS and accession numbers), which the
 per-distinct-value path would run in Python about once per record; with them the reference-data rules keyed by a
 day (an organisation open, a code valid, a map entry active: Python once per distinct code and day). Then the
-code-list, blank and format rules whose expression is a line. Left per distinct value: the look-ups of a code
-alone (postcode, organisation and site known), the referrer's case-blind patterns and the SNOMED CT check digit.
+code-list, blank and format rules whose expression is a line. The look-ups of a code alone (postcode, organisation
+and site known), the referrer's case-blind patterns and the SNOMED CT check digit are judged by the rule's own
+function once per distinct value (`by_its_own_function`), without building a record for each.
 tests/test_engines.py holds every entry to "no row the rule breaks is left out", rule by rule.
 
 Moments (rules_v2.Moment): a timestamp is an instant; a request or received date with a valid time is one on the
@@ -421,6 +422,11 @@ NATIVE_V2: dict[str, NativeFactory] = {
     "V2P-STATED-GENDER": in_codes("person_stated_gender_code"),
     "V2P-POSTCODE-FORMAT": well_formed("postcode", v1.DSP_POSTCODE),
     "V2P-REFERRER-FORMAT": by_its_own_function("referrer_code", RULES_V2["V2P-REFERRER-FORMAT"]),
+    "V2P-POSTCODE-KNOWN": by_its_own_function("postcode", RULES_V2["V2P-POSTCODE-KNOWN"]),
+    "V2P-GP-PRACTICE-KNOWN": by_its_own_function("gp_practice_code", RULES_V2["V2P-GP-PRACTICE-KNOWN"]),
+    "V2P-REFERRING-ORG-KNOWN": by_its_own_function("referring_org_code", RULES_V2["V2P-REFERRING-ORG-KNOWN"]),
+    "V2P-SITE-KNOWN": by_its_own_function("site_code", RULES_V2["V2P-SITE-KNOWN"]),
+    "V2P-SNOMED-FORMAT": by_its_own_function("coded_procedure_snomed", RULES_V2["V2P-SNOMED-FORMAT"]),
     "V2P-GP-PRACTICE-ACTIVE": active(
         "gp_practice_code", "gp_practice", "gp_practice_defaults", ("procedure_start_timestamp",)
     ),
