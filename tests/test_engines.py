@@ -349,7 +349,8 @@ FN_EDGES: dict[str, list[str]] = {
     "treatment_function_code": [*V2_EDGES["treatment_function_code"], "\uff11\uff10\uff11", "1010", "10", "340"],
     "referrer_code": [
         *V2_EDGES["referrer_code"], "G1234567", "g1234567", "G123456", "G12345678", "CD123456", "ZE123456", "ZX123456",
-        "12a3456b", "G9999998", "g9999998", "G1234567\n", "\u212a1234567", "\u017f1234567", "G123456\u0661", "G1234567X",
+        "12a3456b", "G9999998", "g9999998", "G1234567\n", "\u212a1234567", "\u017f1234567", "G123456\u0661",
+        "G1234567X",
     ],
 }  # fmt: skip
 FN_CONTEXTS = [
