@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any, BinaryIO, TextIO, cast
+from typing import IO, Any, BinaryIO, NamedTuple, TextIO, cast
 
 from conformance.errors import DidsError
 
@@ -90,10 +90,21 @@ class Replay(io.RawIOBase):
 
 
 class Source:
-    """A DIDS input: a regular file (read as often as needed) or standard input (one pass, head replayed)."""
+    """A DIDS input: a regular file (read as often as needed) or standard input (one pass, head replayed).
+
+    A regular file is expected to stay as it was when first opened: `check_unchanged`, called once a pass has read
+    it to the end, says when it was written, cut short or replaced meanwhile (a RIS export still being written, a
+    copy in progress). What was read then is no account of any one file: a pass that met the end of the file just
+    as it was cut short at a row's end would otherwise look whole."""
 
     def __init__(
-        self, name: str, head: bytes, path: Path | None, stream: BinaryIO | None = None, replay: bytes = b""
+        self,
+        name: str,
+        head: bytes,
+        path: Path | None,
+        stream: BinaryIO | None = None,
+        replay: bytes = b"",
+        state: FileState | None = None,
     ) -> None:
         self.name = name
         self.head = head  # the first 64 KiB of content (leading white space skipped), for detection
@@ -102,6 +113,22 @@ class Source:
         self._replay = replay  # standard input: the bytes already read, given back first
         self._opened = False
         self._reading: BinaryIO | None = None  # the last handle opened on a regular file, for progress
+        self.state = state  # a regular file as first opened (for detection)
+
+    def check_unchanged(self) -> None:
+        """InputError when the regular file is no longer the one first opened: another size or modification time,
+        or another file at the path. Nothing for standard input (read once, as it came)."""
+        if self.path is None or self.state is None:
+            return
+        try:
+            now = FileState.of(os.stat(self.path))
+        except OSError as exc:
+            raise InputError(f"{self.name} changed while it was read: {exc.strerror or exc}") from None
+        if now != self.state:
+            raise InputError(
+                f"{self.name} changed while it was read ({self.state.size:,} bytes when opened, {now.size:,} now, "
+                "or written again meanwhile): check it again once it is complete"
+            )
 
     def position(self) -> tuple[int, int] | None:
         """(bytes read so far, size) of a regular file being read, for a progress bar; None otherwise."""
@@ -138,8 +165,23 @@ def open_input(path: str | Path, *, stdin: BinaryIO | None = None) -> Source:
         return Source("<stdin>", head, None, stream, replay=consumed)
     p = require_file(path)
     with open(p, "rb") as handle:
+        state = FileState.of(os.fstat(handle.fileno()))
         _, head = _sniff(handle)
-    return Source(str(path), head, p)
+    return Source(str(path), head, p, state=state)
+
+
+class FileState(NamedTuple):
+    """What tells a regular file changed: where it is (device, inode), its size and its modification time. (A
+    named tuple: `dids --help` imports no dataclass machinery, tests/test_startup.py.)"""
+
+    device: int
+    inode: int
+    size: int
+    modified_ns: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileState:
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _sniff(stream: BinaryIO) -> tuple[bytes, bytes]:

@@ -252,6 +252,9 @@ def conclude(run: Run) -> None:
     """After the records: the file's own problems as findings, the DSP's file reject, the input ledger, and the
     findings in file order."""
     report, submission = run.report, run.submission
+    # The file as first opened, still: a parallel check's parts each open it again, and a report on a file that
+    # changed meanwhile would be a report on no one file (CannotCheck, not a verdict)
+    submission.source.check_unchanged()
     _add_file_findings(report, submission, run.pack, run.profile)
     if run.pack.follows(run.profile) == "dsp" and submission.format == "csv":
         rejects = sorted(DSP_LOADER_REJECTS & set(submission.problems.counts))

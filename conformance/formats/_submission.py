@@ -133,6 +133,7 @@ class Submission:
                 self.records_read += len(item) if isinstance(item, PlainRows) else 1
                 yield item
                 del item  # (a block is not kept while the next is read)
+            self.source.check_unchanged()
         finally:
             # closed here, when this is closed (not whenever the reader is collected), so that what closing the
             # read-ahead raises (a second interrupt while it stops its thread) reaches the caller, not stderr
@@ -142,6 +143,7 @@ class Submission:
         for record in reader:
             self.records_read += 1
             yield record
+        self.source.check_unchanged()  # read to the end: of the file as it was when opened?
 
     def position(self) -> tuple[int, int] | None:
         """(bytes read so far, size) of a regular file being read, for a progress bar; None otherwise."""
