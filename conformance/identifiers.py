@@ -134,9 +134,11 @@ def is_valid_verhoeff(digits: str) -> bool:
 
 
 def is_well_formed_concept_id(value: str) -> bool:
-    """6-18 digits, no leading zero, a concept partition and a valid Verhoeff check digit."""
+    """6-18 digits (ASCII: str.isdigit alone admits a superscript one, which the check digit's int() cannot read),
+    no leading zero, a concept partition and a valid Verhoeff check digit."""
     return (
         6 <= len(value) <= 18
+        and value.isascii()
         and value.isdigit()
         and value[0] != "0"
         and value[-3:-1] in CONCEPT_PARTITIONS

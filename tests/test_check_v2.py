@@ -533,3 +533,18 @@ def test_a_value_at_the_end_of_the_calendar_is_judged_not_a_crash(tmp_path: Path
     # A slack ("a year on", "a calendar month on") from a day in December 9999 once raised ValueError.
     report, _ = run(tmp_path, [row({item: value})])
     assert report.verdict == "rejected"
+
+
+@pytest.mark.parametrize("engine", ["record", "columnar"])
+@pytest.mark.parametrize("code", ["7\u00b9651007", "\u0667\u0661\u0666\u0665\u0661\u0660\u0660\u0667", "\uff17" * 8])
+def test_a_snomed_code_of_digits_beyond_ascii_is_a_finding_not_a_failure(
+    tmp_path: Path, engine: str, code: str
+) -> None:
+    # A superscript one is isdigit() but int() refuses it: the check digit once raised, and the file could not be
+    # checked at all (found by a hostile review)
+    path = tmp_path / "case.csv"
+    rows = [row(), row({"accession_number": "ACC0002", "coded_procedure_snomed": code})]
+    write_records(rows, path, pack=V2, format="csv")
+    report = check(path, profile="v2", context=CONTEXT, reference=SYNTHETIC, engine=engine)
+    found = {(f.rule, f.record, f.field) for f in report.findings}
+    assert ("V2P-SNOMED-FORMAT", 2, "coded_procedure_snomed") in found

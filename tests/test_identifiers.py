@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from conformance.identifiers import (
     SYNTHETIC_CAPACITY,
     is_valid_nhs_number,
+    is_well_formed_concept_id,
     nhs_number_check_digit,
     synthetic_nhs_number,
 )
@@ -74,3 +75,11 @@ def test_only_ascii_digits_make_an_nhs_number_and_nothing_crashes() -> None:
     assert not is_valid_nhs_number("999000001\u0668")
     with pytest.raises(ValueError):
         nhs_number_check_digit("99900000\u00b2")
+
+
+def test_only_ascii_digits_make_a_snomed_concept_id_and_nothing_crashes() -> None:
+    assert is_well_formed_concept_id("71651007")
+    assert not is_well_formed_concept_id("71651008")  # the Verhoeff check digit
+    fullwidth = "".join(chr(0xFF10 + int(d)) for d in "71651007")
+    for value in ("7\u00b9651007", "\u0667\u0661\u0666\u0665\u0661\u0660\u0660\u0667", fullwidth):
+        assert not is_well_formed_concept_id(value)

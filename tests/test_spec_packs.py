@@ -252,3 +252,30 @@ def test_diff_of_a_pack_with_itself_is_empty() -> None:
     diff = diff_packs(v1, v1)
     assert diff.changes == ()
     assert len(diff.carried_over) == len(v1.items)
+
+
+@pytest.mark.parametrize(
+    ("version", "pattern", "profiles", "refused"),
+    [
+        ("v2", "^C[0-9", None, True),  # not a regular expression
+        ("v2", "(?L)^C", None, True),  # a flag a str pattern cannot have
+        ("v2", "(?u)^C[0-9]+$", None, False),  # v2 compiles it without re.ASCII
+        ("v1", "(?u)^C[0-9]+$", None, True),  # v1-dsp compiles it with re.ASCII (the DSP's), which (?u) contradicts
+        ("v1", "(?u)^C[0-9]+$", ["v1-portal"], False),  # for the portal's reading alone: fine
+    ],
+)
+def test_an_override_pattern_python_cannot_use_is_the_overrides_error(
+    tmp_path: Path, version: str, pattern: str, profiles: list[str] | None, refused: bool
+) -> None:
+    # Once an "internal error" halfway through a check (found by a hostile review)
+    override = tmp_path / "patterns.toml"
+    entry = {"pattern": pattern, "meaning": "t", "provenance": "inferred", "source": "a test"}
+    if profiles:
+        entry["profiles"] = profiles
+    override.write_text(json.dumps({"referrer_code_formats": {"patterns": [entry]}}))
+    override = override.rename(tmp_path / "patterns.json")
+    if refused:
+        with pytest.raises(PackError, match=r"referrer_code_formats\.patterns\[\d+\]\.pattern: .* not a regular"):
+            load_pack(version, [override])
+    else:
+        assert pattern in [p.pattern for p in load_pack(version, [override]).referrer_formats.patterns]

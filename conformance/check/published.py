@@ -176,7 +176,7 @@ def postcode_rows(source: Reading) -> Iterator[tuple[str, str | None]]:
         ended = row[term]
         if not ended:
             yield postcode, None
-        elif len(ended) == 6 and ended.isdigit() and 1 <= int(ended[4:]) <= 12:
+        elif len(ended) == 6 and ended.isascii() and ended.isdigit() and 1 <= int(ended[4:]) <= 12:
             yield postcode, f"{ended[:4]}-{ended[4:]}"
         else:
             raise FormatError(f"{source.path} line {number}: doterm {ended!r} is not CCYYMM")

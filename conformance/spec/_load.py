@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import marshal
+import re
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
@@ -282,6 +283,7 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = (), *, check_s
     if len({i.column for i in items}) != len(items):
         raise PackError(f"{where}: CSV column names are not unique")
     layouts = data["layouts"]
+    semantics = _semantics(data.get("semantics", {}), profiles, where)
     return Pack(
         rules=_rules(data.get("rules", []), index, profiles, where),
         version=meta["version"],
@@ -302,13 +304,13 @@ def build_pack(data: dict[str, Any], overrides: tuple[str, ...] = (), *, check_s
         mandation_groups=_mandation_groups(data.get("mandation_groups", []), index, where),
         provenance=_provenance(meta),
         index=index,
-        referrer_formats=_referrer_formats(data["referrer_code_formats"]),
+        referrer_formats=_referrer_formats(data["referrer_code_formats"], semantics),
         uniqueness=_uniqueness(data["uniqueness"], index, where),
         windows=_windows(data["windows"], profiles, where),
         activity_from=date.fromisoformat(meta["activity_from"]) if "activity_from" in meta else None,
         upgrade=_upgrade(data["upgrade"], index, where) if "upgrade" in data else None,
         overrides=overrides,
-        semantics=_semantics(data.get("semantics", {}), profiles, where),
+        semantics=semantics,
     )
 
 
@@ -465,8 +467,23 @@ def _rules(
     return tuple(rules)
 
 
-def _referrer_formats(entry: dict[str, Any]) -> ReferrerFormats:
+def _referrer_formats(entry: dict[str, Any], semantics: dict[str, str]) -> ReferrerFormats:
     provenance = _provenance(entry)
+    case = re.IGNORECASE if entry.get("case_insensitive", False) else 0
+    dsp = {profile for profile, follows in semantics.items() if follows == "dsp"}
+    for k, p in enumerate(entry["patterns"]):
+        # compiled as each profile it serves compiles it (rules_v1.referrer_format; with re.ASCII, the DSP's): an
+        # override's pattern that Python cannot read is the override's error, said here, not a failure mid-check
+        ascii_too = bool(dsp) if not p.get("profiles") else bool(dsp & set(p["profiles"]))
+        try:
+            re.compile(p["pattern"], case)
+            if ascii_too:
+                re.compile(p["pattern"], case | re.ASCII)
+        except (re.error, ValueError, OverflowError, RecursionError) as exc:
+            raise PackError(
+                f"referrer_code_formats.patterns[{k}].pattern: {p['pattern']!r} is not a regular expression Python "
+                f"can use ({exc})"
+            ) from None
     return ReferrerFormats(
         substitute=entry["substitute"],
         case_insensitive=entry.get("case_insensitive", False),
