@@ -163,6 +163,13 @@ def test_bad_rows_are_refused_with_their_line(tmp_path: Path) -> None:
         assert code == 2 and message in err and err.count("\n") == 1, (option, err)
 
 
+def test_a_doterm_of_digits_beyond_ascii_is_refused_with_its_line(tmp_path: Path) -> None:
+    # "20151¹" is six characters that isdigit() accepts and int() refuses: an internal error once
+    (tmp_path / "pc.csv").write_text("pcds,doterm\nLS1 4AP,\nLS1 4AP,20151\u00b9\n", encoding="utf-8")
+    code, _, err = dids("reference", "import", "-o", tmp_path / "s.sqlite", "--postcodes", tmp_path / "pc.csv")
+    assert code == 2 and "line 3: doterm '20151\u00b9' is not CCYYMM" in err and err.count("\n") == 1, err
+
+
 def test_the_manifest_names_every_source_with_its_hash_and_the_release_is_reproducible(tmp_path: Path) -> None:
     sources = ("--ods", SAMPLES / "etr.csv", "--postcodes", SAMPLES / "onspd_sample.csv", "--snomed", RF2_SNAPSHOT)
     first = imported(tmp_path, *sources, "--name", "sample", "--release-date", "2026-04-01", name="a.sqlite")
