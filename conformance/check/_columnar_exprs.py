@@ -358,17 +358,19 @@ def per_distinct(look: Callable[..., bool], values: list[pl.Expr]) -> pl.Expr:
     return keys.map_batches(batch, return_dtype=pl.Boolean, is_elementwise=True)
 
 
-def by_its_own_function(item: str, make: Callable[[Setup], RuleFn]) -> NativeFactory:
-    """A native factory for a rule that reads `item` alone, judged by the rule's own function once per distinct
-    value (per_distinct), on a row that holds that value alone: for a rule whose reading is not worth restating as
-    an expression (the pack's referrer patterns, Python regular expressions an override may change; a look-up in the
-    reference data). Exact by construction, as a rule reads only its catalogued items (tests/test_rule_items.py); a
-    value on which the function raises is a candidate, so that it raises in both engines. Unlike the engine's
-    per-distinct groups, it does not build each distinct value's whole record (~12 µs a value)."""
+def by_its_own_function(rule_id: str, make: Callable[[Setup], RuleFn]) -> NativeFactory:
+    """A native factory for a rule that reads one item alone (its catalogued item), judged by the rule's own
+    function `make(setup)` once per distinct value (per_distinct), on a row that holds that value alone: for a rule
+    whose reading is not worth restating as an expression (the pack's referrer patterns, Python regular expressions
+    an override may change; a look-up in the reference data). Exact by construction, as a rule reads only its
+    catalogued items (tests/test_rule_items.py); a value on which the function raises is a candidate, so that it
+    raises in both engines. Unlike the engine's per-distinct groups, it does not build each distinct value's whole
+    record (~12 µs a value)."""
 
     def factory(s: Setup, c: Columns) -> pl.Expr:
         from conformance.check._rows import Row
 
+        (item,) = s.pack.rule(rule_id).items
         rule, position, width = make(s), s.pos(item), len(s.pack.items)
 
         def breaks(value: str | None) -> bool:

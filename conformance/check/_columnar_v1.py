@@ -399,11 +399,7 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "DIDS008": order("person_birth_date", "report_issue_date"),
     "DIDS009": not_before("person_birth_date", FLOOR_1900),
     "DIDS010": months_after("person_birth_date", "request_date"),
-    "DIDS016": by_its_own_function("postcode", RULES_V1["DIDS016"]),
     "DIDS017": postcode_format,
-    "DIDS018": by_its_own_function("gp_practice_code", RULES_V1["DIDS018"]),
-    "DIDS023": by_its_own_function("referrer_code", RULES_V1["DIDS023"]),
-    "DIDS024": by_its_own_function("referring_org_code", RULES_V1["DIDS024"]),
     "DIDS026": date_format("request_date"),
     "DIDS027": order("request_date", "request_received_date"),
     "DIDS028": request_within_a_year,
@@ -443,6 +439,8 @@ _NATIVE_V1: dict[str, NativeFactory] = {
     "V1P-ACCESSION-FORMAT": portal_accession_format,
     "V1P-TEST-DATE-WINDOW": late("closed", follow=False),
     "V1P-DOB-FUTURE": portal_birth_date_future,
+    # Rules of one code alone, judged by their own function once per distinct value
+    **{rule: by_its_own_function(rule, RULES_V1[rule]) for rule in ("DIDS016", "DIDS018", "DIDS023", "DIDS024")},
 }
 
 NATIVE_V1: dict[str, NativeFactory] = {rule: _never_null(factory) for rule, factory in _NATIVE_V1.items()}

@@ -421,12 +421,6 @@ NATIVE_V2: dict[str, NativeFactory] = {
     "V2P-ETHNIC-CATEGORY": in_codes("ethnic_category"),
     "V2P-STATED-GENDER": in_codes("person_stated_gender_code"),
     "V2P-POSTCODE-FORMAT": well_formed("postcode", v1.DSP_POSTCODE),
-    "V2P-REFERRER-FORMAT": by_its_own_function("referrer_code", RULES_V2["V2P-REFERRER-FORMAT"]),
-    "V2P-POSTCODE-KNOWN": by_its_own_function("postcode", RULES_V2["V2P-POSTCODE-KNOWN"]),
-    "V2P-GP-PRACTICE-KNOWN": by_its_own_function("gp_practice_code", RULES_V2["V2P-GP-PRACTICE-KNOWN"]),
-    "V2P-REFERRING-ORG-KNOWN": by_its_own_function("referring_org_code", RULES_V2["V2P-REFERRING-ORG-KNOWN"]),
-    "V2P-SITE-KNOWN": by_its_own_function("site_code", RULES_V2["V2P-SITE-KNOWN"]),
-    "V2P-SNOMED-FORMAT": by_its_own_function("coded_procedure_snomed", RULES_V2["V2P-SNOMED-FORMAT"]),
     "V2P-GP-PRACTICE-ACTIVE": active(
         "gp_practice_code", "gp_practice", "gp_practice_defaults", ("procedure_start_timestamp",)
     ),
@@ -487,4 +481,16 @@ NATIVE_V2: dict[str, NativeFactory] = {
     "V2P-SITE-ACTIVE": active("site_code", "site", "site_defaults", ("procedure_start_timestamp",)),
     "V2P-ACCESSION-MISSING": blank("accession_number"),
     "V2P-ACCESSION-LENGTH": accession_length,
+    # Rules of one code alone, judged by their own function once per distinct value
+    **{
+        rule: by_its_own_function(rule, RULES_V2[rule])
+        for rule in (
+            "V2P-REFERRER-FORMAT",
+            "V2P-POSTCODE-KNOWN",
+            "V2P-GP-PRACTICE-KNOWN",
+            "V2P-REFERRING-ORG-KNOWN",
+            "V2P-SITE-KNOWN",
+            "V2P-SNOMED-FORMAT",
+        )
+    },
 }
