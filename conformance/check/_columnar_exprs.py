@@ -18,7 +18,8 @@ pattern, the time-zone tables) is paid once too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -126,7 +127,17 @@ def may_cast(value: pl.Expr) -> pl.Expr:
     return value.str.len_bytes() >= 4
 
 
-NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)  # of the first nine digits
+# The same sum, modulo 11, over the number's leading digits: (j, the weight of the first j digits read as one
+# number P(j)). Digit j is P(j) - 10 P(j-1), so P(j) weighs w(j) - 10 w(j+1), and P(9) w(9); P(5)'s weight is 0.
+NHS_PREFIX_WEIGHTS = tuple(
+    (j, weight)
+    for j, weight in [
+        *((j, (NHS_WEIGHTS[j - 1] - 10 * NHS_WEIGHTS[j]) % 11) for j in range(1, 9)),
+        (9, NHS_WEIGHTS[8]),
+    ]
+    if weight
+)
 
 
 def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
@@ -137,9 +148,9 @@ def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
     # The digits read as one integer, taken apart by arithmetic: ~10 ms for 61,000 rows where slicing the text cost
     # ~30 (a value that is not ten digits reads as anything or null, and `ten` is false for it whatever it reads)
     number = value.str.to_integer(strict=False)
-    first_nine = number // 10
-    digits = [first_nine // 10 ** (8 - k) % 10 for k in range(9)]
-    total = sum(w * d for w, d in zip(NHS_WEIGHTS, digits, strict=True))
+    # The weighted sum of the first nine digits, modulo 11, from the number's leading digits (NHS_PREFIX_WEIGHTS):
+    # half the operations of taking the nine digits apart, for the same remainder
+    total = sum(w * (number // 10 ** (10 - j)) for j, w in NHS_PREFIX_WEIGHTS)
     ok: pl.Expr = ten & ((11 - total % 11) % 11 == number % 10)
     if not palindrome_ok:
         # the first five digits against the last five reversed
@@ -155,46 +166,87 @@ Verdict = bool | tuple[str | None, str | None]
 VERDICT_MEMO = 65_536  # distinct combinations a judged expression remembers across batches (then it starts again)
 
 
-def judged(values: Sequence[pl.Expr], judge: Callable[..., Verdict], days: Sequence[pl.Expr] = ()) -> pl.Expr:
-    """Candidates from a Python judgement made once per distinct combination of `values` in a batch (remembered
-    across batches): for reference-data look-ups, whose answers cannot be written as columns. `judge(*values)`
-    returns a Verdict; a window verdict picks a row when any of the `days` (date keys) lies outside it. Never null."""
-    memo: dict[tuple[str, ...], Verdict] = {}
-    keys = [f"k{j}" for j in range(len(values))]
+class Remembered:
+    """The answers of a Python judgement, one per distinct combination of a batch's key columns, kept across
+    batches as a frame of at most `limit` rows (then it starts again): a batch is one query, its rows joined to the
+    answers, and Python judges only the combinations it has not met. Taking each batch's distinct keys to Python
+    and joining their answers back (until the sixth session) cost 4x as much where a batch of 30,667 rows holds
+    ~21,000 distinct values (a real month's postcodes or referrers), and as much at 25 (bench_lookups.py).
 
-    def verdicts(rows: list[tuple[str, ...]]) -> tuple[list[bool], list[str | None], list[str | None]]:
-        if len(memo) + len(rows) > VERDICT_MEMO:
-            memo.clear()
-        always, lows, highs = [], [], []
-        for row in rows:
-            verdict = memo.get(row)
-            if verdict is None:
-                verdict = memo[row] = judge(*row)
-            if isinstance(verdict, tuple):
-                always.append(False)
-                lows.append(verdict[0])
-                highs.append(verdict[1])
+    `answer(key)` gives one value per column of `schema`; `nulls_equal`, whether a null key matches a null key
+    (else a row with a null key has null answers, as a join gives it). Polars may call an expression's function on
+    parts of a batch at once, from two threads: one call at a time here, or both could add the same keys, and a
+    key twice in the table would double its rows in the join (tests/test_remembered.py)."""
+
+    UNSEEN = "_unseen"  # a column of each answer: true where the row's key is not in the table
+
+    def __init__(
+        self,
+        keys: list[str],
+        answer: Callable[[tuple[object, ...]], tuple[object, ...]],
+        schema: Mapping[str, pl.DataType | type[pl.DataType]],
+        *,
+        nulls_equal: bool,
+        limit: int,
+    ) -> None:
+        self.keys, self.answer, self.schema = keys, answer, schema
+        self.nulls_equal, self.limit = nulls_equal, limit
+        self.table: pl.DataFrame | None = None  # the keys, their answers, and "_seen" (true)
+        self._lock = threading.Lock()
+
+    def of(self, frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.DataFrame:
+        """`exprs` over `frame` (the keys, and any other columns `exprs` read) beside each row's answers (the
+        columns of `schema`), a row for each of its rows in its order; and UNSEEN."""
+        with self._lock:
+            table = self.table
+            if table is not None and table.schema != self._schema_for(frame):
+                table = None  # keys of another type than before (not seen from the engine): start again
+            if table is not None:
+                out = self._query(frame, table, exprs)
+                if not out.get_column(self.UNSEEN).any():
+                    return out
+                new = frame.select(self.keys).join(table, on=self.keys, how="anti", nulls_equal=self.nulls_equal)
             else:
-                always.append(verdict)
-                lows.append(None)
-                highs.append(None)
-        return always, lows, highs
+                new = frame.select(self.keys)
+            new = new.unique()
+            answers = pl.DataFrame([self.answer(key) for key in new.iter_rows()], schema=self.schema, orient="row")
+            added = new.hstack(answers).with_columns(pl.lit(True).alias("_seen"))
+            full = table is None or len(table) + len(added) > self.limit
+            self.table = table = added if table is None or full else pl.concat([table, added])
+            return self._query(frame, table, exprs)
+
+    def _schema_for(self, frame: pl.DataFrame) -> pl.Schema:
+        """The table's schema for a batch of `frame`'s key types."""
+        return pl.Schema({**{k: frame.schema[k] for k in self.keys}, **self.schema, "_seen": pl.Boolean})
+
+    def _query(self, frame: pl.DataFrame, table: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.DataFrame:
+        joined = frame.lazy().join(
+            table.lazy(), on=self.keys, how="left", maintain_order="left", nulls_equal=self.nulls_equal
+        )
+        return joined.select(*exprs, pl.col("_seen").is_null().alias(self.UNSEEN)).collect()
+
+
+def judged(values: Sequence[pl.Expr], judge: Callable[..., Verdict], days: Sequence[pl.Expr] = ()) -> pl.Expr:
+    """Candidates from a Python judgement made once per distinct combination of `values` (remembered across
+    batches: Remembered): for reference-data look-ups, whose answers cannot be written as columns. `judge(*values)`
+    returns a Verdict; a window verdict picks a row when any of the `days` (date keys) lies outside it. Never null."""
+    keys = [f"k{j}" for j in range(len(values))]
+    day_names = [f"d{j}" for j in range(len(days))]
+
+    def answer(key: tuple[object, ...]) -> tuple[object, ...]:
+        verdict = judge(*key)
+        return (False, *verdict) if isinstance(verdict, tuple) else (verdict, None, None)
+
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {"always": pl.Boolean, "lo": pl.String, "hi": pl.String}
+    remembered = Remembered(keys, answer, schema, nulls_equal=False, limit=VERDICT_MEMO)
+    outside = [
+        (pl.col(d) < pl.col("lo")).fill_null(False) | (pl.col(d) > pl.col("hi")).fill_null(False) for d in day_names
+    ]
+    picked = pl.any_horizontal(pl.col("always").fill_null(True), *outside).alias("picked")
 
     def pick(columns: Sequence[pl.Series]) -> pl.Series:
-        frame = pl.DataFrame(dict(zip(keys, columns[: len(keys)], strict=True)))
-        distinct = frame.unique()
-        always, lows, highs = verdicts(distinct.rows())
-        table = distinct.with_columns(
-            pl.Series("always", always, dtype=pl.Boolean),
-            pl.Series("lo", lows, dtype=pl.String),
-            pl.Series("hi", highs, dtype=pl.String),
-        )
-        joined = frame.join(table, on=keys, how="left", maintain_order="left")
-        picked = joined.get_column("always").fill_null(True)
-        low, high = joined.get_column("lo"), joined.get_column("hi")
-        for day in columns[len(keys) :]:
-            picked = picked | (day < low).fill_null(False) | (day > high).fill_null(False)
-        return picked
+        frame = pl.DataFrame(dict(zip([*keys, *day_names], columns, strict=True)))
+        return remembered.of(frame, [picked]).get_column("picked")
 
     return pl.map_batches([*values, *days], pick, return_dtype=pl.Boolean)
 
@@ -324,35 +376,28 @@ CACHE_LIMIT = 65_536
 
 
 def per_distinct(look: Callable[..., bool], values: list[pl.Expr]) -> pl.Expr:
-    """`look(*row_values)` for each distinct combination of `values` in a batch (remembered across batches, up to
-    CACHE_LIMIT combinations), as a Boolean column: for reference data, looked up in Python, where a column
+    """`look(*row_values)` for each distinct combination of `values` (remembered across batches, up to CACHE_LIMIT
+    combinations: Remembered), as a Boolean column: for reference data, looked up in Python, where a column
     expression cannot know the answer. A date among `values` reaches `look` as a date, or None (null, or a day
     Python's dates cannot hold: a reading's doubt holds those rows). Make it the only reference to the look-up in
     a rule's expression: Polars runs a Python function wherever it is named."""
-    cache: dict[Hashable, bool] = {}
     names = [f"k{n}" for n in range(len(values))]
+    dates: list[int] = []  # the positions of the date keys, known at the first batch
+
+    def answer(key: tuple[object, ...]) -> tuple[object, ...]:
+        args = list(key)
+        for n in dates:
+            args[n] = _python_date(args[n])  # type: ignore[arg-type]
+        return (look(*args),)
+
+    remembered = Remembered(names, answer, {"_answer": pl.Boolean}, nulls_equal=True, limit=CACHE_LIMIT)
 
     def batch(column: pl.Series) -> pl.Series:
         frame = column.struct.unnest()
         frame.columns = names
-        dates = [n for n, dtype in enumerate(frame.dtypes) if dtype == pl.Date]
+        dates[:] = [n for n, dtype in enumerate(frame.dtypes) if dtype == pl.Date]
         frame = frame.with_columns(pl.col(names[n]).cast(pl.Int32) for n in dates)  # days since 1970-01-01
-        distinct = frame.unique()
-        answers = []
-        for key in distinct.iter_rows():
-            try:
-                answers.append(cache[key])
-            except KeyError:
-                if len(cache) >= CACHE_LIMIT:
-                    cache.clear()
-                args = list(key)
-                for n in dates:
-                    args[n] = _python_date(args[n])
-                answer = cache[key] = look(*args)
-                answers.append(answer)
-        table = distinct.with_columns(pl.Series("_answer", answers, dtype=pl.Boolean))
-        joined = frame.join(table, on=names, how="left", maintain_order="left", nulls_equal=True)
-        return joined.to_series(len(names))
+        return remembered.of(frame, [pl.col("_answer")]).get_column("_answer")
 
     keys = pl.struct(*(v.alias(n) for v, n in zip(values, names, strict=True)))
     return keys.map_batches(batch, return_dtype=pl.Boolean, is_elementwise=True)
