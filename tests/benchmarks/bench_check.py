@@ -15,7 +15,8 @@ own process (its peak memory is its own), the modes taken in turn on every repea
                       (`dids spec xsd`) applied to the whole stream while parsing, clearing each record as it goes
   check               dids check --profile P, in the child's process (its imports and start-up count)
   check + reference   the same with --reference synthetic, so the rules that need reference data run too
-  dup index alone     N 64-bit digests as each engine's duplicate index keeps them (memory growth allowed)
+  dup index alone     N 64-bit digests as each engine's duplicate index keeps them, fed in batches of the size each
+                      case's check uses (memory growth allowed)
 
 With --engines, every check runs once per engine (`dids check --engine E`) side by side, when `dids check` has
 --engine; else the checks run without it, and the script says so. --jobs N is passed on the same way.
@@ -59,7 +60,7 @@ def child(spec: list[str]) -> None:
     elif kind == "xsd-floor":
         count = xsd_stream(*rest)
     elif kind == "index":
-        count = _harness.duplicate_index(int(rest[0]), rest[1])
+        count = _harness.duplicate_index(int(rest[0]), rest[1], *(int(b) for b in rest[2:3]))
     else:
         _code, out = _harness.dids(rest)
         report = json.loads(out)
@@ -108,6 +109,7 @@ def main() -> None:
     jobs = _harness.passed_through(options, "check", "--jobs", [None if args.jobs is None else str(args.jobs)])[0]
     results: dict[int, dict[Mode, dict[str, Any]]] = {}
     index: dict[int, dict[str, dict[str, Any]]] = {}
+    batches: dict[int, dict[str, int]] = {}  # size -> case -> rows a batch of its check
     with _harness.data_folder(args.data) as folder:
         for size in _harness.sizes(args):
             specs: dict[Mode, list[str]] = {}
@@ -116,8 +118,10 @@ def main() -> None:
                 period, submitted = MONTH[profile]
                 path = str(_harness.generated(folder, profile, layout, size, args.seed, period))
                 name = case.replace("-csv", " csv").replace("-xml", " xml")
+                has_header = load_pack(PACK[profile]).csv.header
+                batches.setdefault(size, {})[name] = _harness.check_batch_rows(path, layout, has_header)
                 if layout == "csv":
-                    header = "header" if load_pack(PACK[profile]).csv.header else "no header"
+                    header = "header" if has_header else "no header"
                     specs[Mode(name, "floor: csv.reader", floor=True)] = ["csv-floor", path, header]
                 else:
                     xsd = _harness.xsd_file(folder, PACK[profile])
@@ -133,8 +137,8 @@ def main() -> None:
                         specs[mode] += ["--reference", reference] if reference != "none" else []
                         specs[mode] += ["--engine", engine] if engine else []
             results[size] = _harness.measure_all(__file__, specs, args.repeats, size)
-            index[size] = {k: _harness.run_child(__file__, ["index", str(size), k]) for k in _harness.INDEX_KINDS}
-    _harness.print_report(results, args.repeats, index=index or None)
+            index[size] = _harness.index_alone(__file__, size, batches[size].values())
+    _harness.print_report(results, args.repeats, index=index or None, index_batches=batches)
 
 
 if __name__ == "__main__":

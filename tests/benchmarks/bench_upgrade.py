@@ -122,7 +122,7 @@ def main() -> None:
                         specs[mode] = ["dids", *argv, *with_engine]
                         specs[mode] += ["--reference", reference] if reference != "none" else []
             results[size] = _harness.measure_all(__file__, specs, args.repeats, size)
-            index[size] = {k: _harness.run_child(__file__, ["index", str(size), k]) for k in _harness.INDEX_KINDS}
+            index[size] = _harness.index_alone(__file__, size, [_harness.INDEX_BATCH])
     _harness.print_report(results, args.repeats, index=index)
 
 
