@@ -1,5 +1,5 @@
-from conformance.cli import main
+from conformance.cli import entry
 
 # Guarded: a worker process started by spawn (dids check --jobs) imports this module as __mp_main__.
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

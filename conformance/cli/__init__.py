@@ -1,17 +1,20 @@
 """The `dids` command line: one module per group of subcommands, each a parser and a handler over the library.
 
-`main(argv)` is the entry point; `run(argv, stdout, stderr)` is the same for tests and other Python callers. Both
-import the commands only when called, so that `import conformance.cli` costs nothing and a signal that arrives
-while the library is still loading ends the command quietly.
+`entry()` is the `dids` program (the console script, `python -m conformance`): `main()`, then the process ends.
+`main(argv)` returns the exit code; `run(argv, stdout, stderr)` is the same for tests and other Python callers.
+Each imports the commands only when called, so that `import conformance.cli` costs nothing and a signal that
+arrives while the library is still loading ends the command quietly.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:
     import argparse
@@ -45,6 +48,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return main_command(argv)
 
 
+def entry() -> NoReturn:
+    """The `dids` program: main(), and the process exits with its code."""
+    code = main()
+    # The process ends here, so what is alive now need not be searched for garbage: Python's collections while it
+    # shuts down walk every object still alive (Polars' modules, a check's tables), ~0.2 s of a 1.4 s check of
+    # 100,000 records. Frozen objects are skipped by those collections only: modules are still torn down, objects
+    # released and files flushed as at any exit.
+    gc.freeze()
+    sys.exit(code)
+
+
 def _quiet_exit(code: int) -> Callable[[int, FrameType | None], None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -55,4 +69,4 @@ def _quiet_exit(code: int) -> Callable[[int, FrameType | None], None]:
     return handler
 
 
-__all__ = ["SIGNAL_EXITS", "build_parser", "main", "run"]
+__all__ = ["SIGNAL_EXITS", "build_parser", "entry", "main", "run"]
