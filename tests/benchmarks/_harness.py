@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import statistics
@@ -22,6 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+# The environment each child starts with: this process's as it began. Polars, once imported here, sets
+# $_RJEM_MALLOC_CONF in this process's environment (its allocator's defaults); a child that inherited it would not
+# get the single arena a check asks for (check/_engine.py) and would peak 10-15 MiB higher, as in a first run of this
+# script's sixth-session version, which imported Polars here to count a check's batch rows.
+CHILD_ENVIRONMENT = dict(os.environ)
 
 
 def peak_mib() -> float:
@@ -65,7 +72,11 @@ def measure(script: str, mode: str, path: str, repeats: int) -> dict[str, float]
     runs = []
     for _ in range(repeats):
         out = subprocess.run(
-            [sys.executable, script, "--child", mode, path], capture_output=True, text=True, check=True
+            [sys.executable, script, "--child", mode, path],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=CHILD_ENVIRONMENT,
         )
         runs.append(json.loads(out.stdout))
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
@@ -297,7 +308,7 @@ def index_alone(script: str, size: int, batches: Iterable[int]) -> dict[str, dic
 def run_child(script: str, spec: Sequence[str]) -> dict[str, Any]:
     """One run of `script --child SPEC`: the JSON its child printed last."""
     argv = [sys.executable, script, "--child", json.dumps(list(spec))]
-    out = subprocess.run(argv, capture_output=True, text=True)
+    out = subprocess.run(argv, capture_output=True, text=True, env=CHILD_ENVIRONMENT)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(spec)}: exit {out.returncode}\n{out.stderr[-3000:]}")
     return cast(dict[str, Any], json.loads(out.stdout.strip().splitlines()[-1]))
