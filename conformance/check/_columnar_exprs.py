@@ -201,19 +201,21 @@ class Remembered:
             table = self.table
             if table is not None and table.schema != self._schema_for(frame):
                 table = None  # keys of another type than before (not seen from the engine): start again
-            if table is not None:
-                out = self._query(frame, table, exprs)
-                if not out.get_column(self.UNSEEN).any():
-                    return out
-                new = frame.select(self.keys).join(table, on=self.keys, how="anti", nulls_equal=self.nulls_equal)
-            else:
-                new = frame.select(self.keys)
-            new = new.unique()
+            out = None if table is None else self._query(frame, table, exprs)
+            unseen = None if out is None else out.get_column(self.UNSEEN)
+            if out is not None and unseen is not None and not unseen.any():
+                return out
+            rest = frame if unseen is None else frame.filter(unseen)  # the rows whose keys are new
+            new = rest.select(self.keys).unique()
             answers = pl.DataFrame([self.answer(key) for key in new.iter_rows()], schema=self.schema, orient="row")
             added = new.hstack(answers).with_columns(pl.lit(True).alias("_seen"))
             full = table is None or len(table) + len(added) > self.limit
-            self.table = table = added if table is None or full else pl.concat([table, added])
-            return self._query(frame, table, exprs)
+            self.table = added if table is None or full else pl.concat([table, added])
+            answered = self._query(rest, added, exprs)  # those rows alone, against their new keys
+            if out is None or unseen is None:
+                return answered
+            at = unseen.arg_true()
+            return pl.DataFrame([out.get_column(c).scatter(at, answered.get_column(c)) for c in out.columns])
 
     def _schema_for(self, frame: pl.DataFrame) -> pl.Schema:
         """The table's schema for a batch of `frame`'s key types."""
