@@ -512,13 +512,18 @@ class CompactIndex:
     UniqueKey.first, where UniqueKey.meet reports them as the record engine does. In one part of a parallel check,
     every key goes to UniqueKey.log instead (the parent meets them)."""
 
+    # The most keys a run holds (32 MiB): a merge holds its two runs and their copy at once, so the index's last
+    # merge before 2^k batches briefly doubled it (the index alone fed 10,000,000 keys in v1-dsp's batches peaked
+    # at 423 MB, 2.4x its 160 MB of keys). Past it, a batch's look-ups search one more run for each MAX_RUN keys.
+    MAX_RUN = 1 << 21
+
     def __init__(self, unique: UniqueKey) -> None:
         self.unique = unique
         # The keys seen, as sorted runs of (digest "d", first place "p") with no digest in two runs, each run at
-        # least as long as the next: a new batch's run is merged with the last while that is no longer (a binary
-        # counter), so a key is copied ~log2(batches) times and the runs freed are few and of few sizes. Merging
-        # every batch into one run copied the whole index each time, and the allocator kept the freed copies:
-        # ~10 MiB more peak memory at 1,000,000 records.
+        # least as long as the next: a new batch's run is merged with the last while that is no longer and the two
+        # fit in MAX_RUN (a binary counter), so a key is copied ~log2(batches) times and the runs freed are few and
+        # of few sizes. Merging every batch into one run copied the whole index each time, and the allocator kept
+        # the freed copies: ~10 MiB more peak memory at 1,000,000 records.
         self.runs: list[pl.DataFrame] = []
 
     def __len__(self) -> int:
@@ -584,6 +589,6 @@ class CompactIndex:
         if len(new):
             runs = self.runs
             runs.append(new)
-            while len(runs) > 1 and len(runs[-2]) <= len(runs[-1]):
+            while len(runs) > 1 and len(runs[-2]) <= len(runs[-1]) and len(runs[-2]) + len(runs[-1]) <= self.MAX_RUN:
                 last = runs.pop()
                 runs[-1] = runs[-1].merge_sorted(last, key="d")
