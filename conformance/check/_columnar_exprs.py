@@ -201,11 +201,14 @@ class Remembered:
             table = self.table
             if table is not None and table.schema != self._schema_for(frame):
                 table = None  # keys of another type than before (not seen from the engine): start again
-            out = None if table is None else self._query(frame, table, exprs)
-            unseen = None if out is None else out.get_column(self.UNSEEN)
-            if out is not None and unseen is not None and not unseen.any():
-                return out
-            rest = frame if unseen is None else frame.filter(unseen)  # the rows whose keys are new
+            out = unseen = None
+            rest = frame  # the rows whose keys are new
+            if table is not None:
+                out = self._query(frame, table, exprs)
+                unseen = out.get_column(self.UNSEEN)
+                if not unseen.any():
+                    return out
+                rest = frame.filter(unseen)
             new = rest.select(self.keys).unique()
             answers = pl.DataFrame([self.answer(key) for key in new.iter_rows()], schema=self.schema, orient="row")
             added = new.hstack(answers).with_columns(pl.lit(True).alias("_seen"))
