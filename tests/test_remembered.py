@@ -24,9 +24,7 @@ def _remembered(calls: Counter[object], *, limit: int = 1_000, nulls_equal: bool
 
 
 def _expected(frame: pl.DataFrame) -> list[tuple[object, ...]]:
-    return [
-        (None if code == "none" else code.endswith("7"), f"{code}@{day}") for code, day in frame.iter_rows()
-    ]
+    return [(None if code == "none" else code.endswith("7"), f"{code}@{day}") for code, day in frame.iter_rows()]
 
 
 def _answers(remembered: Remembered, frame: pl.DataFrame) -> list[tuple[object, ...]]:
