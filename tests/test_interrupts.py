@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import run
+from conformance.cli import _main, run
 from conformance.cli._main import Terminated
 from generators.generate import generate
 
@@ -307,3 +307,26 @@ def test_an_error_with_no_interruption_behind_it_is_still_an_error(monkeypatch: 
     err = io.StringIO()
     assert run(["check", "x.csv"], io.StringIO(), err) == 2
     assert err.getvalue() == "dids: error: [Errno 9] Bad file descriptor\n"
+
+
+@pytest.mark.parametrize(
+    ("signal_raised", "code", "said"),
+    [
+        (KeyboardInterrupt(), 130, "dids: interrupted before it began; nothing was written\n"),
+        (Terminated("SIGTERM", 143), 143, "dids: terminated (SIGTERM) before it began; nothing was written\n"),
+        (Terminated("SIGHUP", 129), 129, "dids: terminated (SIGHUP) before it began; nothing was written\n"),
+    ],
+)
+def test_a_signal_while_the_commands_load_is_one_line_not_a_traceback(
+    signal_raised: BaseException, code: int, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal between the handlers' start (cli._main.main) and the command's own handling, while the parser is
+    built (found by a hostile run: SIGTERM ~0.06 s after start gave a traceback and exit 1)."""
+
+    def build_parser(argv: object = None) -> None:
+        raise signal_raised
+
+    monkeypatch.setattr(_main, "build_parser", build_parser)
+    out, err = io.StringIO(), io.StringIO()
+    assert _main.run(["check", "x.csv"], out, err) == code
+    assert (out.getvalue(), err.getvalue()) == ("", said)

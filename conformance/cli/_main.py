@@ -77,12 +77,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     """Parse `argv`, run the subcommand, and turn every failure into an exit code and at most one line."""
-    parser = build_parser(argv)
     try:
+        parser = build_parser(argv)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its one-line usage error (or --help, --version)
         return EXIT_OK if exc.code == 0 else EXIT_CANNOT
+    except KeyboardInterrupt:  # while the commands were still loading: nothing has been written
+        stderr.write("dids: interrupted before it began; nothing was written\n")
+        return EXIT_INTERRUPTED
+    except Terminated as exc:
+        stderr.write(f"dids: terminated ({exc.name}) before it began; nothing was written\n")
+        return exc.code
     try:
         try:
             code: int = args.handler(args, stdout)
