@@ -163,7 +163,6 @@ def nhs_number_ok(value: pl.Expr, *, palindrome_ok: bool = True) -> pl.Expr:
 # A verdict on one distinct combination of values: True, the rule may break on any row that has it; False, on none;
 # (lo, hi), only on a row whose date key lies outside lo..hi (ISO dates; None leaves that side open).
 Verdict = bool | tuple[str | None, str | None]
-VERDICT_MEMO = 65_536  # distinct combinations a judged expression remembers across batches (then it starts again)
 
 
 class Remembered:
@@ -179,6 +178,7 @@ class Remembered:
     key twice in the table would double its rows in the join (tests/test_remembered.py)."""
 
     UNSEEN = "_unseen"  # a column of each answer: true where the row's key is not in the table
+    LIMIT = 65_536  # distinct combinations kept by default (then it starts again: memory stays bounded)
 
     def __init__(
         self,
@@ -187,7 +187,7 @@ class Remembered:
         schema: Mapping[str, pl.DataType | type[pl.DataType]],
         *,
         nulls_equal: bool,
-        limit: int,
+        limit: int = LIMIT,
     ) -> None:
         self.keys, self.answer, self.schema = keys, answer, schema
         self.nulls_equal, self.limit = nulls_equal, limit
@@ -243,7 +243,7 @@ def judged(values: Sequence[pl.Expr], judge: Callable[..., Verdict], days: Seque
         return (False, *verdict) if isinstance(verdict, tuple) else (verdict, None, None)
 
     schema: dict[str, pl.DataType | type[pl.DataType]] = {"always": pl.Boolean, "lo": pl.String, "hi": pl.String}
-    remembered = Remembered(keys, answer, schema, nulls_equal=False, limit=VERDICT_MEMO)
+    remembered = Remembered(keys, answer, schema, nulls_equal=False)
     outside = [
         (pl.col(d) < pl.col("lo")).fill_null(False) | (pl.col(d) > pl.col("hi")).fill_null(False) for d in day_names
     ]
@@ -377,12 +377,10 @@ def any_of(conditions: list[pl.Expr]) -> pl.Expr:
 
 # ----- look-ups: Python once per distinct value ---------------------------------------------------------------
 
-CACHE_LIMIT = 65_536
-
 
 def per_distinct(look: Callable[..., bool], values: list[pl.Expr]) -> pl.Expr:
-    """`look(*row_values)` for each distinct combination of `values` (remembered across batches, up to CACHE_LIMIT
-    combinations: Remembered), as a Boolean column: for reference data, looked up in Python, where a column
+    """`look(*row_values)` for each distinct combination of `values` (remembered across batches, up to
+    Remembered.LIMIT combinations), as a Boolean column: for reference data, looked up in Python, where a column
     expression cannot know the answer. A date among `values` reaches `look` as a date, or None (null, or a day
     Python's dates cannot hold: a reading's doubt holds those rows). Make it the only reference to the look-up in
     a rule's expression: Polars runs a Python function wherever it is named."""
@@ -395,7 +393,7 @@ def per_distinct(look: Callable[..., bool], values: list[pl.Expr]) -> pl.Expr:
             args[n] = _python_date(args[n])  # type: ignore[arg-type]
         return (look(*args),)
 
-    remembered = Remembered(names, answer, {"_answer": pl.Boolean}, nulls_equal=True, limit=CACHE_LIMIT)
+    remembered = Remembered(names, answer, {"_answer": pl.Boolean}, nulls_equal=True)
 
     def batch(column: pl.Series) -> pl.Series:
         frame = column.struct.unnest()
