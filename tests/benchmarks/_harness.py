@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -144,6 +144,7 @@ class Mode:
     target: float | None = None
     seconds_target: float | None = None  # a largest time of its own, in seconds
     indexed: bool = False  # keeps a duplicate index, whose growth with the record count is expected
+    warm: bool = False  # timed after a first run in the same process: start-up left out (run "<cold run>, warm")
 
 
 def parser(doc: str | None, *, repeats: int = 3, sizes: bool = True) -> argparse.ArgumentParser:
@@ -433,11 +434,31 @@ def print_report(
             rows.append(row)
         print(table(header, rows, left=3, drop_empty=True))
         print("".join(f"{note}\n" for note in notes), end="")
+        print_start_up(by_mode, floors)
     sized = sorted(results)
     if len(sized) > 1:
         print_growth(
             results[sized[0]], results[sized[-1]], sized[0], sized[-1], unit, index, index_batches or {}, memory_target
         )
+
+
+def print_start_up(by_mode: Mapping[Mode, dict[str, Any]], floors: Mapping[str, Mode]) -> None:
+    """For each warm row beside its cold twin: the start-up a cold run pays (cold less warm), in seconds and as a
+    multiple of the case's floor."""
+    lines = []
+    for mode, warm in by_mode.items():
+        cold_mode = replace(mode, run=mode.run.removesuffix(", warm"), warm=False)
+        if not mode.warm or cold_mode not in by_mode:
+            continue
+        start_up = by_mode[cold_mode]["seconds"] - warm["seconds"]
+        floor = by_mode.get(floors[mode.case]) if mode.case in floors else None
+        share = f" ({start_up / floor['seconds']:.2f}x the floor)" if floor else ""
+        what = ", ".join(filter(None, (mode.case, cold_mode.run, mode.engine)))
+        lines.append(f"  {what}: {by_mode[cold_mode]['seconds']:.2f} s cold, {warm['seconds']:.2f} s warm: "
+                     f"{start_up:.2f} s{share}")  # fmt: skip
+    if lines:
+        print("start-up (medians, cold less warm):")
+        print("\n".join(lines))
 
 
 def index_kind(mode: Mode) -> str:
