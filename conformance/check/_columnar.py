@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import polars as pl
 
+from conformance.check._engine import KEY_ESCAPE, KEY_SEPARATOR, key_text
 from conformance.check._rows import Hit, Row, RuleFn, Setup
 from conformance.check._spark import SPARK_TRIM, dsp_values
 
@@ -41,7 +42,6 @@ BATCH_ROWS = 32_768
 # Polars' engine for a batch's expressions: a batch is in memory, and the in-memory engine evaluates its ~70
 # expressions ~20 % faster than the streaming engine Polars 2 picks by default (measured on 19,000 rows of v2)
 ENGINE: Final = "in-memory"
-KEY_SEPARATOR = "\x1f"  # between a key's values, as UniqueKey.digest joins them
 # Between a batch's values and records when ColumnarRun.frame joins them for Polars to split (XML cannot hold
 # either; a CSV value that holds one is built the slow way)
 _VALUE_END, _RECORD_END = "\x1f", "\x1e"
@@ -453,8 +453,12 @@ def _key_exprs(unique: UniqueKey, k: int, columns: list[KeyColumn], dsp: bool) -
     # out of the index: the DSP leaves out a record only when a key value is null (an empty field, see
     # UniqueKey.see); the rule texts, one whose accession number is blank
     out = pl.any_horizontal(pl.col(f"r{p}") == "" for p in unique.positions) if dsp else at == ""
-    # null where a value's text is (an instant Python must write)
+    # null where a value's text is (an instant Python must write), or where a value holds the separator or its
+    # escape, which Python escapes (key_text; an instant's text names no such character, or is null)
     joined = pl.concat_str([c.text for c in columns], separator=KEY_SEPARATOR)
+    plain = [~c.value.str.contains(f"[{KEY_SEPARATOR}{KEY_ESCAPE}]") for c in columns if not c.instant]
+    if plain:
+        joined = pl.when(pl.all_horizontal(plain)).then(joined)
     if not dsp:
         # Python's upper() and Rust's agree on ASCII (text whose every character is one byte); other text is
         # upper-cased by Python (_see_batch)
@@ -487,7 +491,7 @@ def _see_batch(
                 parts = [
                     _instant_text(written[j][row]) if instant else written[j][row] for j, instant in enumerate(instants)
                 ]
-                joined = KEY_SEPARATOR.join(parts)
+                joined = key_text(parts)
                 texts[row] = joined if dsp else joined.upper()
         digests = pl.Series(texts, dtype=pl.String).hash(seed=KEY_SEED)  # the same hash as the expression's
     values = table.get_column(f"key{k}")
