@@ -24,6 +24,7 @@ FLOORS: list[tuple[str, ...]] = [
         "conformance.identifiers",
         "conformance.junit",
         "conformance.charts",
+        "conformance.signals",
     ),
     ("conformance.spec",),
     ("conformance.formats",),

@@ -319,6 +319,7 @@ def run_columnar(
     reader's Records, gathered `batch_rows` at a time."""
     from conformance.check._columnar_rules import NATIVE_RULES
     from conformance.formats import PlainRows
+    from conformance.signals import raise_noted
 
     run = ColumnarRun(plan, setup, NATIVE_RULES)
     batch_rows = batch_rows or BATCH_ROWS
@@ -348,6 +349,8 @@ def run_columnar(
             return row
 
         masks = run.evaluate(frame, key_exprs)
+        # A signal whose exception a Polars function swallowed (conformance/signals.py) ends the check here
+        raise_noted()
         for k, compact in enumerate(indexes):
             _see_batch(compact, k, instants, masks, places, dsp=run.dsp)
         for index, spec, hit in run.breaking(frame, masks, row_at):

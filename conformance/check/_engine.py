@@ -17,6 +17,7 @@ from hashlib import blake2b
 from operator import itemgetter
 from pathlib import Path
 
+from conformance import signals
 from conformance.calendar import parse_timestamp
 from conformance.check._context import SubmissionContext, make_context
 from conformance.check._model import Finding, KeyLog, NotEvaluated, PartOutcome, Report
@@ -164,6 +165,7 @@ def check(
         )
     else:
         run.report.records = _run(run.submission, run.plan, run.local, run.report, seen)
+    signals.raise_noted()  # a signal whose exception was swallowed on the way (conformance/signals.py)
     if part is not None:
         keys = {unique.spec.id: unique.log for unique in run.plan.uniqueness if unique.log is not None}
         run.report.part = PartOutcome(run.submission.problems, run.submission.span_end or SpanEnd(), keys)

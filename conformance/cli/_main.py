@@ -12,11 +12,11 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
-from conformance import __version__
+from conformance import __version__, signals
 from conformance.cli import SIGNAL_EXITS
 from conformance.cli._common import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from conformance.errors import DidsError
@@ -77,6 +77,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     """Parse `argv`, run the subcommand, and turn every failure into an exit code and at most one line."""
+    signals.forget()  # a signal noted for an earlier command in this process (dids serve) is not this one's
+    try:
+        return _run(argv, stdout, stderr)
+    finally:
+        signals.forget()
+
+
+def _run(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> int:
     try:
         parser = build_parser(argv)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -143,16 +151,21 @@ def _one_line(text: str) -> str:
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
-    raise Terminated(name, SIGNAL_EXITS.get(name, EXIT_TERMINATED))
+    raise signals.note(Terminated(name, SIGNAL_EXITS.get(name, EXIT_TERMINATED)))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise signals.note(KeyboardInterrupt())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `dids` in this process: Ctrl-C raises KeyboardInterrupt, SIGTERM and SIGHUP raise Terminated, each
     caught by run() after the output files in progress are removed."""
-    handlers = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _terminate}
+    handlers = {signal.SIGINT: _interrupt, signal.SIGTERM: _terminate}
     if hasattr(signal, "SIGHUP"):
         handlers[signal.SIGHUP] = _terminate
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_about_signals(sys.unraisablehook)
     try:
         return run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr)
     except BrokenPipeError:
@@ -161,8 +174,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE
     finally:
+        sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _quiet_about_signals(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """sys.unraisablehook less the signals' exceptions: one swallowed where it was raised is noted, and ends the
+    command at its next step with its one line (conformance/signals.py), not with Python's "Exception ignored"
+    traceback as well."""
+
+    def quiet(unraisable: Any) -> object:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt | Terminated):
+            return None
+        return hook(unraisable)
+
+    return quiet
 
 
 if __name__ == "__main__":
